@@ -1,0 +1,3 @@
+from imbachat.cli import main
+
+main()

@@ -1,0 +1,59 @@
+"""What every handler needs: the services, and who the caller is."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from imbachat.api.forms import Fields
+from imbachat.auth.basic import authenticate_basic
+from imbachat.auth.tokens import verify_user_token
+from imbachat.domain import User, Widget
+from imbachat.errors import Forbidden, NotFound, Unauthorized
+from imbachat.services import Services
+
+JWT_HEADER = "JWT"
+
+
+def services_of(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def path_imba_id(raw: str) -> int:
+    """The imba_id of a URL; anything but a positive integer names no widget."""
+    text = raw.strip()
+    if not text.isdigit() or not 0 < int(text) < 2**63:
+        raise NotFound(f"No widget with imba_id {raw!r}.")
+    return int(text)
+
+
+async def widget_by_basic(request: Request, raw_imba_id: str) -> Widget:
+    imba_id = path_imba_id(raw_imba_id)
+    authorization = request.headers.get("authorization")
+    return await authenticate_basic(services_of(request).db, imba_id, authorization)
+
+
+async def widget_and_viewer(request: Request, raw_imba_id: str) -> tuple[Widget, User | None]:
+    """With a ``JWT`` header: the widget and the user the token names (who then sees
+    only their own rooms and messages). Without: the widget by Basic auth."""
+    token = request.headers.get(JWT_HEADER)
+    if token is None:
+        return await widget_by_basic(request, raw_imba_id), None
+    imba_id = path_imba_id(raw_imba_id)
+    services = services_of(request)
+    try:
+        widget = await services.widgets.get(imba_id)
+    except NotFound:
+        raise Unauthorized("The user token does not belong to this widget.") from None
+    remote_id = verify_user_token(widget.secret_key, token)
+    [viewer] = await services.users.ensure(widget, [remote_id])
+    return widget, viewer
+
+
+def require_same_widget(fields: Fields, widget: Widget) -> None:
+    """The documented ``imba_id`` filter may only name the authenticated widget."""
+    asked = fields.integer("imba_id")
+    if asked is not None and asked != widget.imba_id:
+        raise Forbidden(
+            "The imba_id parameter must be the widget you authenticated as.", field="imba_id"
+        )

@@ -1,0 +1,30 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from imbachat.api.deps import services_of
+from imbachat.api.envelopes import json_response
+
+router = APIRouter(tags=["Operations"])
+log = logging.getLogger(__name__)
+
+
+@router.get("/healthz", summary="The process is up")
+async def healthz() -> Response:
+    return json_response({"status": "ok"})
+
+
+@router.get("/readyz", summary="The database is reachable")
+async def readyz(request: Request) -> Response:
+    try:
+        await services_of(request).db.ping()
+    except Exception as exc:
+        log.warning("readiness check failed: %s", exc)
+        return json_response({"status": "unavailable", "database": "unreachable"}, 503)
+    return json_response({"status": "ok", "database": "ok"})

@@ -1,0 +1,98 @@
+"""Builds the ASGI application: routes, error mapping, and the lifespan that owns
+the database and the bus."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from imbachat import __version__
+from imbachat.api import compat_v1, compat_v2, health
+from imbachat.api.envelopes import error_response, json_response
+from imbachat.api.limits import BodySizeLimit
+from imbachat.bus.memory import InMemoryBus
+from imbachat.config import Settings
+from imbachat.errors import ImbaError, Invalid
+from imbachat.services import build_services
+from imbachat.store.db import Database
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+A self-hostable chat server that speaks the ImbaChat API.
+
+* **v1** calls authenticate with the widget owner's `login` and `password` form fields.
+* **v2** calls authenticate with HTTP Basic `imba_id:secret_key`; `get_rooms` and
+  `get_messages` also accept a user's token in a `JWT` header.
+* Errors answer `{"code", "message", "errors": {field: [reason]}}` with the same status.
+* Lists take `limit` (1-500, default 50), `after_id` / `offset` and `order`; the
+  next page's cursor is in the `X-Next-After-Id` response header.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings.database_url)
+        await db.migrate()
+        bus = InMemoryBus()
+        app.state.services = build_services(db, bus, settings)
+        try:
+            yield
+        finally:
+            await bus.close()
+            await db.close()
+
+    app = FastAPI(
+        title="imbachat",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    _map_errors(app)
+    app.include_router(health.router)
+    app.include_router(compat_v1.router)
+    app.include_router(compat_v2.router)
+    return app
+
+
+def _map_errors(app: FastAPI) -> None:
+    """Every failure leaves as the one error envelope, with its status."""
+
+    @app.exception_handler(ImbaError)
+    async def on_imba_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ImbaError)
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        error = Invalid("Some parameters are invalid.")
+        for problem in exc.errors():
+            name = ".".join(str(part) for part in problem.get("loc", ())[1:]) or "body"
+            error.errors.setdefault(name, []).append(str(problem.get("msg", "invalid")))
+        return error_response(error)
+
+    @app.exception_handler(HTTPException)
+    async def on_http_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        body = {"code": exc.status_code, "message": str(exc.detail), "errors": {}}
+        return json_response(body, exc.status_code, dict(exc.headers or {}))
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        body = {"code": 500, "message": "Internal server error.", "errors": {}}
+        return json_response(body, 500)

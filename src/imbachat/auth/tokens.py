@@ -1,0 +1,41 @@
+"""User tokens: HS256 JWTs signed with the widget's ``secret_key``.
+
+Payload ``{"user_id": <host user id>, "exp": <unix>}``; ``exp`` is required, and
+only HS256 is accepted, so ``alg: none`` and algorithm confusion are refused.
+"""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+
+from imbachat.errors import Unauthorized
+
+MAX_USER_ID = 2**63 - 1
+
+
+def issue_user_token(secret_key: str, user_id: int, ttl_seconds: int = 86_400) -> str:
+    payload = {"user_id": user_id, "exp": int(time.time()) + ttl_seconds}
+    return jwt.encode(payload, secret_key, algorithm="HS256")
+
+
+def verify_user_token(secret_key: str, token: str) -> int:
+    """The host user id the token was issued for; raises Unauthorized otherwise."""
+    token = token.strip()
+    if token.lower().startswith("bearer "):
+        token = token[7:].strip()
+    try:
+        claims = jwt.decode(
+            token, secret_key, algorithms=["HS256"], options={"require": ["exp", "user_id"]}
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("The user token has expired; issue a new one.") from None
+    except jwt.InvalidTokenError as exc:
+        raise Unauthorized(f"The user token is not valid: {exc}.") from None
+    user_id = claims["user_id"]
+    if isinstance(user_id, str) and user_id.strip().isdigit():
+        user_id = int(user_id.strip())
+    if isinstance(user_id, bool) or not isinstance(user_id, int) or not 0 < user_id <= MAX_USER_ID:
+        raise Unauthorized("The user token's user_id must be a positive integer.")
+    return user_id

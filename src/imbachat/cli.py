@@ -1,0 +1,219 @@
+"""The ``imbachat`` command: run the server, manage widgets, try the demo."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+
+from imbachat import __version__
+from imbachat.config import DEFAULT_DATABASE_URL, Settings
+from imbachat.errors import ImbaError
+from imbachat.store.db import Database, describe_url
+
+T = TypeVar("T")
+
+database_option = click.option(
+    "--database",
+    "database_url",
+    envvar="IMBACHAT_DATABASE_URL",
+    default=DEFAULT_DATABASE_URL,
+    show_default=True,
+    metavar="URL",
+    help="sqlite:///path.db or postgresql://user@host:5432/db (env IMBACHAT_DATABASE_URL).",
+)
+
+
+def run_with_database(database_url: str, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Open and migrate the database, run ``work``, and turn failures into clear messages."""
+
+    async def main() -> T:
+        db = Database(database_url)
+        try:
+            await db.migrate()
+            return await work(db)
+        finally:
+            await db.close()
+
+    try:
+        return asyncio.run(main())
+    except ImbaError as exc:
+        raise click.ClickException(exc.message) from None
+    except (OSError, ConnectionError) as exc:
+        raise click.ClickException(
+            f"Cannot reach the database {describe_url(database_url)}: {exc}"
+        ) from None
+
+
+def print_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="imbachat")
+def main() -> None:
+    """imbachat: a self-hostable chat server that speaks the ImbaChat API.
+
+    \b
+    Start here:
+      imbachat demo                  a server with demo users and history
+      imbachat widgets create ...    a widget for your own site
+      imbachat serve                 run the server (migrates the database first)
+
+    Every command takes --database (env IMBACHAT_DATABASE_URL); the default is a
+    SQLite file ./imbachat.db in the current directory.
+    """
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@database_option
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+)
+def serve(host: str, port: int, database_url: str, log_level: str) -> None:
+    """Run the chat server; the database is migrated at start."""
+    from imbachat.server import run_server
+
+    run_server(Settings(database_url=database_url, host=host, port=port, log_level=log_level))
+
+
+@main.command()
+@database_option
+def migrate(database_url: str) -> None:
+    """Bring the database schema up to date, then exit."""
+    run_with_database(database_url, _noop)
+    click.echo(f"Database {describe_url(database_url)} is up to date.", err=True)
+
+
+async def _noop(_db: Database) -> None:
+    return None
+
+
+@main.group()
+def widgets() -> None:
+    """Create and inspect widgets (one per website)."""
+
+
+@widgets.command("create")
+@click.option("--imba-id", type=click.IntRange(1), help="Widget id; default: the next free one.")
+@click.option("--login", required=True, help="Owner login for the v1 API.")
+@click.option("--password", required=True, help="Owner password for the v1 API.")
+@click.option("--secret-key", help="Secret for v2 Basic auth and user JWTs; default: random.")
+@click.option("--users-info-url", metavar="URL", help="Host site URL that answers user names.")
+@click.option("--api-login", help="Basic auth login the server uses on the users info URL.")
+@click.option("--api-password", help="Basic auth password for the users info URL.")
+@database_option
+def widgets_create(
+    imba_id: int | None,
+    login: str,
+    password: str,
+    secret_key: str | None,
+    users_info_url: str | None,
+    api_login: str | None,
+    api_password: str | None,
+    database_url: str,
+) -> None:
+    """Create a widget and its owner account; prints it as JSON."""
+    from imbachat.services.widgets import NewWidget, WidgetService
+
+    spec = NewWidget(
+        login=login,
+        password=password,
+        imba_id=imba_id,
+        secret_key=secret_key,
+        users_info_url=users_info_url,
+        api_login=api_login,
+        api_password=api_password,
+    )
+    widget = run_with_database(database_url, lambda db: WidgetService(db).create(spec))
+    print_json(
+        {
+            "imba_id": widget.imba_id,
+            "secret_key": widget.secret_key,
+            "login": login,
+            "users_info_url": widget.users_info_url,
+            "api_login": widget.api_login,
+        }
+    )
+
+
+@widgets.command("list")
+@database_option
+def widgets_list(database_url: str) -> None:
+    """List every widget as JSON (secrets included: this is an admin tool)."""
+    from imbachat.services.widgets import WidgetService
+
+    found = run_with_database(database_url, lambda db: WidgetService(db).list())
+    print_json(
+        [
+            {
+                "imba_id": widget.imba_id,
+                "login": login,
+                "secret_key": widget.secret_key,
+                "users_info_url": widget.users_info_url,
+                "created_at": widget.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            }
+            for widget, login in found
+        ]
+    )
+
+
+@widgets.command("rotate-secret")
+@click.option("--imba-id", required=True, type=click.IntRange(1))
+@click.option("--secret-key", help="The new secret; default: random.")
+@database_option
+def widgets_rotate_secret(imba_id: int, secret_key: str | None, database_url: str) -> None:
+    """Replace a widget's secret key; user tokens signed with the old one stop working."""
+    from imbachat.services.widgets import WidgetService
+
+    widget = run_with_database(
+        database_url, lambda db: WidgetService(db).rotate_secret(imba_id, secret_key)
+    )
+    print_json({"imba_id": widget.imba_id, "secret_key": widget.secret_key})
+
+
+@main.command()
+@click.option("--imba-id", required=True, type=click.IntRange(1))
+@click.option("--user-id", required=True, type=click.IntRange(1), help="Host site user id.")
+@click.option("--ttl", default=86_400, show_default=True, type=click.IntRange(1), help="Seconds.")
+@database_option
+def token(imba_id: int, user_id: int, ttl: int, database_url: str) -> None:
+    """Print a user JWT, as the host site would sign it (for trying the JWT header)."""
+    from imbachat.auth.tokens import issue_user_token
+    from imbachat.services.widgets import WidgetService
+
+    widget = run_with_database(database_url, lambda db: WidgetService(db).get(imba_id))
+    click.echo(issue_user_token(widget.secret_key, user_id, ttl))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--database",
+    "database_url",
+    default="sqlite:///./imbachat-demo.db",
+    show_default=True,
+    metavar="URL",
+    help="Where the demo keeps its data.",
+)
+def demo(host: str, port: int, database_url: str) -> None:
+    """Start a server with a demo widget, users Alice (1), Bob (2) and Carol (3),
+    a conference and a support room with some history."""
+    from imbachat.demo.seed import seed_demo
+    from imbachat.server import run_server
+
+    seeded = run_with_database(database_url, seed_demo)
+    base = f"http://{host}:{port}"
+    click.echo(seeded.instructions(base), err=True)
+    sys.stderr.flush()
+    run_server(Settings(database_url=database_url, host=host, port=port))

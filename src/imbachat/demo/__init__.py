@@ -1,0 +1,1 @@
+"""The demo widget and its host site, for ``imbachat demo``."""

@@ -1,0 +1,171 @@
+"""Records and queries that services hand around; the store fills them from rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any, Generic, Self, TypeVar
+
+from sqlalchemy.engine import Row
+
+T = TypeVar("T")
+
+ROOM_TYPES = {0: "dialog", 1: "conference", 3: "support"}
+USER_STATUSES = ("user", "admin")
+MEMBER_ROLES = ("admin", "moderator", "member")
+
+
+class _FromRow:
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> Self:
+        mapping = row._mapping
+        return cls(**{f.name: mapping[f.name] for f in fields(cls)})  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class Widget(_FromRow):
+    imba_id: int
+    owner_id: int
+    secret_key: str
+    users_info_url: str | None
+    api_login: str | None
+    api_password: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class User(_FromRow):
+    id: int
+    imba_id: int
+    remote_user_id: int
+    name: str | None
+    status: str
+    avatar_url: str | None
+    profile_url: str | None
+    user_data: str | None
+    is_banned: bool
+    last_message_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Room(_FromRow):
+    id: int
+    imba_id: int
+    pipe: str
+    name: str
+    admin_id: int | None
+    type: int
+    tab: int
+    is_public: int
+    status: int
+    member_count: int
+    last_seq: int
+    last_message_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Member(_FromRow):
+    room_id: int
+    user_id: int
+    role: str
+    status: int
+    is_banned: bool
+    last_read_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Message(_FromRow):
+    id: int
+    imba_id: int
+    room_id: int
+    seq: int
+    author_id: int
+    uuid: str
+    body: str
+    answer_to: int
+    liked: int
+    client_id: str | None
+    created_at: datetime
+    edited_at: datetime | None
+    deleted_at: datetime | None
+    # Joined from the author and the room, so a message renders without more queries.
+    author_remote_id: int
+    author_name: str | None
+    room_type: int
+
+
+@dataclass(frozen=True, slots=True)
+class MessageDraft:
+    """A message about to be stored; ``seq``, ``id`` and ``uuid`` are assigned on write."""
+
+    imba_id: int
+    room_id: int
+    author_id: int
+    body: str
+    answer_to: int = 0
+    client_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Deterministic pagination: rows ordered by id, starting after ``after_id``."""
+
+    limit: int = 50
+    after_id: int | None = None
+    offset: int = 0
+    descending: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TimeRange:
+    """Half-open interval ``[start, end)``; either side may be open."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UserQuery:
+    id: int | None = None
+    remote_user_id: int | None = None
+    login: str | None = None
+    status: str | None = None
+    banned: bool | None = None
+    last_message: TimeRange | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RoomQuery:
+    id: int | None = None
+    pipe: str | None = None
+    type: int | None = None
+    status: int | None = None
+    count_users: int | None = None
+    banned: bool | None = None
+    last_message: TimeRange | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageQuery:
+    id: int | None = None
+    room_id: int | None = None
+    room_type: int | None = None
+    user_name: str | None = None
+    user_role: str | None = None
+    author_remote_id: int | None = None
+    date: TimeRange | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Slice(Generic[T]):
+    """One page of results and the cursor of the next page, if there is one."""
+
+    items: list[T]
+    next_after_id: int | None

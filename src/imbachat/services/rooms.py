@@ -1,0 +1,94 @@
+"""Rooms: creating them, adding members, listing what a caller may see."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+
+from imbachat.bus.base import Bus, Event
+from imbachat.clock import utcnow
+from imbachat.domain import Page, Room, RoomQuery, Slice, User, Widget
+from imbachat.errors import NotFound
+from imbachat.store import rooms as room_store
+from imbachat.store import users as user_store
+from imbachat.store.db import Database
+
+DEFAULT_TITLE = "New room"
+
+
+def new_pipe() -> str:
+    """A unique room pipe shaped like the original's (``5fde659f0ba18_1608410527``)."""
+    return f"{secrets.token_hex(7)[:13]}_{int(time.time())}"
+
+
+@dataclass(frozen=True, slots=True)
+class RoomSpec:
+    """What the v1 imba_rooms call asks for: join ``room_id``/``pipe`` or create."""
+
+    title: str = DEFAULT_TITLE
+    pipe: str | None = None
+    room_id: int | None = None
+    is_public: int = 0
+    type: int = 0
+    users_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class RoomChange:
+    room: Room
+    created: bool
+    added_user_ids: list[int]
+
+
+class RoomService:
+    def __init__(self, db: Database, bus: Bus) -> None:
+        self._db = db
+        self._bus = bus
+
+    async def create_or_join(self, widget: Widget, spec: RoomSpec) -> RoomChange:
+        """Add the users to the room named by ``room_id`` (which must exist) or by
+        ``pipe`` (created when new); with neither, create a room with a random pipe.
+        The first listed user of a new room is its admin."""
+        now = utcnow()
+        async with self._db.write() as conn:
+            members, _ = await user_store.ensure(conn, widget.imba_id, spec.users_ids, now)
+            if spec.room_id is not None:
+                room = await room_store.get(conn, widget.imba_id, spec.room_id)
+                if room is None:
+                    raise NotFound(f"No room with room_id {spec.room_id}.", field="room_id")
+                created = False
+            else:
+                room, created = await room_store.insert_unless_pipe_taken(
+                    conn,
+                    imba_id=widget.imba_id,
+                    pipe=spec.pipe or new_pipe(),
+                    now=now,
+                    name=spec.title,
+                    admin_id=members[0].id if members else None,
+                    type=spec.type,
+                    tab=0,
+                    is_public=spec.is_public,
+                    status=0,
+                    member_count=0,
+                    last_seq=0,
+                )
+            roles = {user.id: "member" for user in members}
+            if created and members:
+                roles[members[0].id] = "admin"
+            added = await room_store.add_members(conn, room.id, roles, now)
+            room = await room_store.get(conn, widget.imba_id, room.id)
+        assert room is not None
+        if created:
+            await self._bus.publish(Event("room.created", widget.imba_id, room.id, room))
+        if added:
+            await self._bus.publish(Event("member.added", widget.imba_id, room.id, added))
+        return RoomChange(room, created, added)
+
+    async def find(
+        self, widget: Widget, query: RoomQuery, page: Page, viewer: User | None = None
+    ) -> Slice[Room]:
+        async with self._db.read() as conn:
+            return await room_store.find(
+                conn, widget.imba_id, query, page, viewer.id if viewer else None
+            )

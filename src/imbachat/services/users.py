@@ -1,0 +1,33 @@
+"""Users of the host site, as each widget knows them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from imbachat.clock import utcnow
+from imbachat.domain import Page, Slice, User, UserQuery, Widget
+from imbachat.errors import NotFound
+from imbachat.store import users as user_store
+from imbachat.store.db import Database
+
+
+class UserService:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def ensure(self, widget: Widget, remote_ids: Sequence[int]) -> list[User]:
+        """The users with these host ids, created when not yet known."""
+        async with self._db.write() as conn:
+            found, _ = await user_store.ensure(conn, widget.imba_id, remote_ids, utcnow())
+        return found
+
+    async def get(self, widget: Widget, remote_id: int) -> User:
+        async with self._db.read() as conn:
+            found = await user_store.by_remote_ids(conn, widget.imba_id, [remote_id])
+        if remote_id not in found:
+            raise NotFound(f"No user with user_id {remote_id} in this widget.", field="user_id")
+        return found[remote_id]
+
+    async def find(self, widget: Widget, query: UserQuery, page: Page) -> Slice[User]:
+        async with self._db.read() as conn:
+            return await user_store.find(conn, widget.imba_id, query, page)

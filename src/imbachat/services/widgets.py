@@ -1,0 +1,94 @@
+"""Widgets (tenants) and their owner accounts."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass
+
+from imbachat.auth.owner import hash_password, password_matches
+from imbachat.clock import utcnow
+from imbachat.domain import Widget
+from imbachat.errors import Conflict, Invalid, NotFound
+from imbachat.store import widgets as widget_store
+from imbachat.store.db import Database
+
+
+def new_secret_key() -> str:
+    """256 bits of randomness, URL- and header-safe."""
+    return secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True, slots=True)
+class NewWidget:
+    login: str
+    password: str
+    imba_id: int | None = None
+    secret_key: str | None = None
+    users_info_url: str | None = None
+    api_login: str | None = None
+    api_password: str | None = None
+
+
+class WidgetService:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(self, spec: NewWidget) -> Widget:
+        """Create a widget and, unless the login exists, its owner account.
+
+        An existing login may own several widgets, but only with its own password.
+        """
+        if not spec.login.strip() or not spec.password:
+            raise Invalid("login and password must not be empty.", field="login")
+        if spec.imba_id is not None and spec.imba_id < 1:
+            raise Invalid("imba_id must be a positive integer.", field="imba_id")
+        if spec.secret_key is not None and len(spec.secret_key) < 16:
+            raise Invalid("secret_key must be at least 16 characters.", field="secret_key")
+        password_hash = await asyncio.to_thread(hash_password, spec.password)
+        now = utcnow()
+        async with self._db.write() as conn:
+            imba_id = spec.imba_id or await widget_store.next_imba_id(conn)
+            if await widget_store.get(conn, imba_id) is not None:
+                raise Conflict(f"A widget with imba_id {imba_id} already exists.", field="imba_id")
+            owner = await widget_store.owner_by_login(conn, spec.login)
+            if owner is None:
+                owner_id = await widget_store.insert_owner(conn, spec.login, password_hash, now)
+            elif password_matches(owner[1], spec.password):
+                owner_id = owner[0]
+            else:
+                raise Conflict(
+                    f"The login {spec.login!r} exists with another password.", field="login"
+                )
+            return await widget_store.insert(
+                conn,
+                imba_id=imba_id,
+                owner_id=owner_id,
+                secret_key=spec.secret_key or new_secret_key(),
+                users_info_url=spec.users_info_url,
+                api_login=spec.api_login,
+                api_password=spec.api_password,
+                now=now,
+            )
+
+    async def get(self, imba_id: int) -> Widget:
+        async with self._db.read() as conn:
+            widget = await widget_store.get(conn, imba_id)
+        if widget is None:
+            raise NotFound(f"No widget with imba_id {imba_id}.", field="imba_id")
+        return widget
+
+    async def list(self) -> list[tuple[Widget, str]]:
+        """Every widget with its owner's login."""
+        async with self._db.read() as conn:
+            return await widget_store.list_all(conn)
+
+    async def rotate_secret(self, imba_id: int, secret_key: str | None = None) -> Widget:
+        """Replace the secret key; tokens signed with the old one stop working."""
+        async with self._db.write() as conn:
+            if await widget_store.get(conn, imba_id) is None:
+                raise NotFound(f"No widget with imba_id {imba_id}.", field="imba_id")
+            await widget_store.set_secret(conn, imba_id, secret_key or new_secret_key(), utcnow())
+            widget = await widget_store.get(conn, imba_id)
+        assert widget is not None
+        return widget

@@ -1,0 +1,1 @@
+"""Storage: tables, the database handle and the SQL behind every read and write."""

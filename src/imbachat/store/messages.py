@@ -1,0 +1,210 @@
+"""SQL for messages: the batched write path and the filtered reads."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, bindparam, exists, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from imbachat.clock import unix
+from imbachat.domain import Message, MessageDraft, MessageQuery, Page, Slice
+from imbachat.store.common import cut_page, paginate, within
+from imbachat.store.schema import members, messages, rooms, users
+
+_UUID_ALPHABET = string.ascii_letters + string.digits
+
+
+def _with_author_and_room() -> Select[Any]:
+    return (
+        select(
+            messages,
+            users.c.remote_user_id.label("author_remote_id"),
+            users.c.name.label("author_name"),
+            rooms.c.type.label("room_type"),
+        )
+        .join(users, users.c.id == messages.c.author_id)
+        .join(rooms, rooms.c.id == messages.c.room_id)
+    )
+
+
+def new_uuid(room_id: int, now: datetime) -> str:
+    """``{room_id}-{unix_time}-{random6}``, the documented message uuid."""
+    suffix = "".join(secrets.choice(_UUID_ALPHABET) for _ in range(6))
+    return f"{room_id}-{unix(now)}-{suffix}"
+
+
+async def by_ids(conn: AsyncConnection, ids: Sequence[int]) -> list[Message]:
+    if not ids:
+        return []
+    rows = await conn.execute(_with_author_and_room().where(messages.c.id.in_(list(ids))))
+    found = {row.id: Message.from_row(row) for row in rows}
+    return [found[i] for i in ids]
+
+
+async def get(conn: AsyncConnection, imba_id: int, message_id: int) -> Message | None:
+    query = _with_author_and_room().where(
+        messages.c.imba_id == imba_id, messages.c.id == message_id
+    )
+    row = (await conn.execute(query)).first()
+    return Message.from_row(row) if row else None
+
+
+async def _already_stored(
+    conn: AsyncConnection, drafts: Sequence[MessageDraft]
+) -> dict[tuple[int, str], int]:
+    keys = {(d.author_id, d.client_id) for d in drafts if d.client_id is not None}
+    if not keys:
+        return {}
+    query = select(messages.c.author_id, messages.c.client_id, messages.c.id).where(
+        tuple_(messages.c.author_id, messages.c.client_id).in_(list(keys))
+    )
+    return {(row.author_id, row.client_id): row.id for row in await conn.execute(query)}
+
+
+async def insert_batch(
+    conn: AsyncConnection, drafts: Sequence[MessageDraft], now: datetime
+) -> list[tuple[Message, bool]]:
+    """Store drafts in one transaction, in order; returns ``(message, created)`` for each.
+
+    A draft whose ``(author, client_id)`` is already stored (or repeated in the batch)
+    yields the stored message with ``created=False``. Each room's ``seq`` advances by
+    one ``UPDATE … RETURNING`` per room, which is gap-free and, on PostgreSQL, holds
+    the room's row lock until commit.
+    """
+    ids_by_key = await _already_stored(conn, drafts)
+    to_insert: dict[int, list[int]] = {}  # room id -> indices of drafts, in order
+    pending: set[tuple[int, str]] = set()
+    for index, draft in enumerate(drafts):
+        if draft.client_id is not None:
+            key = (draft.author_id, draft.client_id)
+            if key in ids_by_key or key in pending:
+                continue
+            pending.add(key)
+        to_insert.setdefault(draft.room_id, []).append(index)
+
+    rows: list[dict[str, Any]] = []
+    row_draft: list[int] = []
+    for room_id, indices in to_insert.items():
+        first_seq = await _reserve_seqs(conn, room_id, len(indices), now)
+        for offset, index in enumerate(indices):
+            draft = drafts[index]
+            row_draft.append(index)
+            rows.append(
+                {
+                    "imba_id": draft.imba_id,
+                    "room_id": room_id,
+                    "seq": first_seq + offset,
+                    "author_id": draft.author_id,
+                    "uuid": new_uuid(room_id, now),
+                    "body": draft.body,
+                    "answer_to": draft.answer_to,
+                    "liked": 0,
+                    "client_id": draft.client_id,
+                    "created_at": now,
+                }
+            )
+    created: dict[int, int] = {}  # draft index -> new message id
+    if rows:
+        result = await conn.execute(
+            messages.insert().returning(messages.c.id, sort_by_parameter_order=True), rows
+        )
+        for index, row in zip(row_draft, result, strict=True):
+            created[index] = row.id
+            draft = drafts[index]
+            if draft.client_id is not None:
+                ids_by_key[(draft.author_id, draft.client_id)] = row.id
+        await _mark_authors(conn, rows, now)
+
+    outcome = [
+        (created[index], True)
+        if index in created
+        else (ids_by_key[(draft.author_id, draft.client_id or "")], False)
+        for index, draft in enumerate(drafts)
+    ]
+    stored = await by_ids(conn, [message_id for message_id, _ in outcome])
+    return [(message, fresh) for message, (_, fresh) in zip(stored, outcome, strict=True)]
+
+
+async def _reserve_seqs(conn: AsyncConnection, room_id: int, count: int, now: datetime) -> int:
+    """Advance the room's ``seq`` by ``count``; returns the first reserved value."""
+    statement = (
+        update(rooms)
+        .where(rooms.c.id == room_id)
+        .values(last_seq=rooms.c.last_seq + count, last_message_at=now, updated_at=now)
+        .returning(rooms.c.last_seq)
+    )
+    last_seq = int((await conn.execute(statement)).scalar_one())
+    return last_seq - count + 1
+
+
+async def _mark_authors(conn: AsyncConnection, rows: list[dict[str, Any]], now: datetime) -> None:
+    """An author has read their own message, and it is their latest one."""
+    newest: dict[tuple[int, int], int] = {}
+    for row in rows:
+        key = (row["room_id"], row["author_id"])
+        newest[key] = max(newest.get(key, 0), row["seq"])
+    await conn.execute(
+        update(members)
+        .where(
+            members.c.room_id == bindparam("b_room"),
+            members.c.user_id == bindparam("b_user"),
+            members.c.last_read_seq < bindparam("b_seq"),
+        )
+        .values(last_read_seq=bindparam("b_seq")),
+        [{"b_room": room, "b_user": user, "b_seq": seq} for (room, user), seq in newest.items()],
+    )
+    await conn.execute(
+        update(users).where(users.c.id == bindparam("b_user")).values(last_message_at=now),
+        [{"b_user": user} for user in {user for _, user in newest}],
+    )
+
+
+async def find(
+    conn: AsyncConnection,
+    imba_id: int,
+    query: MessageQuery,
+    page: Page,
+    viewer_id: int | None = None,
+) -> Slice[Message]:
+    """Messages of the widget matching every given filter; only those of the viewer's
+    rooms when ``viewer_id`` is set. Deleted messages are left out."""
+    conditions: list[ColumnElement[bool]] = [
+        messages.c.imba_id == imba_id,
+        messages.c.deleted_at.is_(None),
+    ]
+    if query.id is not None:
+        conditions.append(messages.c.id == query.id)
+    if query.room_id is not None:
+        conditions.append(messages.c.room_id == query.room_id)
+    if query.room_type is not None:
+        conditions.append(rooms.c.type == query.room_type)
+    if query.user_name is not None:
+        conditions.append(users.c.name == query.user_name)
+    if query.author_remote_id is not None:
+        conditions.append(users.c.remote_user_id == query.author_remote_id)
+    if query.date is not None:
+        conditions.extend(within(messages.c.created_at, query.date))
+    if query.user_role is not None:
+        conditions.append(
+            exists().where(
+                members.c.room_id == messages.c.room_id,
+                members.c.user_id == messages.c.author_id,
+                members.c.role == query.user_role,
+            )
+        )
+    if viewer_id is not None:
+        conditions.append(
+            exists().where(
+                members.c.room_id == messages.c.room_id,
+                members.c.user_id == viewer_id,
+                members.c.status == 0,
+            )
+        )
+    statement = paginate(_with_author_and_room().where(*conditions), messages.c.id, page)
+    found = [Message.from_row(row) for row in await conn.execute(statement)]
+    return cut_page(found, page, lambda message: message.id)

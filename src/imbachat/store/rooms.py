@@ -1,0 +1,137 @@
+"""SQL for rooms and their members."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, exists, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from imbachat.domain import Member, Page, Room, RoomQuery, Slice
+from imbachat.store.common import cut_page, insert_ignoring_duplicates, paginate, within
+from imbachat.store.schema import members, rooms
+
+
+async def get(conn: AsyncConnection, imba_id: int, room_id: int) -> Room | None:
+    query = select(rooms).where(rooms.c.imba_id == imba_id, rooms.c.id == room_id)
+    row = (await conn.execute(query)).first()
+    return Room.from_row(row) if row else None
+
+
+async def by_pipe(conn: AsyncConnection, imba_id: int, pipe: str) -> Room | None:
+    query = select(rooms).where(rooms.c.imba_id == imba_id, rooms.c.pipe == pipe)
+    row = (await conn.execute(query)).first()
+    return Room.from_row(row) if row else None
+
+
+async def insert_unless_pipe_taken(
+    conn: AsyncConnection, *, imba_id: int, pipe: str, now: datetime, **values: Any
+) -> tuple[Room, bool]:
+    """The room with this pipe: ``(room, True)`` if created now, ``(room, False)`` if it
+    already existed (including when a concurrent writer created it first)."""
+    statement = (
+        insert_ignoring_duplicates(conn, rooms)
+        .values(imba_id=imba_id, pipe=pipe, created_at=now, updated_at=now, **values)
+        .returning(*rooms.c)
+    )
+    row = (await conn.execute(statement)).first()
+    if row is not None:
+        return Room.from_row(row), True
+    existing = await by_pipe(conn, imba_id, pipe)
+    assert existing is not None, "a conflicting pipe must belong to an existing room"
+    return existing, False
+
+
+async def add_members(
+    conn: AsyncConnection, room_id: int, roles: dict[int, str], now: datetime
+) -> list[int]:
+    """Add users (internal id -> role) who are not members yet; returns the ids added.
+
+    Touching the room row first serialises concurrent additions to one room on
+    PostgreSQL, so ``member_count`` stays exact.
+    """
+    await conn.execute(update(rooms).where(rooms.c.id == room_id).values(updated_at=now))
+    if not roles:
+        return []
+    present = await conn.execute(
+        select(members.c.user_id).where(
+            members.c.room_id == room_id, members.c.user_id.in_(list(roles))
+        )
+    )
+    already = {row.user_id for row in present}
+    added = [user_id for user_id in roles if user_id not in already]
+    if added:
+        await conn.execute(
+            members.insert(),
+            [
+                {
+                    "room_id": room_id,
+                    "user_id": user_id,
+                    "role": roles[user_id],
+                    "status": 0,
+                    "is_banned": False,
+                    "last_read_seq": 0,
+                    "joined_at": now,
+                    "updated_at": now,
+                }
+                for user_id in added
+            ],
+        )
+        await conn.execute(
+            update(rooms)
+            .where(rooms.c.id == room_id)
+            .values(member_count=rooms.c.member_count + len(added))
+        )
+    return added
+
+
+async def membership(conn: AsyncConnection, room_id: int, user_id: int) -> Member | None:
+    query = select(members).where(members.c.room_id == room_id, members.c.user_id == user_id)
+    row = (await conn.execute(query)).first()
+    return Member.from_row(row) if row else None
+
+
+async def member_ids(conn: AsyncConnection, room_id: int) -> list[int]:
+    query = select(members.c.user_id).where(members.c.room_id == room_id, members.c.status == 0)
+    return [row.user_id for row in await conn.execute(query)]
+
+
+def _visible_to(viewer_id: int) -> ColumnElement[bool]:
+    return exists().where(
+        members.c.room_id == rooms.c.id, members.c.user_id == viewer_id, members.c.status == 0
+    )
+
+
+async def find(
+    conn: AsyncConnection,
+    imba_id: int,
+    query: RoomQuery,
+    page: Page,
+    viewer_id: int | None = None,
+) -> Slice[Room]:
+    """Rooms of the widget matching every given filter; only the viewer's rooms when
+    ``viewer_id`` is set, and ``banned`` then means the viewer's ban in the room."""
+    conditions: list[ColumnElement[bool]] = [rooms.c.imba_id == imba_id]
+    if query.id is not None:
+        conditions.append(rooms.c.id == query.id)
+    if query.pipe is not None:
+        conditions.append(rooms.c.pipe == query.pipe)
+    if query.type is not None:
+        conditions.append(rooms.c.type == query.type)
+    if query.status is not None:
+        conditions.append(rooms.c.status == query.status)
+    if query.count_users is not None:
+        conditions.append(rooms.c.member_count == query.count_users)
+    if query.last_message is not None:
+        conditions.extend(within(rooms.c.last_message_at, query.last_message))
+    if viewer_id is not None:
+        conditions.append(_visible_to(viewer_id))
+    if query.banned is not None:
+        banned_member = exists().where(members.c.room_id == rooms.c.id, members.c.is_banned)
+        if viewer_id is not None:
+            banned_member = banned_member.where(members.c.user_id == viewer_id)
+        conditions.append(banned_member if query.banned else ~banned_member)
+    statement = paginate(select(rooms).where(*conditions), rooms.c.id, page)
+    found = [Room.from_row(row) for row in await conn.execute(statement)]
+    return cut_page(found, page, lambda room: room.id)

@@ -1,0 +1,146 @@
+"""Tables of imbachat.
+
+Counters that reads need (a room's member count and last ``seq``, a member's last
+read ``seq``, a user's last message date) are columns maintained on write, so no
+request ever counts rows. Unread = ``rooms.last_seq - members.last_read_seq``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+# SQLite only auto-increments an "INTEGER PRIMARY KEY"; PostgreSQL gets BIGINT identities.
+Id = BigInteger().with_variant(Integer, "sqlite")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+owners = Table(
+    "owners",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("login", String(255), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+widgets = Table(
+    "widgets",
+    metadata,
+    Column("imba_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("owner_id", Id, ForeignKey("owners.id"), nullable=False, index=True),
+    Column("secret_key", String(255), nullable=False),
+    Column("users_info_url", String(2048)),
+    Column("api_login", String(255)),
+    Column("api_password", String(255)),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("imba_id", BigInteger, ForeignKey("widgets.imba_id"), nullable=False),
+    Column("remote_user_id", BigInteger, nullable=False),
+    Column("name", String(255)),
+    Column("status", String(16), nullable=False, default="user"),
+    Column("avatar_url", String(2048)),
+    Column("profile_url", String(2048)),
+    Column("user_data", Text),
+    Column("is_banned", Boolean, nullable=False, default=False),
+    Column("last_message_at", DateTime),
+    Column("info_fetched_at", DateTime),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("deleted_at", DateTime),
+    UniqueConstraint("imba_id", "remote_user_id", name="uq_users_imba_id_remote_user_id"),
+    Index("ix_users_imba_id_status", "imba_id", "status"),
+    Index("ix_users_imba_id_name", "imba_id", "name"),
+    Index("ix_users_imba_id_last_message_at", "imba_id", "last_message_at"),
+    Index("ix_users_imba_id_is_banned", "imba_id", "is_banned"),
+)
+
+rooms = Table(
+    "rooms",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("imba_id", BigInteger, ForeignKey("widgets.imba_id"), nullable=False),
+    Column("pipe", String(255), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("admin_id", Id, ForeignKey("users.id")),
+    Column("type", SmallInteger, nullable=False, default=0),
+    Column("tab", SmallInteger, nullable=False, default=0),
+    Column("is_public", SmallInteger, nullable=False, default=0),
+    Column("status", SmallInteger, nullable=False, default=0),
+    Column("member_count", Integer, nullable=False, default=0),
+    Column("last_seq", BigInteger, nullable=False, default=0),
+    Column("last_message_at", DateTime),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("deleted_at", DateTime),
+    UniqueConstraint("imba_id", "pipe", name="uq_rooms_imba_id_pipe"),
+    Index("ix_rooms_imba_id_type", "imba_id", "type"),
+    Index("ix_rooms_imba_id_status", "imba_id", "status"),
+    Index("ix_rooms_imba_id_member_count", "imba_id", "member_count"),
+    Index("ix_rooms_imba_id_last_message_at", "imba_id", "last_message_at"),
+)
+
+members = Table(
+    "members",
+    metadata,
+    Column("room_id", Id, ForeignKey("rooms.id"), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id"), primary_key=True),
+    Column("role", String(16), nullable=False, default="member"),
+    Column("status", SmallInteger, nullable=False, default=0),
+    Column("is_banned", Boolean, nullable=False, default=False),
+    Column("last_read_seq", BigInteger, nullable=False, default=0),
+    Column("joined_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Index("ix_members_user_id_room_id", "user_id", "room_id"),
+    Index("ix_members_room_id_role", "room_id", "role"),
+    Index("ix_members_room_id_is_banned", "room_id", "is_banned"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("imba_id", BigInteger, ForeignKey("widgets.imba_id"), nullable=False),
+    Column("room_id", Id, ForeignKey("rooms.id"), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("author_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("uuid", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("answer_to", BigInteger, nullable=False, default=0),
+    Column("liked", Integer, nullable=False, default=0),
+    Column("client_id", String(64)),
+    Column("created_at", DateTime, nullable=False),
+    Column("edited_at", DateTime),
+    Column("deleted_at", DateTime),
+    UniqueConstraint("room_id", "seq", name="uq_messages_room_id_seq"),
+    UniqueConstraint("author_id", "client_id", name="uq_messages_author_id_client_id"),
+    Index("ix_messages_imba_id_id", "imba_id", "id"),
+    Index("ix_messages_imba_id_created_at", "imba_id", "created_at"),
+)

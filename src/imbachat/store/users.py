@@ -1,0 +1,89 @@
+"""SQL for the host site's users, as known to one widget."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from imbachat.domain import Page, Slice, User, UserQuery
+from imbachat.store.common import cut_page, insert_ignoring_duplicates, paginate, within
+from imbachat.store.schema import users
+
+
+async def by_remote_ids(
+    conn: AsyncConnection, imba_id: int, remote_ids: Sequence[int]
+) -> dict[int, User]:
+    if not remote_ids:
+        return {}
+    query = select(users).where(
+        users.c.imba_id == imba_id, users.c.remote_user_id.in_(list(remote_ids))
+    )
+    return {row.remote_user_id: User.from_row(row) for row in await conn.execute(query)}
+
+
+async def ensure(
+    conn: AsyncConnection, imba_id: int, remote_ids: Sequence[int], now: datetime
+) -> tuple[list[User], list[User]]:
+    """The users with these host ids, created when unknown.
+
+    Returns ``(users in the order asked, users that were unknown)``; safe against
+    a concurrent writer creating the same user.
+    """
+    known = await by_remote_ids(conn, imba_id, remote_ids)
+    missing = [rid for rid in dict.fromkeys(remote_ids) if rid not in known]
+    created: list[User] = []
+    if missing:
+        rows = [
+            {
+                "imba_id": imba_id,
+                "remote_user_id": rid,
+                "status": "user",
+                "is_banned": False,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for rid in missing
+        ]
+        await conn.execute(insert_ignoring_duplicates(conn, users), rows)
+        fresh = await by_remote_ids(conn, imba_id, missing)
+        created = [fresh[rid] for rid in missing]
+        known.update(fresh)
+    return [known[rid] for rid in dict.fromkeys(remote_ids)], created
+
+
+async def find(conn: AsyncConnection, imba_id: int, query: UserQuery, page: Page) -> Slice[User]:
+    conditions: list[ColumnElement[bool]] = [users.c.imba_id == imba_id]
+    if query.id is not None:
+        conditions.append(users.c.id == query.id)
+    if query.remote_user_id is not None:
+        conditions.append(users.c.remote_user_id == query.remote_user_id)
+    if query.login is not None:
+        conditions.append(users.c.name == query.login)
+    if query.status is not None:
+        conditions.append(users.c.status == query.status)
+    if query.banned is not None:
+        conditions.append(users.c.is_banned == query.banned)
+    if query.last_message is not None:
+        conditions.extend(within(users.c.last_message_at, query.last_message))
+    statement = paginate(select(users).where(*conditions), users.c.id, page)
+    rows = [User.from_row(row) for row in await conn.execute(statement)]
+    return cut_page(rows, page, lambda user: user.id)
+
+
+async def set_profile(
+    conn: AsyncConnection,
+    user_id: int,
+    *,
+    name: str | None,
+    avatar_url: str | None = None,
+    status: str | None = None,
+    now: datetime,
+) -> None:
+    """Name, avatar and status as the host site tells them."""
+    values: dict[str, object] = {"name": name, "avatar_url": avatar_url, "info_fetched_at": now}
+    if status is not None:
+        values["status"] = status
+    await conn.execute(update(users).where(users.c.id == user_id).values(updated_at=now, **values))
