@@ -1,0 +1,166 @@
+"""Test harness: one real uvicorn server per session, on the database under test.
+
+``IMBACHAT_TEST_DATABASE_URL`` picks the database (default: a fresh SQLite file);
+with ``IMBACHAT_REQUIRE_SERVICES=1`` an unreachable service fails the run instead
+of skipping. Every test makes its own widget, so tests never see each other's data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy.engine import make_url
+
+from imbachat.app import create_app
+from imbachat.config import Settings
+from imbachat.services import Services
+from imbachat.store.db import normalize_url
+from tests.factories import WidgetFactory
+
+T = TypeVar("T")
+REQUIRE_SERVICES = os.environ.get("IMBACHAT_REQUIRE_SERVICES") == "1"
+
+
+def service_missing(reason: str) -> None:
+    """Skip, or fail when the run promised the services are there."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (IMBACHAT_REQUIRE_SERVICES=1 requires it)")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _admin_connection(url: str) -> asyncpg.Connection:
+    parts = make_url(normalize_url(url))
+    return await asyncpg.connect(
+        host=parts.host or "127.0.0.1",
+        port=parts.port or 5432,
+        user=parts.username,
+        password=parts.password,
+        database=parts.database,
+        timeout=5,
+    )
+
+
+async def create_scratch_database(url: str) -> str:
+    """A new, empty database beside the one in ``url``: concurrent test runs never
+    share tables, and migrations are always tested from an empty database."""
+    parts = make_url(normalize_url(url))
+    name = f"{parts.database}_imbachat_{os.getpid()}_{secrets.token_hex(3)}"
+    conn = await _admin_connection(url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return parts.set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_scratch_database(url: str, scratch_url: str) -> None:
+    conn = await _admin_connection(url)
+    try:
+        await conn.execute(
+            f'DROP DATABASE IF EXISTS "{make_url(scratch_url).database}" WITH (FORCE)'
+        )
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = os.environ.get("IMBACHAT_TEST_DATABASE_URL")
+    if not url:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'imbachat-test.db'}"
+        return
+    if not url.startswith("postgres"):
+        yield url
+        return
+    try:
+        scratch = asyncio.run(create_scratch_database(url))
+    except (OSError, asyncpg.PostgresError) as exc:
+        service_missing(f"PostgreSQL at {url} is not usable: {exc}")
+    yield scratch
+    asyncio.run(drop_scratch_database(url, scratch))
+
+
+class LiveServer:
+    """A real uvicorn server in a background thread, with its own event loop."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.app = create_app(settings)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def _serve(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.loop.run_until_complete(self._server.serve())
+
+    def start(self) -> None:
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+    @property
+    def services(self) -> Services:
+        services: Services = self.app.state.services
+        return services
+
+    def run(self, work: Callable[[Services], Awaitable[T]]) -> T:
+        """Run a coroutine on the server's loop, with its services."""
+        assert self.loop is not None
+        future = asyncio.run_coroutine_threadsafe(_call(work, self.services), self.loop)
+        return future.result(timeout=30)
+
+
+async def _call(work: Callable[[Services], Awaitable[T]], services: Services) -> T:
+    return await work(services)
+
+
+@pytest.fixture(scope="session")
+def server(database_url: str) -> Iterator[LiveServer]:
+    live = LiveServer(Settings(database_url=database_url))
+    live.start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def http(server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def widgets(server: LiveServer, http: httpx.Client) -> WidgetFactory:
+    return WidgetFactory(server, http)
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
