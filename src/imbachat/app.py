@@ -20,7 +20,7 @@ from imbachat.api.limits import BodySizeLimit
 from imbachat.bus.memory import InMemoryBus
 from imbachat.config import Settings
 from imbachat.errors import ImbaError, Invalid
-from imbachat.services import build_services
+from imbachat.services import build_services, close_services
 from imbachat.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -45,12 +45,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db = Database(settings.database_url)
         await db.migrate()
         bus = InMemoryBus()
-        app.state.services = build_services(db, bus, settings)
+        services = build_services(db, bus, settings)
+        app.state.services = services
         try:
             yield
         finally:
-            await bus.close()
-            await db.close()
+            await close_services(services)
 
     app = FastAPI(
         title="imbachat",

@@ -19,4 +19,6 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1024 * 1024
     # Seconds a verified v1 owner password stays cached, so argon2 is not paid per request.
     owner_auth_cache_seconds: float = 60.0
+    # How long a call to a host site's Users info URL may take before it is given up.
+    host_site_timeout_seconds: float = 3.0
     log_level: str = "info"

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 
 from imbachat.bus.memory import InMemoryBus
 from imbachat.clock import utcnow
+from imbachat.config import Settings
 from imbachat.domain import Widget
-from imbachat.services.messages import MessageService, SendCommand
-from imbachat.services.rooms import RoomService, RoomSpec
-from imbachat.services.users import UserService
-from imbachat.services.widgets import NewWidget, WidgetService
+from imbachat.services import build_services
+from imbachat.services.messages import SendCommand
+from imbachat.services.rooms import RoomSpec
+from imbachat.services.widgets import NewWidget
 from imbachat.store import users as user_store
 from imbachat.store import widgets as widget_store
 from imbachat.store.db import Database
@@ -64,8 +65,9 @@ Try the ImbaChat API:
 
 async def seed_demo(db: Database) -> DemoSeed:
     bus = InMemoryBus()
-    widgets, users = WidgetService(db), UserService(db)
-    rooms, messages = RoomService(db, bus), MessageService(db, bus)
+    services = build_services(db, bus, Settings())
+    widgets, users = services.widgets, services.users
+    rooms, messages = services.rooms, services.messages
     async with db.read() as conn:
         widget = await widget_store.get(conn, DEMO_IMBA_ID)
     if widget is None:
@@ -87,4 +89,5 @@ async def seed_demo(db: Database) -> DemoSeed:
         if room.last_seq == 0:
             for author, text in history:
                 await messages.send(widget, SendCommand(author, room.id, text))
+    await services.profiles.close()
     return DemoSeed(widget, conference.room.id, support.room.id)

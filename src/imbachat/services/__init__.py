@@ -8,10 +8,12 @@ from imbachat.auth.owner import OwnerAuthenticator
 from imbachat.bus.base import Bus
 from imbachat.config import Settings
 from imbachat.services.messages import MessageService
+from imbachat.services.profiles import ProfileRefresher
 from imbachat.services.rooms import RoomService
 from imbachat.services.users import UserService
 from imbachat.services.widgets import WidgetService
 from imbachat.store.db import Database
+from imbachat.webhooks.host_site import HostSite
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +21,7 @@ class Services:
     db: Database
     bus: Bus
     owners: OwnerAuthenticator
+    profiles: ProfileRefresher
     widgets: WidgetService
     users: UserService
     rooms: RoomService
@@ -26,12 +29,20 @@ class Services:
 
 
 def build_services(db: Database, bus: Bus, settings: Settings) -> Services:
+    profiles = ProfileRefresher(db, bus, HostSite(settings.host_site_timeout_seconds))
     return Services(
         db=db,
         bus=bus,
         owners=OwnerAuthenticator(db, settings.owner_auth_cache_seconds),
+        profiles=profiles,
         widgets=WidgetService(db),
-        users=UserService(db),
-        rooms=RoomService(db, bus),
+        users=UserService(db, profiles),
+        rooms=RoomService(db, bus, profiles),
         messages=MessageService(db, bus),
     )
+
+
+async def close_services(services: Services) -> None:
+    await services.profiles.close()
+    await services.bus.close()
+    await services.db.close()

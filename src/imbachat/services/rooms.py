@@ -10,6 +10,7 @@ from imbachat.bus.base import Bus, Event
 from imbachat.clock import utcnow
 from imbachat.domain import Page, Room, RoomQuery, Slice, User, Widget
 from imbachat.errors import NotFound
+from imbachat.services.profiles import ProfileRefresher
 from imbachat.store import rooms as room_store
 from imbachat.store import users as user_store
 from imbachat.store.db import Database
@@ -42,9 +43,10 @@ class RoomChange:
 
 
 class RoomService:
-    def __init__(self, db: Database, bus: Bus) -> None:
+    def __init__(self, db: Database, bus: Bus, profiles: ProfileRefresher) -> None:
         self._db = db
         self._bus = bus
+        self._profiles = profiles
 
     async def create_or_join(self, widget: Widget, spec: RoomSpec) -> RoomChange:
         """Add the users to the room named by ``room_id`` (which must exist) or by
@@ -52,7 +54,7 @@ class RoomService:
         The first listed user of a new room is its admin."""
         now = utcnow()
         async with self._db.write() as conn:
-            members, _ = await user_store.ensure(conn, widget.imba_id, spec.users_ids, now)
+            members, new_users = await user_store.ensure(conn, widget.imba_id, spec.users_ids, now)
             if spec.room_id is not None:
                 room = await room_store.get(conn, widget.imba_id, spec.room_id)
                 if room is None:
@@ -79,6 +81,7 @@ class RoomService:
             added = await room_store.add_members(conn, room.id, roles, now)
             room = await room_store.get(conn, widget.imba_id, room.id)
         assert room is not None
+        self._profiles.schedule(widget, [user.remote_user_id for user in new_users])
         if created:
             await self._bus.publish(Event("room.created", widget.imba_id, room.id, room))
         if added:

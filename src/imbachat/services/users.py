@@ -7,18 +7,26 @@ from collections.abc import Sequence
 from imbachat.clock import utcnow
 from imbachat.domain import Page, Slice, User, UserQuery, Widget
 from imbachat.errors import NotFound
+from imbachat.services.profiles import ProfileRefresher
 from imbachat.store import users as user_store
 from imbachat.store.db import Database
 
 
 class UserService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, profiles: ProfileRefresher) -> None:
         self._db = db
+        self._profiles = profiles
 
     async def ensure(self, widget: Widget, remote_ids: Sequence[int]) -> list[User]:
-        """The users with these host ids, created when not yet known."""
+        """The users with these host ids, created when not yet known (their names
+        are then asked of the host site in the background)."""
+        async with self._db.read() as conn:
+            known = await user_store.by_remote_ids(conn, widget.imba_id, remote_ids)
+        if all(remote_id in known for remote_id in remote_ids):
+            return [known[remote_id] for remote_id in remote_ids]
         async with self._db.write() as conn:
-            found, _ = await user_store.ensure(conn, widget.imba_id, remote_ids, utcnow())
+            found, created = await user_store.ensure(conn, widget.imba_id, remote_ids, utcnow())
+        self._profiles.schedule(widget, [user.remote_user_id for user in created])
         return found
 
     async def get(self, widget: Widget, remote_id: int) -> User:

@@ -80,10 +80,16 @@ async def set_profile(
     name: str | None,
     avatar_url: str | None = None,
     status: str | None = None,
+    user_data: str | None = None,
     now: datetime,
 ) -> None:
-    """Name, avatar and status as the host site tells them."""
-    values: dict[str, object] = {"name": name, "avatar_url": avatar_url, "info_fetched_at": now}
+    """Name, avatar, status and other data as the host site tells them."""
+    values: dict[str, object] = {
+        "name": name,
+        "avatar_url": avatar_url,
+        "user_data": user_data,
+        "info_fetched_at": now,
+    }
     if status is not None:
         values["status"] = status
     await conn.execute(update(users).where(users.c.id == user_id).values(updated_at=now, **values))

@@ -1,0 +1,1 @@
+"""Calls from imbachat to the outside: the host site, and later bots' webhooks."""

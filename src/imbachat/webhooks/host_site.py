@@ -1,0 +1,125 @@
+"""The host site's Users info URL (SPEC §7): names, avatars and roles of its users.
+
+The comma-separated ids are appended to the configured URL (or replace ``{ids}``
+in it), so both ``https://site/users.php?user_ids=`` and the WordPress plugin's
+``https://site/wp-json/imbachat/v1/getusers/`` work unchanged. Answers are
+validated field by field; anything unusable is dropped, never trusted.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+
+from imbachat.domain import Widget
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 100
+MAX_ANSWER_BYTES = 2 * 1024 * 1024
+_KNOWN_KEYS = {"user_id", "name", "avatar_url", "chat_role"}
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    remote_user_id: int
+    name: str
+    avatar_url: str | None
+    status: str | None
+    extra: dict[str, Any]
+
+
+def users_info_url(template: str, remote_ids: list[int]) -> str:
+    ids = ",".join(str(remote_id) for remote_id in remote_ids)
+    return template.replace("{ids}", ids) if "{ids}" in template else template + ids
+
+
+def _web_url(value: Any) -> str | None:
+    """Only http(s) URLs are kept: a ``javascript:`` avatar must never reach a page."""
+    if isinstance(value, str) and value.startswith(("https://", "http://")) and len(value) <= 2048:
+        return value
+    return None
+
+
+def parse_profiles(body: bytes, asked: set[int]) -> list[Profile]:
+    """The usable entries of a host answer; entries for ids not asked are ignored."""
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        log.warning("users info URL answered something that is not JSON")
+        return []
+    if not isinstance(document, list):
+        log.warning("users info URL answered JSON that is not an array")
+        return []
+    profiles: list[Profile] = []
+    for entry in document:
+        if not isinstance(entry, dict):
+            continue
+        raw_id, name = entry.get("user_id"), entry.get("name")
+        if isinstance(raw_id, str) and raw_id.strip().isdigit():
+            raw_id = int(raw_id.strip())
+        if isinstance(raw_id, bool) or not isinstance(raw_id, int) or raw_id not in asked:
+            continue
+        if not isinstance(name, str) or not name.strip():
+            continue
+        role = entry.get("chat_role")
+        extra = {key: value for key, value in entry.items() if key not in _KNOWN_KEYS}
+        if "profile_url" in extra:
+            extra["profile_url"] = _web_url(extra["profile_url"])
+        profiles.append(
+            Profile(
+                remote_user_id=raw_id,
+                name=name.strip()[:255],
+                avatar_url=_web_url(entry.get("avatar_url")),
+                status=role if role in ("admin", "user") else None,
+                extra=extra,
+            )
+        )
+    return profiles
+
+
+class HostSite:
+    """HTTP client of the host sites; one per process."""
+
+    def __init__(self, timeout_seconds: float = 3.0) -> None:
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout_seconds), follow_redirects=False
+        )
+
+    async def fetch_profiles(self, widget: Widget, remote_ids: list[int]) -> list[Profile]:
+        """Profiles for the ids, asked in batches; [] when the site is not configured."""
+        if not widget.users_info_url or not remote_ids:
+            return []
+        auth = None
+        if widget.api_login is not None:
+            auth = httpx.BasicAuth(widget.api_login, widget.api_password or "")
+        profiles: list[Profile] = []
+        for start in range(0, len(remote_ids), BATCH_SIZE):
+            batch = remote_ids[start : start + BATCH_SIZE]
+            body = await self._get(widget, users_info_url(widget.users_info_url, batch), auth)
+            if body is not None:
+                profiles += parse_profiles(body, set(batch))
+        return profiles
+
+    async def _get(self, widget: Widget, url: str, auth: httpx.Auth | None) -> bytes | None:
+        """The answer's body, or None when it is not a 200 or is too large to be real."""
+        async with self._client.stream("GET", url, auth=auth) as response:
+            if response.status_code != 200:
+                log.warning(
+                    "users info URL of widget %s answered %s", widget.imba_id, response.status_code
+                )
+                return None
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > MAX_ANSWER_BYTES:
+                    log.warning("users info URL of widget %s answered too much", widget.imba_id)
+                    return None
+            return bytes(body)
+
+    async def close(self) -> None:
+        await self._client.aclose()

@@ -1,0 +1,68 @@
+"""Stand-ins for third-party sites: a host site answering the Users info URL."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+# Comma lists of ids in a path, not digits that belong to a word such as "v1".
+_ID_LISTS = re.compile(r"(?<![A-Za-z0-9])[0-9][0-9,]*")
+
+
+@dataclass
+class SeenRequest:
+    path: str
+    authorization: str | None
+
+
+@dataclass
+class FakeHostSite:
+    """Answers every GET with ``answer(path)``: a (status, body) pair; records requests.
+
+    ``people`` maps host ids to the profile the site would answer for them.
+    """
+
+    people: dict[int, dict[str, Any]] = field(default_factory=dict)
+    mode: str = "ok"  # ok | garbage | hang | 401
+    seen: list[SeenRequest] = field(default_factory=list)
+
+    def answer(self, path: str) -> tuple[int, bytes]:
+        if self.mode == "hang":
+            time.sleep(10)
+        if self.mode == "401":
+            body = {"code": 401, "version": "1", "error": "Authenticate required!", "debug": ""}
+            return 401, json.dumps(body).encode()
+        if self.mode == "garbage":
+            return 200, b"<html>Fatal error: something broke</html>"
+        ids = [int(i) for token in _ID_LISTS.findall(path) for i in token.split(",") if i]
+        return 200, json.dumps([self.people[i] for i in ids if i in self.people]).encode()
+
+    def start(self) -> str:
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                site.seen.append(SeenRequest(self.path, self.headers.get("Authorization")))
+                status, body = site.answer(self.path)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
