@@ -23,7 +23,7 @@ import pytest
 import uvicorn
 from sqlalchemy.engine import make_url
 
-from imbachat.app import create_app
+from imbachat.server import uvicorn_config
 from imbachat.config import Settings
 from imbachat.services import Services
 from imbachat.store.db import normalize_url
@@ -104,8 +104,9 @@ class LiveServer:
     def __init__(self, settings: Settings) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.app = create_app(settings)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
+        self.ws_url = f"ws://127.0.0.1:{self.port}"
+        config = uvicorn_config(settings, host="127.0.0.1", port=self.port, log_level="warning")
+        self.app = config.app
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self.loop: asyncio.AbstractEventLoop | None = None

@@ -17,9 +17,15 @@ from imbachat import __version__
 from imbachat.api import compat_v1, compat_v2, health
 from imbachat.api.envelopes import error_response, json_response
 from imbachat.api.limits import BodySizeLimit
+from imbachat.bus.base import Bus
 from imbachat.bus.memory import InMemoryBus
+from imbachat.bus.redis import RedisBus
 from imbachat.config import Settings
 from imbachat.errors import ImbaError, Invalid
+from imbachat.realtime import gateway, protocol
+from imbachat.realtime.gateway import Gateway
+from imbachat.realtime.hub import Hub
+from imbachat.realtime.presence import MemoryPresence, Presence, RedisPresence
 from imbachat.services import build_services, close_services
 from imbachat.store.db import Database
 
@@ -44,12 +50,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.database_url)
         await db.migrate()
-        bus = InMemoryBus()
+        bus, presence = await _connect_bus(settings)
         services = build_services(db, bus, settings)
+        hub = Hub(services, bus, presence, settings.offline_grace_seconds)
+        if isinstance(bus, RedisBus):
+            bus.on_reconnect(hub.resync)
         app.state.services = services
+        app.state.gateway = Gateway(services, hub, settings)
         try:
             yield
         finally:
+            hub.close_all(protocol.CLOSE_GOING_AWAY, "server shutting down: reconnect and resume")
+            await hub.close()
+            await presence.close()
             await close_services(services)
 
     app = FastAPI(
@@ -65,7 +78,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(compat_v1.router)
     app.include_router(compat_v2.router)
+    app.include_router(gateway.router)
     return app
+
+
+async def _connect_bus(settings: Settings) -> tuple[Bus, Presence]:
+    """In-process by default; Redis when IMBACHAT_BUS_URL names one (several nodes)."""
+    if not settings.bus_url:
+        return InMemoryBus(), MemoryPresence()
+    if not settings.bus_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError(f"IMBACHAT_BUS_URL must be a redis:// URL, not {settings.bus_url!r}")
+    bus = RedisBus(settings.bus_url)
+    await bus.start()
+    presence = RedisPresence(bus.client)
+    presence.start()
+    return bus, presence
 
 
 def _map_errors(app: FastAPI) -> None:

@@ -80,10 +80,15 @@ def main() -> None:
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
 )
 def serve(host: str, port: int, database_url: str, log_level: str) -> None:
-    """Run the chat server; the database is migrated at start."""
+    """Run the chat server; the database is migrated at start.
+
+    Several nodes: give each the same PostgreSQL --database and
+    IMBACHAT_BUS_URL=redis://127.0.0.1:6379, and they behave as one server.
+    """
     from imbachat.server import run_server
 
-    run_server(Settings(database_url=database_url, host=host, port=port, log_level=log_level))
+    settings = Settings(database_url=database_url, host=host, port=port, log_level=log_level)
+    run_server(settings)
 
 
 @main.command()

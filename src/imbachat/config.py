@@ -21,4 +21,15 @@ class Settings(BaseSettings):
     owner_auth_cache_seconds: float = 60.0
     # How long a call to a host site's Users info URL may take before it is given up.
     host_site_timeout_seconds: float = 3.0
+    # Bus between nodes: empty for in-process (one node), or redis://host:6379.
+    bus_url: str = ""
+    # Frames queued for one socket before it is dropped as too slow (it then resumes).
+    ws_max_queue: int = 2000
+    ws_max_frame_bytes: int = 64 * 1024
+    ws_auth_timeout_seconds: float = 10.0
+    # Protocol pings to idle sockets; a socket silent past the timeout is dropped.
+    ws_ping_interval_seconds: float = 20.0
+    ws_ping_timeout_seconds: float = 20.0
+    # A user shows offline this long after their last socket closes.
+    offline_grace_seconds: float = 5.0
     log_level: str = "info"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import uvicorn
 
@@ -10,15 +11,25 @@ from imbachat.app import create_app
 from imbachat.config import Settings
 
 
+def uvicorn_config(settings: Settings, **overrides: Any) -> uvicorn.Config:
+    """The server as imbachat runs it: WebSocket pings drop dead sockets, frames are
+    bounded, and compression is off (it costs memory and CPU per socket)."""
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "ws_ping_interval": settings.ws_ping_interval_seconds,
+        "ws_ping_timeout": settings.ws_ping_timeout_seconds,
+        "ws_max_size": settings.ws_max_frame_bytes,
+        "ws_per_message_deflate": False,
+        "server_header": False,
+        **overrides,
+    }
+    return uvicorn.Config(create_app(settings), **options)
+
+
 def run_server(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        ws_per_message_deflate=False,
-        server_header=False,
-    )
+    uvicorn.Server(uvicorn_config(settings)).run()

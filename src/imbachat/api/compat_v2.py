@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from imbachat import render
 from imbachat.api import envelopes
 from imbachat.api.deps import (
     require_same_widget,
@@ -59,7 +60,7 @@ async def get_users(request: Request, imba_id: str) -> Response:
         last_message=fields.time_range("last_message_date"),
     )
     found = await services_of(request).users.find(widget, query, fields.page())
-    return envelopes.listing(found, envelopes.user)
+    return envelopes.listing(found, render.user)
 
 
 @router.post(
@@ -93,7 +94,7 @@ async def get_rooms(request: Request, imba_id: str) -> Response:
         last_message=fields.time_range("last_message_date"),
     )
     found = await services_of(request).rooms.find(widget, query, fields.page(), viewer)
-    return envelopes.listing(found, envelopes.room)
+    return envelopes.listing(found, render.room)
 
 
 @router.post(
@@ -126,7 +127,7 @@ async def get_messages(request: Request, imba_id: str) -> Response:
         date=fields.time_range("date"),
     )
     found = await services_of(request).messages.find(widget, query, fields.page(), viewer)
-    return envelopes.listing(found, envelopes.message)
+    return envelopes.listing(found, render.message)
 
 
 @router.post(

@@ -7,8 +7,8 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-from imbachat.clock import format_api, unix
-from imbachat.domain import Message, Room, Slice, User
+from imbachat import render
+from imbachat.domain import Message, Room, Slice
 from imbachat.errors import ImbaError
 
 NEXT_CURSOR_HEADER = "X-Next-After-Id"
@@ -55,73 +55,6 @@ def listing(found: Slice[Any], render: Any) -> Response:
     return json_response(body, headers=headers)
 
 
-def user(record: User) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "deleted_at": format_api(record.deleted_at),
-        "created_at": format_api(record.created_at),
-        "updated_at": format_api(record.updated_at),
-        "remote_user_id": str(record.remote_user_id),
-        "user_data": orjson.loads(record.user_data) if record.user_data else None,
-        "imba_id": record.imba_id,
-        "login": record.name if record.name is not None else "NULL",
-        "password": "NULL",
-        "status": record.status,
-        "avatar_url": record.avatar_url,
-        # Ours, after the documented fields:
-        "name": display_name(record),
-        "banned": int(record.is_banned),
-        "last_message_date": format_api(record.last_message_at),
-    }
-
-
-def display_name(record: User) -> str:
-    return record.name or f"User {record.remote_user_id}"
-
-
-def room(record: Room) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "pipe": record.pipe,
-        "name": record.name,
-        "admin_id": record.admin_id,
-        "type": record.type,
-        "tab": record.tab,
-        "is_public": record.is_public,
-        "created_at": format_api(record.created_at),
-        "updated_at": format_api(record.updated_at),
-        "deleted_at": format_api(record.deleted_at),
-        "status": record.status,
-        "imba_id": record.imba_id,
-        # Ours, after the documented fields:
-        "count_users": record.member_count,
-        "last_seq": record.last_seq,
-        "last_message_date": format_api(record.last_message_at),
-    }
-
-
-def message(record: Message) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "uuid": record.uuid,
-        "message": record.body,
-        "time": str(unix(record.created_at)),
-        "answer_to": record.answer_to,
-        "liked": str(record.liked),
-        # Author and room fields:
-        "seq": record.seq,
-        "user_id": record.author_remote_id,
-        "author_id": record.author_id,
-        "user_name": record.author_name or f"User {record.author_remote_id}",
-        "room_id": record.room_id,
-        "room_type": record.room_type,
-        "imba_id": record.imba_id,
-        "client_id": record.client_id,
-        "created_at": format_api(record.created_at),
-        "edited_at": format_api(record.edited_at),
-    }
-
-
 def message_sent(record: Message) -> Response:
     """Documented answer of send_msg: ``success`` is a real boolean here."""
-    return json_response({"success": True, "message": message(record)})
+    return json_response({"success": True, "message": render.message(record)})

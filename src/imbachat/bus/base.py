@@ -9,12 +9,16 @@ from typing import Any, Protocol
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """Something that happened in a widget, e.g. ``message.new`` or ``member.added``."""
+    """Something that happened in a widget, e.g. ``message.new`` or ``member.added``.
+
+    ``payload`` holds JSON values only, so any bus can carry it between nodes;
+    :mod:`imbachat.events` is the one place that builds events.
+    """
 
     type: str
     imba_id: int
     room_id: int | None
-    payload: Any
+    payload: dict[str, Any]
 
 
 Handler = Callable[[Event], Awaitable[None]]

@@ -89,5 +89,6 @@ async def seed_demo(db: Database) -> DemoSeed:
         if room.last_seq == 0:
             for author, text in history:
                 await messages.send(widget, SendCommand(author, room.id, text))
+    await services.writer.close()
     await services.profiles.close()
     return DemoSeed(widget, conference.room.id, support.room.id)

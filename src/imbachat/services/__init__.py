@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from imbachat.auth.owner import OwnerAuthenticator
 from imbachat.bus.base import Bus
 from imbachat.config import Settings
+from imbachat.services.members import MemberService
 from imbachat.services.messages import MessageService
 from imbachat.services.profiles import ProfileRefresher
 from imbachat.services.rooms import RoomService
 from imbachat.services.users import UserService
 from imbachat.services.widgets import WidgetService
 from imbachat.store.db import Database
+from imbachat.store.writer import MessageWriter
 from imbachat.webhooks.host_site import HostSite
 
 
@@ -26,10 +28,13 @@ class Services:
     users: UserService
     rooms: RoomService
     messages: MessageService
+    members: MemberService
+    writer: MessageWriter
 
 
 def build_services(db: Database, bus: Bus, settings: Settings) -> Services:
     profiles = ProfileRefresher(db, bus, HostSite(settings.host_site_timeout_seconds))
+    writer = MessageWriter(db)
     return Services(
         db=db,
         bus=bus,
@@ -38,11 +43,14 @@ def build_services(db: Database, bus: Bus, settings: Settings) -> Services:
         widgets=WidgetService(db),
         users=UserService(db, profiles),
         rooms=RoomService(db, bus, profiles),
-        messages=MessageService(db, bus),
+        messages=MessageService(db, bus, writer),
+        members=MemberService(db, bus),
+        writer=writer,
     )
 
 
 async def close_services(services: Services) -> None:
+    await services.writer.close()
     await services.profiles.close()
     await services.bus.close()
     await services.db.close()

@@ -1,19 +1,24 @@
-"""Messages: sending (the same path for REST, sockets and bots) and listing."""
+"""Messages: sending (the same path for REST, sockets and bots), history, edits."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from imbachat.bus.base import Bus, Event
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from imbachat import events
+from imbachat.bus.base import Bus
 from imbachat.clock import utcnow
 from imbachat.domain import Message, MessageDraft, MessageQuery, Page, Slice, User, Widget
-from imbachat.errors import Forbidden, Invalid, NotFound
+from imbachat.errors import Forbidden, Invalid, NotFound, TooLarge
+from imbachat.services.members import require_member
 from imbachat.store import messages as message_store
-from imbachat.store import rooms as room_store
 from imbachat.store import users as user_store
 from imbachat.store.db import Database
+from imbachat.store.writer import MessageWriter
 
 MAX_MESSAGE_LENGTH = 10_000
+MAX_PAGE = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,12 +28,24 @@ class SendCommand:
     text: str
     answer_to: int = 0
     client_id: str | None = None
+    origin: str | None = None  # the socket it came from, which gets an ack instead
+
+
+def check_text(text: str) -> str:
+    if not text.strip():
+        raise Invalid("The message must not be empty.", field="message")
+    if len(text) > MAX_MESSAGE_LENGTH:
+        raise TooLarge(
+            f"The message is too long: at most {MAX_MESSAGE_LENGTH} characters.", field="message"
+        )
+    return text
 
 
 class MessageService:
-    def __init__(self, db: Database, bus: Bus) -> None:
+    def __init__(self, db: Database, bus: Bus, writer: MessageWriter) -> None:
         self._db = db
         self._bus = bus
+        self._writer = writer
 
     async def send(self, widget: Widget, command: SendCommand) -> Message:
         """Store a message from a member of the room and announce it.
@@ -36,9 +53,8 @@ class MessageService:
         Re-sending the same ``client_id`` returns the stored message instead of a
         second one, and announces nothing new.
         """
-        if not command.text.strip():
-            raise Invalid("The message must not be empty.", field="message")
-        async with self._db.write() as conn:
+        check_text(command.text)
+        async with self._db.read() as conn:
             authors = await user_store.by_remote_ids(
                 conn, widget.imba_id, [command.author_remote_id]
             )
@@ -48,15 +64,7 @@ class MessageService:
                     f"No user with user_id {command.author_remote_id} in this widget.",
                     field="user_id",
                 )
-            room = await room_store.get(conn, widget.imba_id, command.room_id)
-            if room is None:
-                raise NotFound(f"No room with room_id {command.room_id}.", field="room_id")
-            member = await room_store.membership(conn, room.id, author.id)
-            if member is None or member.status != 0:
-                raise Forbidden(
-                    f"User {command.author_remote_id} is not a member of room {room.id}.",
-                    field="user_id",
-                )
+            room, member = await require_member(conn, widget, command.room_id, author)
             if author.is_banned or member.is_banned:
                 raise Forbidden(f"User {command.author_remote_id} is banned.", field="user_id")
             if command.answer_to:
@@ -66,17 +74,74 @@ class MessageService:
                         "answer_to must be the id of a message in the same room.",
                         field="answer_to",
                     )
-            draft = MessageDraft(
-                imba_id=widget.imba_id,
-                room_id=room.id,
-                author_id=author.id,
-                body=command.text,
-                answer_to=command.answer_to,
-                client_id=command.client_id,
-            )
-            [(message, created)] = await message_store.insert_batch(conn, [draft], utcnow())
+        draft = MessageDraft(
+            imba_id=widget.imba_id,
+            room_id=room.id,
+            author_id=author.id,
+            body=command.text,
+            answer_to=command.answer_to,
+            client_id=command.client_id,
+        )
+        message, created = await self._writer.submit(draft)
         if created:
-            await self._bus.publish(Event("message.new", widget.imba_id, room.id, message))
+            await self._bus.publish(events.message_new(message, command.origin))
+        return message
+
+    async def history(
+        self, widget: Widget, user: User, room_id: int, before_seq: int | None, limit: int
+    ) -> list[Message]:
+        """The page of messages before ``before_seq`` (or the newest), oldest first."""
+        async with self._db.read() as conn:
+            room, _ = await require_member(conn, widget, room_id, user)
+            return await message_store.in_room_before(
+                conn, room.id, before_seq, min(limit, MAX_PAGE)
+            )
+
+    async def replay(
+        self, widget: Widget, user: User, room_id: int, after_seq: int, limit: int
+    ) -> list[Message]:
+        """Messages after ``after_seq``, oldest first: what a reconnecting client missed."""
+        async with self._db.read() as conn:
+            room, _ = await require_member(conn, widget, room_id, user)
+            return await message_store.in_room_after(conn, room.id, after_seq, limit)
+
+    async def between(self, room_id: int, after_seq: int, up_to: int) -> list[Message]:
+        """Messages ``after_seq < seq <= up_to`` of a room, for filling a gap in the
+        live stream (no caller check: the gateway asks for rooms it follows)."""
+        async with self._db.read() as conn:
+            found = await message_store.in_room_after(conn, room_id, after_seq, up_to - after_seq)
+        return [message for message in found if message.seq <= up_to]
+
+    async def edit(self, widget: Widget, user: User, message_id: int, text: str) -> Message:
+        """Authors may change the text of their own messages."""
+        check_text(text)
+        async with self._db.write() as conn:
+            message = await self._own_message(conn, widget, user, message_id)
+            await message_store.set_body(conn, message.id, text, utcnow())
+            edited = await message_store.get(conn, widget.imba_id, message.id)
+        assert edited is not None
+        await self._bus.publish(events.message_edited(edited))
+        return edited
+
+    async def delete(self, widget: Widget, user: User, message_id: int) -> Message:
+        """Authors may delete their own messages; the seq stays, the text goes."""
+        async with self._db.write() as conn:
+            message = await self._own_message(conn, widget, user, message_id)
+            await message_store.set_deleted(conn, message.id, utcnow())
+            deleted = await message_store.get(conn, widget.imba_id, message.id)
+        assert deleted is not None
+        await self._bus.publish(events.message_deleted(deleted))
+        return deleted
+
+    async def _own_message(
+        self, conn: AsyncConnection, widget: Widget, user: User, message_id: int
+    ) -> Message:
+        message = await message_store.get(conn, widget.imba_id, message_id)
+        if message is None or message.deleted_at is not None:
+            raise NotFound(f"No message with id {message_id}.", field="message_id")
+        await require_member(conn, widget, message.room_id, user)
+        if message.author_id != user.id:
+            raise Forbidden("Only the author may change this message.", field="message_id")
         return message
 
     async def find(

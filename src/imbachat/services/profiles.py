@@ -9,7 +9,8 @@ import logging
 import httpx
 import orjson
 
-from imbachat.bus.base import Bus, Event
+from imbachat import events
+from imbachat.bus.base import Bus
 from imbachat.clock import utcnow
 from imbachat.domain import Widget
 from imbachat.store import users as user_store
@@ -63,7 +64,7 @@ class ProfileRefresher:
             updated = await user_store.by_remote_ids(
                 conn, widget.imba_id, [p.remote_user_id for p in profiles]
             )
-        await self._bus.publish(Event("user.updated", widget.imba_id, None, list(updated.values())))
+        await self._bus.publish(events.users_updated(widget.imba_id, updated.values()))
 
     async def wait_idle(self) -> None:
         """Wait for every scheduled refresh (used at shutdown)."""

@@ -6,11 +6,13 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
-from imbachat.bus.base import Bus, Event
+from imbachat import events
+from imbachat.bus.base import Bus
 from imbachat.clock import utcnow
-from imbachat.domain import Page, Room, RoomQuery, Slice, User, Widget
-from imbachat.errors import NotFound
+from imbachat.domain import Member, Message, Page, Room, RoomQuery, Slice, User, Widget
+from imbachat.errors import Invalid, NotFound
 from imbachat.services.profiles import ProfileRefresher
+from imbachat.store import messages as message_store
 from imbachat.store import rooms as room_store
 from imbachat.store import users as user_store
 from imbachat.store.db import Database
@@ -40,6 +42,26 @@ class RoomChange:
     room: Room
     created: bool
     added_user_ids: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class RoomView:
+    """A room as one member sees it: their read mark, the last message, who is in it."""
+
+    room: Room
+    member: Member
+    last_message: Message | None
+    members: list[tuple[User, str]] | None  # None for rooms too big to list
+
+    @property
+    def unread(self) -> int:
+        return max(0, self.room.last_seq - self.member.last_read_seq)
+
+
+def dialog_pipe(first: int, second: int) -> str:
+    """The one pipe of the dialog between two host users, whoever opens it."""
+    low, high = sorted((first, second))
+    return f"dialog-{low}-{high}"
 
 
 class RoomService:
@@ -83,10 +105,42 @@ class RoomService:
         assert room is not None
         self._profiles.schedule(widget, [user.remote_user_id for user in new_users])
         if created:
-            await self._bus.publish(Event("room.created", widget.imba_id, room.id, room))
-        if added:
-            await self._bus.publish(Event("member.added", widget.imba_id, room.id, added))
+            await self._bus.publish(events.room_created(room, added))
+        elif added:
+            newcomers = [user for user in members if user.id in set(added)]
+            await self._bus.publish(events.member_added(room, newcomers))
         return RoomChange(room, created, added)
+
+    async def open_dialog(self, widget: Widget, user: User, other_remote_id: int) -> RoomChange:
+        """The 1-to-1 room of the user and another host user, created on first use."""
+        if other_remote_id == user.remote_user_id:
+            raise Invalid("A dialog needs another user.", field="user_id")
+        spec = RoomSpec(
+            title="Dialog",
+            pipe=dialog_pipe(user.remote_user_id, other_remote_id),
+            type=0,
+            users_ids=[user.remote_user_id, other_remote_id],
+        )
+        return await self.create_or_join(widget, spec)
+
+    async def room_ids(self, user: User) -> list[int]:
+        async with self._db.read() as conn:
+            return await room_store.ids_of_user(conn, user.id)
+
+    async def views(
+        self, user: User, only: set[int] | None = None, list_members_up_to: int = 100
+    ) -> list[RoomView]:
+        """The user's rooms (or those of ``only``) with what a room list shows."""
+        async with self._db.read() as conn:
+            mine = await room_store.of_user(conn, user.id)
+            if only is not None:
+                mine = [(room, member) for room, member in mine if room.id in only]
+            last = await message_store.last_of_rooms(conn, {r.id: r.last_seq for r, _ in mine})
+            small = [room.id for room, _ in mine if room.member_count <= list_members_up_to]
+            people = await room_store.members_of(conn, small)
+        return [
+            RoomView(room, member, last.get(room.id), people.get(room.id)) for room, member in mine
+        ]
 
     async def find(
         self, widget: Widget, query: RoomQuery, page: Page, viewer: User | None = None

@@ -208,3 +208,49 @@ async def find(
     statement = paginate(_with_author_and_room().where(*conditions), messages.c.id, page)
     found = [Message.from_row(row) for row in await conn.execute(statement)]
     return cut_page(found, page, lambda message: message.id)
+
+
+async def in_room_after(
+    conn: AsyncConnection, room_id: int, after_seq: int, limit: int
+) -> list[Message]:
+    """Up to ``limit`` messages with ``seq > after_seq``, oldest first (for replay)."""
+    query = (
+        _with_author_and_room()
+        .where(messages.c.room_id == room_id, messages.c.seq > after_seq)
+        .order_by(messages.c.seq)
+        .limit(limit)
+    )
+    return [Message.from_row(row) for row in await conn.execute(query)]
+
+
+async def in_room_before(
+    conn: AsyncConnection, room_id: int, before_seq: int | None, limit: int
+) -> list[Message]:
+    """The ``limit`` messages just before ``before_seq`` (or the newest), oldest first."""
+    query = _with_author_and_room().where(messages.c.room_id == room_id)
+    if before_seq is not None:
+        query = query.where(messages.c.seq < before_seq)
+    rows = await conn.execute(query.order_by(messages.c.seq.desc()).limit(limit))
+    return [Message.from_row(row) for row in rows][::-1]
+
+
+async def last_of_rooms(conn: AsyncConnection, room_seqs: dict[int, int]) -> dict[int, Message]:
+    """The message at each room's last ``seq``: the room list's preview."""
+    wanted = [(room_id, seq) for room_id, seq in room_seqs.items() if seq > 0]
+    if not wanted:
+        return {}
+    query = _with_author_and_room().where(tuple_(messages.c.room_id, messages.c.seq).in_(wanted))
+    return {row.room_id: Message.from_row(row) for row in await conn.execute(query)}
+
+
+async def set_body(conn: AsyncConnection, message_id: int, body: str, now: datetime) -> None:
+    await conn.execute(
+        update(messages).where(messages.c.id == message_id).values(body=body, edited_at=now)
+    )
+
+
+async def set_deleted(conn: AsyncConnection, message_id: int, now: datetime) -> None:
+    """Keep the row, so the room's ``seq`` stays gap-free; forget the text."""
+    await conn.execute(
+        update(messages).where(messages.c.id == message_id).values(body="", deleted_at=now)
+    )

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, select, update
+from sqlalchemy import ColumnElement, case, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from imbachat.domain import Member, Page, Room, RoomQuery, Slice
+from imbachat.domain import Member, Page, Room, RoomQuery, Slice, User
 from imbachat.store.common import cut_page, insert_ignoring_duplicates, paginate, within
-from imbachat.store.schema import members, rooms
+from imbachat.store.schema import members, rooms, users
 
 
 async def get(conn: AsyncConnection, imba_id: int, room_id: int) -> Room | None:
@@ -47,11 +48,19 @@ async def add_members(
     conn: AsyncConnection, room_id: int, roles: dict[int, str], now: datetime
 ) -> list[int]:
     """Add users (internal id -> role) who are not members yet; returns the ids added.
+    New members start with everything already in the room marked read.
 
     Touching the room row first serialises concurrent additions to one room on
     PostgreSQL, so ``member_count`` stays exact.
     """
-    await conn.execute(update(rooms).where(rooms.c.id == room_id).values(updated_at=now))
+    last_seq = (
+        await conn.execute(
+            update(rooms)
+            .where(rooms.c.id == room_id)
+            .values(updated_at=now)
+            .returning(rooms.c.last_seq)
+        )
+    ).scalar_one()
     if not roles:
         return []
     present = await conn.execute(
@@ -71,7 +80,8 @@ async def add_members(
                     "role": roles[user_id],
                     "status": 0,
                     "is_banned": False,
-                    "last_read_seq": 0,
+                    # History from before joining is not news to the joiner.
+                    "last_read_seq": last_seq,
                     "joined_at": now,
                     "updated_at": now,
                 }
@@ -135,3 +145,66 @@ async def find(
     statement = paginate(select(rooms).where(*conditions), rooms.c.id, page)
     found = [Room.from_row(row) for row in await conn.execute(statement)]
     return cut_page(found, page, lambda room: room.id)
+
+
+async def of_user(conn: AsyncConnection, user_id: int) -> list[tuple[Room, Member]]:
+    """Every room the user is an active member of, with their membership."""
+    query = (
+        select(rooms, *[c.label(f"m_{c.name}") for c in members.c])
+        .join(members, members.c.room_id == rooms.c.id)
+        .where(members.c.user_id == user_id, members.c.status == 0, rooms.c.deleted_at.is_(None))
+        .order_by(rooms.c.id)
+    )
+    found = []
+    for row in await conn.execute(query):
+        mapping = row._mapping
+        member = Member(
+            room_id=mapping["m_room_id"],
+            user_id=mapping["m_user_id"],
+            role=mapping["m_role"],
+            status=mapping["m_status"],
+            is_banned=mapping["m_is_banned"],
+            last_read_seq=mapping["m_last_read_seq"],
+        )
+        found.append((Room.from_row(row), member))
+    return found
+
+
+async def members_of(
+    conn: AsyncConnection, room_ids: Sequence[int]
+) -> dict[int, list[tuple[User, str]]]:
+    """Active members of each room, as ``(user, role)``, in joining order."""
+    if not room_ids:
+        return {}
+    query = (
+        select(users, members.c.room_id.label("m_room_id"), members.c.role.label("m_role"))
+        .join(members, members.c.user_id == users.c.id)
+        .where(members.c.room_id.in_(list(room_ids)), members.c.status == 0)
+        .order_by(members.c.room_id, members.c.joined_at, users.c.id)
+    )
+    found: dict[int, list[tuple[User, str]]] = {room_id: [] for room_id in room_ids}
+    for row in await conn.execute(query):
+        found[row.m_room_id].append((User.from_row(row), row.m_role))
+    return found
+
+
+async def mark_read(conn: AsyncConnection, room_id: int, user_id: int, seq: int) -> int | None:
+    """Move the member's read mark forward to ``seq`` (never back, never past the last
+    message); returns the mark now stored, or None when not a member."""
+    last_seq = select(rooms.c.last_seq).where(rooms.c.id == room_id).scalar_subquery()
+    await conn.execute(
+        update(members)
+        .where(
+            members.c.room_id == room_id,
+            members.c.user_id == user_id,
+            members.c.last_read_seq < seq,
+        )
+        .values(last_read_seq=case((last_seq < seq, last_seq), else_=seq))
+    )
+    member = await membership(conn, room_id, user_id)
+    return member.last_read_seq if member else None
+
+
+async def ids_of_user(conn: AsyncConnection, user_id: int) -> list[int]:
+    query = select(members.c.room_id).where(members.c.user_id == user_id, members.c.status == 0)
+    return [row.room_id for row in await conn.execute(query)]

@@ -1,0 +1,139 @@
+"""Redis pub/sub bus for several nodes.
+
+One channel carries every event. A node hands its own events to its local
+subscribers at once and also publishes them; it ignores its own events coming
+back from Redis. Publishing goes through one queue and one task, so events
+leave in the order they happened. When the subscription drops (Redis restarts),
+the node reconnects with backoff and then calls its ``on_reconnect`` hooks, which
+catch sockets up from the database: the bus may lose events, never messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+import redis.asyncio as redis
+from redis.exceptions import RedisError
+
+from imbachat.bus.base import Event, Handler
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "imbachat:events"
+MAX_OUTBOX = 100_000
+
+
+class RedisBus:
+    def __init__(self, url: str, channel: str = CHANNEL) -> None:
+        self.node_id = secrets.token_hex(6)
+        self.channel = channel
+        self.client: redis.Redis = redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        self._handlers: list[Handler] = []
+        self._reconnect_hooks: list[Callable[[], Awaitable[None]]] = []
+        self._outbox: asyncio.Queue[bytes] = asyncio.Queue(MAX_OUTBOX)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._subscribed = asyncio.Event()
+        self.connected = False
+
+    async def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="redis-bus-listen"),
+            asyncio.create_task(self._send(), name="redis-bus-send"),
+        ]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._subscribed.wait(), timeout=10)
+
+    def subscribe(self, handler: Handler) -> None:
+        self._handlers.append(handler)
+
+    def on_reconnect(self, hook: Callable[[], Awaitable[None]]) -> None:
+        self._reconnect_hooks.append(hook)
+
+    async def publish(self, event: Event) -> None:
+        await self._deliver(event)
+        data = orjson.dumps(
+            {
+                "node": self.node_id,
+                "type": event.type,
+                "imba_id": event.imba_id,
+                "room_id": event.room_id,
+                "payload": event.payload,
+            }
+        )
+        if self._outbox.full():
+            self._outbox.get_nowait()  # shed the oldest; resync covers messages
+        self._outbox.put_nowait(data)
+
+    async def _deliver(self, event: Event) -> None:
+        for handler in self._handlers:
+            try:
+                await handler(event)
+            except Exception:
+                log.exception("bus handler failed for %s", event.type)
+
+    async def _send(self) -> None:
+        backoff = 0.1
+        while True:
+            batch = [await self._outbox.get()]
+            while not self._outbox.empty() and len(batch) < 500:
+                batch.append(self._outbox.get_nowait())
+            while True:
+                try:
+                    async with self.client.pipeline(transaction=False) as pipe:
+                        for data in batch:
+                            pipe.publish(self.channel, data)
+                        await pipe.execute()
+                    backoff = 0.1
+                    break
+                except (RedisError, OSError) as exc:
+                    log.warning("publishing to Redis failed (%r); retrying", exc)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+
+    async def _listen(self) -> None:
+        backoff, first = 0.1, True
+        while True:
+            try:
+                async with self.client.pubsub(ignore_subscribe_messages=True) as pubsub:
+                    await pubsub.subscribe(self.channel)
+                    self.connected = True
+                    self._subscribed.set()
+                    if not first:
+                        log.info("Redis bus reconnected; catching sockets up")
+                        for hook in self._reconnect_hooks:
+                            await hook()
+                    first, backoff = False, 0.1
+                    while True:
+                        message = await pubsub.get_message(timeout=1.0)
+                        if message is not None:
+                            await self._received(message["data"])
+            except (RedisError, OSError) as exc:
+                self.connected = False
+                log.warning("Redis bus subscription lost (%r); reconnecting", exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def _received(self, data: Any) -> None:
+        try:
+            body = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            log.warning("ignoring a malformed bus message")
+            return
+        if body.get("node") == self.node_id:
+            return
+        event = Event(body["type"], body["imba_id"], body["room_id"], body["payload"])
+        await self._deliver(event)
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.client.aclose()

@@ -1,0 +1,1 @@
+"""Live chat over WebSockets: the gateway, the per-node hub, presence."""

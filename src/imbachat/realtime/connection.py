@@ -1,0 +1,161 @@
+"""One client socket: a bounded outbound queue drained by its own task, and the
+per-room window of messages already delivered on it.
+
+Fan-out only appends pre-encoded text to queues (no await per recipient). A
+socket whose queue overflows is closed with CLOSE_TOO_SLOW instead of slowing
+anyone else; the client reconnects and resumes.
+
+The window ``(low, high]`` per room is the seq range delivered on this socket,
+contiguous by construction: it starts empty at the room's ``last_seq`` when the
+socket learns of the room, grows by live delivery, and grows down by replay.
+While a room is being replayed, live frames for it are held, then released in
+seq order, so a client never sees a message twice or out of order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from collections import deque
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketState
+
+from imbachat.domain import User, Widget
+from imbachat.realtime import protocol
+
+log = logging.getLogger(__name__)
+_ids = itertools.count(1)
+
+
+class Connection:
+    def __init__(self, ws: WebSocket, widget: Widget, user: User, max_queue: int) -> None:
+        self.id = next(_ids)
+        self.ws = ws
+        self.widget = widget
+        self.user = user
+        self.rooms: set[int] = set()
+        self._max_queue = max_queue
+        self._out: deque[str] = deque()
+        self._wake = asyncio.Event()
+        self._window: dict[int, list[int]] = {}
+        self._held: dict[int, list[tuple[int, str | None]]] = {}
+        self._writer: asyncio.Task[None] | None = None
+        self.closing = False
+        self.close_code: int | None = None
+        self.typing_sent: dict[int, float] = {}
+
+    # ---- outbound ----------------------------------------------------------
+
+    def start(self) -> None:
+        self._writer = asyncio.create_task(self._drain(), name=f"ws-writer-{self.id}")
+
+    def push(self, text: str) -> None:
+        """Queue a frame; never waits. Overflow closes the socket as too slow."""
+        if self.closing:
+            return
+        if len(self._out) >= self._max_queue:
+            self.close_soon(protocol.CLOSE_TOO_SLOW, "too slow: reconnect and resume")
+            return
+        self._out.append(text)
+        self._wake.set()
+
+    def push_front(self, text: str) -> None:
+        self._out.appendleft(text)
+        self._wake.set()
+
+    async def _drain(self) -> None:
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                while self._out:
+                    await self.ws.send_text(self._out.popleft())
+        except Exception as exc:  # the peer went away mid-send; the reader sees it too
+            log.debug("connection %s writer stopped: %r", self.id, exc)
+            self.closing = True
+
+    def close_soon(self, code: int, reason: str) -> None:
+        """Close from anywhere (also from inside fan-out) without waiting."""
+        if self.closing:
+            return
+        self.closing = True
+        self.close_code = code
+        self._out.clear()
+        task = asyncio.get_running_loop().create_task(self._close(code, reason))
+        task.add_done_callback(lambda _t: None)
+
+    async def _close(self, code: int, reason: str) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+        with contextlib.suppress(Exception):
+            if self.ws.application_state != WebSocketState.DISCONNECTED:
+                await asyncio.wait_for(self.ws.close(code, reason), timeout=5)
+
+    async def stop(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._writer
+
+    # ---- rooms and the delivery window -------------------------------------
+
+    def know_room(self, room_id: int, last_seq: int | None) -> None:
+        """The socket now follows the room; messages after ``last_seq`` are news.
+        With ``last_seq`` unknown yet, the room is held until :meth:`start_window`."""
+        self.rooms.add(room_id)
+        if last_seq is None:
+            self.hold(room_id)
+        else:
+            self._window.setdefault(room_id, [last_seq, last_seq])
+
+    def start_window(self, room_id: int, last_seq: int) -> None:
+        self._window.setdefault(room_id, [last_seq, last_seq])
+
+    def forget_room(self, room_id: int) -> None:
+        self.rooms.discard(room_id)
+        self._window.pop(room_id, None)
+        self._held.pop(room_id, None)
+
+    def deliver(self, room_id: int, seq: int, text: str | None) -> None:
+        """A live message: held while the room replays, dropped if already delivered.
+        ``text`` None marks the socket's own message, already answered by its ack."""
+        held = self._held.get(room_id)
+        if held is not None:
+            held.append((seq, text))
+            return
+        window = self._window.get(room_id)
+        if window is None or seq <= window[1]:
+            # Delivered already, or older than what this socket started from: the
+            # client gets those through resume or history, never out of order.
+            return
+        window[1] = seq
+        if text is not None:
+            self.push(text)
+
+    def hold(self, room_id: int) -> None:
+        self._held.setdefault(room_id, [])
+
+    def already_delivered(self, room_id: int, seq: int) -> bool:
+        window = self._window.get(room_id)
+        return window is not None and window[0] < seq <= window[1]
+
+    def replayed(self, room_id: int, after_seq: int, up_to: int) -> None:
+        """Frames for ``(after_seq, up_to]`` were queued by replay: widen the window."""
+        window = self._window.setdefault(room_id, [after_seq, after_seq])
+        window[0] = min(window[0], after_seq)
+        window[1] = max(window[1], up_to)
+
+    def release(self, room_id: int) -> None:
+        """End a replay: deliver what arrived meanwhile, in seq order, without repeats."""
+        held = self._held.pop(room_id, [])
+        for seq, text in sorted(held, key=lambda item: item[0]):
+            self.deliver(room_id, seq, text)
+
+    def high(self, room_id: int) -> int:
+        return self._window.get(room_id, [0, 0])[1]
+
+    def describe(self) -> dict[str, Any]:
+        return {"id": self.id, "user": self.user.remote_user_id, "rooms": len(self.rooms)}

@@ -1,0 +1,254 @@
+"""The WebSocket endpoint: authenticate, send ``ready``, then serve frames.
+
+Handlers are thin: each turns a frame into a service call and answers with a
+frame; the hub does everything that fans out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from imbachat.auth.tokens import verify_user_token
+from imbachat.config import Settings
+from imbachat.domain import User, Widget
+from imbachat.errors import ImbaError, NotFound
+from imbachat.realtime import protocol
+from imbachat.realtime.connection import Connection
+from imbachat.realtime.hub import Hub
+from imbachat.services import Services
+from imbachat.services.messages import SendCommand
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+MAX_REPLAY_PER_ROOM = 5_000
+REPLAY_PAGE = 500
+TYPING_EVERY_SECONDS = 2.0
+MAX_BAD_FRAMES = 20
+
+
+class AuthFailed(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason[:120]  # a close reason must fit in 123 bytes
+
+
+@router.websocket("/imbachat/v1/{imba_id}/ws")
+async def websocket_endpoint(ws: WebSocket, imba_id: str) -> None:
+    gateway: Gateway = ws.app.state.gateway
+    await gateway.serve(ws, imba_id)
+
+
+class Gateway:
+    def __init__(self, services: Services, hub: Hub, settings: Settings) -> None:
+        self.services = services
+        self.hub = hub
+        self.settings = settings
+        self._handlers: dict[str, Callable[[Connection, dict[str, Any]], Awaitable[None]]] = {
+            "ping": self._ping,
+            "send": self._send,
+            "read": self._read,
+            "typing": self._typing,
+            "history": self._history,
+            "resume": self._resume,
+            "open_dialog": self._open_dialog,
+            "edit": self._edit,
+            "delete": self._delete,
+            "auth": self._auth_again,
+        }
+
+    async def serve(self, ws: WebSocket, raw_imba_id: str) -> None:
+        await ws.accept()
+        try:
+            widget, user = await self._authenticate(ws, raw_imba_id)
+        except AuthFailed as failure:
+            await ws.close(failure.code, failure.reason)
+            return
+        except WebSocketDisconnect:
+            return
+        conn = Connection(ws, widget, user, self.settings.ws_max_queue)
+        try:
+            await self._welcome(conn)
+            await self._serve_frames(conn)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            await self.hub.detach(conn)
+            await conn.stop()
+
+    async def _authenticate(self, ws: WebSocket, raw_imba_id: str) -> tuple[Widget, User]:
+        text = raw_imba_id.strip()
+        if not text.isdigit() or not 0 < int(text) < 2**63:
+            raise AuthFailed(protocol.CLOSE_NOT_FOUND, f"no widget {raw_imba_id!r}")
+        try:
+            widget = await self.services.widgets.get(int(text))
+        except NotFound:
+            raise AuthFailed(protocol.CLOSE_NOT_FOUND, f"no widget {text}") from None
+        token = ws.query_params.get("token")
+        if token is None:
+            token = await self._first_frame_token(ws)
+        try:
+            remote_id = verify_user_token(widget.secret_key, token)
+        except ImbaError as exc:
+            raise AuthFailed(protocol.CLOSE_UNAUTHORIZED, exc.message) from None
+        [user] = await self.services.users.ensure(widget, [remote_id])
+        return widget, user
+
+    async def _first_frame_token(self, ws: WebSocket) -> str:
+        try:
+            text = await asyncio.wait_for(ws.receive_text(), self.settings.ws_auth_timeout_seconds)
+        except TimeoutError:
+            raise AuthFailed(protocol.CLOSE_AUTH_TIMEOUT, "send an auth frame first") from None
+        except KeyError:  # a binary frame
+            raise AuthFailed(protocol.CLOSE_UNAUTHORIZED, "the first frame must be auth") from None
+        try:
+            frame = protocol.parse(text)
+        except protocol.FrameError as exc:
+            raise AuthFailed(protocol.CLOSE_UNAUTHORIZED, exc.message) from None
+        if frame["type"] != "auth":
+            raise AuthFailed(protocol.CLOSE_UNAUTHORIZED, "the first frame must be auth")
+        token: str = frame["token"]
+        return token
+
+    async def _welcome(self, conn: Connection) -> None:
+        """Follow the rooms (held), read the room list, send ``ready`` first, then
+        release whatever arrived meanwhile that ``ready`` does not already cover."""
+        room_ids = await self.services.rooms.room_ids(conn.user)
+        await self.hub.attach(conn, room_ids)
+        views = await self.services.rooms.views(conn.user)
+        people = {user.id for view in views for user, _ in view.members or []}
+        online = await self.hub.online_among(people | {conn.user.id})
+        # Frames routed here meanwhile wait in the queue; the writer starts only now,
+        # so ``ready`` is always the first frame.
+        conn.push_front(
+            protocol.ready(conn.user, views, online, self.settings.ws_ping_interval_seconds)
+        )
+        conn.start()
+        for view in views:
+            conn.start_window(view.room.id, view.room.last_seq)
+            self.hub.started_window(view.room.id, view.room.last_seq)
+        for room_id in room_ids:
+            conn.release(room_id)
+
+    async def _serve_frames(self, conn: Connection) -> None:
+        bad_frames = 0
+        while not conn.closing:
+            message = await conn.ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            data = message.get("text") or message.get("bytes") or b""
+            frame: dict[str, Any] | None = None
+            try:
+                frame = protocol.parse(data)
+                await self._handlers[frame["type"]](conn, frame)
+            except protocol.FrameError as exc:
+                bad_frames += 1
+                conn.push(protocol.error(exc.code, exc.message, exc.ref))
+                if bad_frames > MAX_BAD_FRAMES:
+                    conn.close_soon(protocol.CLOSE_PROTOCOL, "too many invalid frames")
+            except ImbaError as exc:
+                ref = frame.get("client_id", frame["type"]) if frame else None
+                conn.push(protocol.error(exc.status, exc.message, ref))
+
+    # ---- frame handlers ----------------------------------------------------
+
+    async def _ping(self, conn: Connection, frame: dict[str, Any]) -> None:
+        conn.push(protocol.simple("pong", time=time.time()))
+
+    async def _auth_again(self, conn: Connection, frame: dict[str, Any]) -> None:
+        raise protocol.FrameError(400, "Already authenticated.", "auth")
+
+    async def _send(self, conn: Connection, frame: dict[str, Any]) -> None:
+        command = SendCommand(
+            author_remote_id=conn.user.remote_user_id,
+            room_id=frame["room_id"],
+            text=frame["text"],
+            answer_to=frame.get("answer_to", 0),
+            client_id=frame["client_id"],
+            origin=self.hub.socket_key(conn),
+        )
+        message = await self.services.messages.send(conn.widget, command)
+        # The hub marks the message delivered on this socket in seq order (via origin);
+        # the ack answers the request and carries the stored message.
+        conn.push(protocol.ack(frame["client_id"], message))
+
+    async def _read(self, conn: Connection, frame: dict[str, Any]) -> None:
+        await self.services.members.mark_read(
+            conn.widget, conn.user, frame["room_id"], frame["seq"]
+        )
+
+    async def _typing(self, conn: Connection, frame: dict[str, Any]) -> None:
+        room_id = frame["room_id"]
+        now = time.monotonic()
+        if now - conn.typing_sent.get(room_id, 0.0) < TYPING_EVERY_SECONDS:
+            return
+        conn.typing_sent[room_id] = now
+        await self.services.members.typing(conn.widget, conn.user, room_id)
+
+    async def _history(self, conn: Connection, frame: dict[str, Any]) -> None:
+        limit = max(1, min(frame.get("limit", 50), 200))
+        room_id = frame["room_id"]
+        found = await self.services.messages.history(
+            conn.widget, conn.user, room_id, frame.get("before_seq"), limit + 1
+        )
+        has_more = len(found) > limit
+        conn.push(protocol.history(room_id, found[-limit:] if has_more else found, has_more))
+
+    async def _resume(self, conn: Connection, frame: dict[str, Any]) -> None:
+        """Replay, per room, every message after the client's last seen seq that this
+        socket has not delivered yet, in order; then ``resumed``."""
+        reached: dict[int, int] = {}
+        truncated: list[int] = []
+        for room_id, last_seen in frame["rooms"].items():
+            if room_id not in conn.rooms:
+                conn.push(protocol.error(403, f"Not a member of room {room_id}.", "resume"))
+                continue
+            conn.hold(room_id)
+            try:
+                reached[room_id], cut = await self._replay(conn, room_id, last_seen)
+            finally:
+                conn.release(room_id)
+            if cut:
+                truncated.append(room_id)
+        conn.push(protocol.resumed(reached, truncated))
+
+    async def _replay(self, conn: Connection, room_id: int, last_seen: int) -> tuple[int, bool]:
+        after, sent = last_seen, 0
+        while sent < MAX_REPLAY_PER_ROOM:
+            page = await self.services.messages.replay(
+                conn.widget, conn.user, room_id, after, REPLAY_PAGE
+            )
+            for record in page:
+                if not conn.already_delivered(room_id, record.seq):
+                    conn.push(protocol.message_of(record))
+            if page:
+                conn.replayed(room_id, last_seen, page[-1].seq)
+                after = page[-1].seq
+                sent += len(page)
+            if len(page) < REPLAY_PAGE:
+                return max(after, conn.high(room_id)), False
+        return after, True
+
+    async def _open_dialog(self, conn: Connection, frame: dict[str, Any]) -> None:
+        change = await self.services.rooms.open_dialog(conn.widget, conn.user, frame["user_id"])
+        [view] = await self.services.rooms.views(conn.user, only={change.room.id})
+        if change.room.id not in conn.rooms:
+            self.hub.follow(conn, change.room.id, view.room.last_seq)
+        online = await self.hub.online_among([user.id for user, _ in view.members or []])
+        conn.push(protocol.room_event("opened", room=protocol.room_item(view, online)))
+
+    async def _edit(self, conn: Connection, frame: dict[str, Any]) -> None:
+        await self.services.messages.edit(
+            conn.widget, conn.user, frame["message_id"], frame["text"]
+        )
+
+    async def _delete(self, conn: Connection, frame: dict[str, Any]) -> None:
+        await self.services.messages.delete(conn.widget, conn.user, frame["message_id"])

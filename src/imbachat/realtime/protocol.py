@@ -1,0 +1,209 @@
+"""The WebSocket wire format, in one place (documented in docs/protocol.md).
+
+JSON text frames, each with a ``type``. Incoming frames are checked here and turned
+into plain dicts with typed values; outgoing frames are built here and encoded
+once, so the same text goes to every socket that gets it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+from imbachat import render
+from imbachat.clock import format_api
+from imbachat.domain import Message, User
+from imbachat.services.rooms import RoomView
+
+MAX_ID = 2**63 - 1
+
+# Close codes (4000-4999 are the application's).
+CLOSE_GOING_AWAY = 1001
+CLOSE_UNAUTHORIZED = 4001
+CLOSE_AUTH_TIMEOUT = 4002
+CLOSE_NOT_FOUND = 4004
+CLOSE_TOO_SLOW = 4008  # the client fell behind: reconnect and resume
+CLOSE_PROTOCOL = 4009  # frames that are not this protocol
+CLOSE_RESYNC = 4010  # the server lost its event stream: reconnect and resume
+
+
+class FrameError(Exception):
+    """A frame the server cannot act on; answered with an ``error`` frame."""
+
+    def __init__(self, code: int, message: str, ref: Any = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.ref = ref
+
+
+def encode(frame: dict[str, Any]) -> str:
+    return orjson.dumps(frame).decode()
+
+
+# ---- client -> server -------------------------------------------------------
+
+_FIELDS: dict[str, dict[str, tuple[type, bool]]] = {
+    # name -> (type, required)
+    "auth": {"token": (str, True)},
+    "send": {
+        "room_id": (int, True),
+        "text": (str, True),
+        "client_id": (str, True),
+        "answer_to": (int, False),
+    },
+    "read": {"room_id": (int, True), "seq": (int, True)},
+    "typing": {"room_id": (int, True)},
+    "history": {"room_id": (int, True), "before_seq": (int, False), "limit": (int, False)},
+    "resume": {"rooms": (dict, True)},
+    "open_dialog": {"user_id": (int, True)},
+    "edit": {"message_id": (int, True), "text": (str, True)},
+    "delete": {"message_id": (int, True)},
+    "ping": {},
+}
+CLIENT_FRAMES = frozenset(_FIELDS)
+
+
+def parse(text: str | bytes) -> dict[str, Any]:
+    """A checked client frame; integers may arrive as digit strings."""
+    try:
+        frame = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise FrameError(400, "Frames must be JSON objects.") from None
+    if not isinstance(frame, dict):
+        raise FrameError(400, "Frames must be JSON objects.")
+    kind = frame.get("type")
+    if kind not in _FIELDS:
+        raise FrameError(400, f"Unknown frame type {kind!r}; known: {', '.join(sorted(_FIELDS))}.")
+    ref = frame.get("client_id") if kind == "send" else kind
+    checked: dict[str, Any] = {"type": kind}
+    for name, (wanted, required) in _FIELDS[kind].items():
+        value = frame.get(name)
+        if value is None:
+            if required:
+                raise FrameError(422, f"{kind}: {name} is required.", ref)
+            continue
+        checked[name] = _typed(kind, name, value, wanted, ref)
+    if kind == "send" and len(checked["client_id"]) > 64:
+        raise FrameError(422, "send: client_id is at most 64 characters.", ref)
+    if kind == "resume":
+        checked["rooms"] = {
+            _typed(kind, "rooms key", room, int, ref): _typed(kind, "rooms value", seq, int, ref)
+            for room, seq in checked["rooms"].items()
+        }
+    return checked
+
+
+def _typed(kind: str, name: str, value: Any, wanted: type, ref: Any) -> Any:
+    if wanted is int:
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value.strip())
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID:
+            raise FrameError(422, f"{kind}: {name} must be a non-negative integer.", ref)
+    elif not isinstance(value, wanted):
+        raise FrameError(422, f"{kind}: {name} must be a {wanted.__name__}.", ref)
+    return value
+
+
+# ---- server -> client -------------------------------------------------------
+
+
+def member_item(user: User, role: str | None, online: bool) -> dict[str, Any]:
+    return {
+        "user_id": user.remote_user_id,
+        "name": render.display_name(user),
+        "avatar_url": user.avatar_url,
+        "status": user.status,
+        "role": role,
+        "online": online,
+    }
+
+
+def member_of_rendered(user: dict[str, Any], online: bool) -> dict[str, Any]:
+    """A member item from a user as :func:`imbachat.render.user` shapes it."""
+    return {
+        "user_id": int(user["remote_user_id"]),
+        "name": user["name"],
+        "avatar_url": user["avatar_url"],
+        "status": user["status"],
+        "role": "member",
+        "online": online,
+    }
+
+
+def room_item(view: RoomView, online: set[int]) -> dict[str, Any]:
+    """A room as the room list shows it to one member."""
+    room = view.room
+    return {
+        "id": room.id,
+        "pipe": room.pipe,
+        "name": room.name,
+        "type": room.type,
+        "is_public": room.is_public,
+        "status": room.status,
+        "role": view.member.role,
+        "count_users": room.member_count,
+        "last_seq": room.last_seq,
+        "last_read_seq": view.member.last_read_seq,
+        "unread": view.unread,
+        "last_message": render.message(view.last_message) if view.last_message else None,
+        "last_message_date": format_api(room.last_message_at),
+        "members": None
+        if view.members is None
+        else [member_item(user, role, user.id in online) for user, role in view.members],
+    }
+
+
+def ready(user: User, views: Iterable[RoomView], online: set[int], heartbeat: float) -> str:
+    return encode(
+        {
+            "type": "ready",
+            "user": member_item(user, None, True),
+            "rooms": [room_item(view, online) for view in views],
+            "heartbeat": heartbeat,
+        }
+    )
+
+
+def message(room_id: int, rendered: dict[str, Any]) -> str:
+    return encode({"type": "message", "room_id": room_id, "message": rendered})
+
+
+def message_of(record: Message) -> str:
+    return message(record.room_id, render.message(record))
+
+
+def ack(client_id: str, record: Message) -> str:
+    return encode({"type": "ack", "client_id": client_id, "message": render.message(record)})
+
+
+def history(room_id: int, records: list[Message], has_more: bool) -> str:
+    return encode(
+        {
+            "type": "history",
+            "room_id": room_id,
+            "messages": [render.message(r) for r in records],
+            "has_more": has_more,
+        }
+    )
+
+
+def resumed(rooms: dict[int, int], truncated: list[int]) -> str:
+    return encode(
+        {"type": "resumed", "rooms": {str(k): v for k, v in rooms.items()}, "truncated": truncated}
+    )
+
+
+def room_event(action: str, **fields: Any) -> str:
+    return encode({"type": "room", "action": action, **fields})
+
+
+def error(code: int, text: str, ref: Any = None) -> str:
+    return encode({"type": "error", "code": code, "message": text, "ref": ref})
+
+
+def simple(kind: str, **fields: Any) -> str:
+    """Frames that are only their fields: typing, read, presence, pong, …"""
+    return encode({"type": kind, **fields})

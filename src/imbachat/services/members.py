@@ -1,0 +1,49 @@
+"""Membership rules: who belongs to a room, read marks, typing."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from imbachat import events
+from imbachat.bus.base import Bus
+from imbachat.domain import Member, Room, User, Widget
+from imbachat.errors import Forbidden, NotFound
+from imbachat.store import rooms as room_store
+from imbachat.store.db import Database
+
+
+async def require_member(
+    conn: AsyncConnection, widget: Widget, room_id: int, user: User
+) -> tuple[Room, Member]:
+    """The room and the user's active membership, or NotFound / Forbidden."""
+    room = await room_store.get(conn, widget.imba_id, room_id)
+    if room is None or room.deleted_at is not None:
+        raise NotFound(f"No room with room_id {room_id}.", field="room_id")
+    member = await room_store.membership(conn, room.id, user.id)
+    if member is None or member.status != 0:
+        raise Forbidden(
+            f"User {user.remote_user_id} is not a member of room {room.id}.", field="room_id"
+        )
+    return room, member
+
+
+class MemberService:
+    def __init__(self, db: Database, bus: Bus) -> None:
+        self._db = db
+        self._bus = bus
+
+    async def mark_read(self, widget: Widget, user: User, room_id: int, seq: int) -> int:
+        """Everything up to ``seq`` is read by the user, on all their devices;
+        returns the stored mark (it never moves back)."""
+        async with self._db.write() as conn:
+            room, member = await require_member(conn, widget, room_id, user)
+            stored = await room_store.mark_read(conn, room.id, user.id, seq)
+        mark = stored if stored is not None else member.last_read_seq
+        if mark > member.last_read_seq:
+            await self._bus.publish(events.read(room, user, mark))
+        return mark
+
+    async def typing(self, widget: Widget, user: User, room_id: int) -> None:
+        async with self._db.read() as conn:
+            room, _ = await require_member(conn, widget, room_id, user)
+        await self._bus.publish(events.typing(room, user))
