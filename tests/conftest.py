@@ -23,8 +23,8 @@ import pytest
 import uvicorn
 from sqlalchemy.engine import make_url
 
-from imbachat.server import uvicorn_config
 from imbachat.config import Settings
+from imbachat.server import uvicorn_config
 from imbachat.services import Services
 from imbachat.store.db import normalize_url
 from tests.factories import WidgetFactory
@@ -143,9 +143,31 @@ async def _call(work: Callable[[Services], Awaitable[T]], services: Services) ->
     return await work(services)
 
 
+def bus_url() -> str:
+    """IMBACHAT_TEST_BUS_URL runs the server on the Redis bus instead of in-process."""
+    url = os.environ.get("IMBACHAT_TEST_BUS_URL", "")
+    if url and redis_problem(url):
+        service_missing(redis_problem(url) or "")
+    return url
+
+
+def redis_problem(url: str) -> str | None:
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        return f"Redis at {url} is not reachable: {exc}"
+    return None
+
+
+# Short timers so presence and auth timeouts are observable in tests.
+TEST_TIMINGS = {"offline_grace_seconds": 0.3, "ws_auth_timeout_seconds": 1.0}
+
+
 @pytest.fixture(scope="session")
 def server(database_url: str) -> Iterator[LiveServer]:
-    live = LiveServer(Settings(database_url=database_url))
+    live = LiveServer(Settings(database_url=database_url, bus_url=bus_url(), **TEST_TIMINGS))
     live.start()
     yield live
     live.stop()

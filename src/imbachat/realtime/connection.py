@@ -43,6 +43,7 @@ class Connection:
         self._window: dict[int, list[int]] = {}
         self._held: dict[int, list[tuple[int, str | None]]] = {}
         self._writer: asyncio.Task[None] | None = None
+        self._closer: asyncio.Task[None] | None = None
         self.closing = False
         self.close_code: int | None = None
         self.typing_sent: dict[int, float] = {}
@@ -84,8 +85,7 @@ class Connection:
         self.closing = True
         self.close_code = code
         self._out.clear()
-        task = asyncio.get_running_loop().create_task(self._close(code, reason))
-        task.add_done_callback(lambda _t: None)
+        self._closer = asyncio.get_running_loop().create_task(self._close(code, reason))
 
     async def _close(self, code: int, reason: str) -> None:
         if self._writer is not None:
@@ -95,6 +95,10 @@ class Connection:
                 await asyncio.wait_for(self.ws.close(code, reason), timeout=5)
 
     async def stop(self) -> None:
+        """Finish a close in progress and stop the writer."""
+        if self._closer is not None:
+            with contextlib.suppress(Exception):
+                await self._closer
         if self._writer is not None:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

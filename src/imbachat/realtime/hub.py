@@ -75,15 +75,15 @@ class Hub:
             await self._announce_presence(conn.widget.imba_id, conn.user, True, conn.rooms)
 
     async def detach(self, conn: Connection) -> None:
+        rooms = set(conn.rooms)
         user_conns = self._by_user.get(conn.user.id, set())
         user_conns.discard(conn)
         if not user_conns:
             self._by_user.pop(conn.user.id, None)
-        for room_id in list(conn.rooms):
+        for room_id in rooms:
             self.unfollow(conn, room_id)
         await self._presence.leave(self.socket_key(conn), conn.user.id)
         if conn.user.id not in self._by_user:
-            rooms = set(conn.rooms)
             task = asyncio.create_task(self._offline_later(conn, rooms))
             self._going_offline[conn.user.id] = task
 
@@ -232,7 +232,10 @@ class Hub:
         newcomers = set(payload["member_ids"])
         if event.room_id in self._by_room:
             online = await self._presence.online_among(newcomers)
-            people = [{**person, "online": person["id"] in online} for person in payload["users"]]
+            people = [
+                protocol.member_of_rendered(person, person["id"] in online)
+                for person in payload["users"]
+            ]
             text = protocol.room_event("member_added", room_id=event.room_id, users=people)
             for conn in self._by_room[event.room_id]:
                 if conn.user.id not in newcomers:
