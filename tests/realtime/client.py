@@ -27,16 +27,25 @@ class ChatClient:
 
     @classmethod
     async def connect(
-        cls, ws_url: str, imba_id: int, token: str, *, first_frame_auth: bool = False, **kw: Any
+        cls,
+        ws_url: str,
+        imba_id: int,
+        token: str,
+        *,
+        first_frame_auth: bool = False,
+        resume: dict[int, int] | None = None,
+        **kw: Any,
     ) -> ChatClient:
-        """Connect and wait for ``ready``."""
+        """Connect (resuming from ``resume`` positions, if given) and wait for ``ready``."""
         url = f"{ws_url}/imbachat/v1/{imba_id}/ws"
         if not first_frame_auth:
             url += f"?token={token}"
+            if resume:
+                url += "&resume=" + ",".join(f"{room}:{seq}" for room, seq in resume.items())
         ws = await websockets.connect(url, open_timeout=10, **kw)
         client = cls(ws)
         if first_frame_auth:
-            await client.send_frame({"type": "auth", "token": token})
+            await client.send_frame({"type": "auth", "token": token, "resume": resume or {}})
         client.ready = await client.next("ready")
         return client
 

@@ -68,7 +68,7 @@ class Gateway:
     async def serve(self, ws: WebSocket, raw_imba_id: str) -> None:
         await ws.accept()
         try:
-            widget, user = await self._authenticate(ws, raw_imba_id)
+            widget, user, resume_from = await self._authenticate(ws, raw_imba_id)
         except AuthFailed as failure:
             await ws.close(failure.code, failure.reason)
             return
@@ -76,7 +76,7 @@ class Gateway:
             return
         conn = Connection(ws, widget, user, self.settings.ws_max_queue)
         try:
-            await self._welcome(conn)
+            await self._welcome(conn, resume_from)
             await self._serve_frames(conn)
         except WebSocketDisconnect:
             pass
@@ -84,7 +84,11 @@ class Gateway:
             await self.hub.detach(conn)
             await conn.stop()
 
-    async def _authenticate(self, ws: WebSocket, raw_imba_id: str) -> tuple[Widget, User]:
+    async def _authenticate(
+        self, ws: WebSocket, raw_imba_id: str
+    ) -> tuple[Widget, User, dict[int, int]]:
+        """The widget, the user, and the positions to resume from (query
+        ``resume=room:seq,…`` or the auth frame's ``resume``)."""
         text = raw_imba_id.strip()
         if not text.isdigit() or not 0 < int(text) < 2**63:
             raise AuthFailed(protocol.CLOSE_NOT_FOUND, f"no widget {raw_imba_id!r}")
@@ -93,16 +97,20 @@ class Gateway:
         except NotFound:
             raise AuthFailed(protocol.CLOSE_NOT_FOUND, f"no widget {text}") from None
         token = ws.query_params.get("token")
+        try:
+            resume_from = protocol.positions(ws.query_params.get("resume", ""))
+        except protocol.FrameError as exc:
+            raise AuthFailed(protocol.CLOSE_PROTOCOL, exc.message) from None
         if token is None:
-            token = await self._first_frame_token(ws)
+            token, resume_from = await self._auth_frame(ws)
         try:
             remote_id = verify_user_token(widget.secret_key, token)
         except ImbaError as exc:
             raise AuthFailed(protocol.CLOSE_UNAUTHORIZED, exc.message) from None
         [user] = await self.services.users.ensure(widget, [remote_id])
-        return widget, user
+        return widget, user, resume_from
 
-    async def _first_frame_token(self, ws: WebSocket) -> str:
+    async def _auth_frame(self, ws: WebSocket) -> tuple[str, dict[int, int]]:
         try:
             text = await asyncio.wait_for(ws.receive_text(), self.settings.ws_auth_timeout_seconds)
         except TimeoutError:
@@ -115,12 +123,12 @@ class Gateway:
             raise AuthFailed(protocol.CLOSE_UNAUTHORIZED, exc.message) from None
         if frame["type"] != "auth":
             raise AuthFailed(protocol.CLOSE_UNAUTHORIZED, "the first frame must be auth")
-        token: str = frame["token"]
-        return token
+        return frame["token"], frame.get("resume", {})
 
-    async def _welcome(self, conn: Connection) -> None:
-        """Follow the rooms (held), read the room list, send ``ready`` first, then
-        release whatever arrived meanwhile that ``ready`` does not already cover."""
+    async def _welcome(self, conn: Connection, resume_from: dict[int, int]) -> None:
+        """Follow the rooms (held), read the room list, send ``ready`` first, replay
+        what the client missed (when it said where it was), then release whatever
+        arrived meanwhile: the client sees ready, replay, ``resumed``, then live."""
         room_ids = await self.services.rooms.room_ids(conn.user)
         await self.hub.attach(conn, room_ids)
         views = await self.services.rooms.views(conn.user)
@@ -135,6 +143,8 @@ class Gateway:
         for view in views:
             conn.start_window(view.room.id, view.room.last_seq)
             self.hub.started_window(view.room.id, view.room.last_seq)
+        if resume_from:
+            await self._replay_rooms(conn, resume_from)
         for room_id in room_ids:
             conn.release(room_id)
 
@@ -204,18 +214,26 @@ class Gateway:
 
     async def _resume(self, conn: Connection, frame: dict[str, Any]) -> None:
         """Replay, per room, every message after the client's last seen seq that this
-        socket has not delivered yet, in order; then ``resumed``."""
+        socket has not delivered yet, in order; then ``resumed``. Live messages that
+        arrived between ``ready`` and this frame were already delivered: clients
+        that need one strict order pass their positions when connecting instead."""
+        rooms = frame["rooms"]
+        for room_id in rooms:
+            conn.hold(room_id)
+        try:
+            await self._replay_rooms(conn, rooms)
+        finally:
+            for room_id in rooms:
+                conn.release(room_id)
+
+    async def _replay_rooms(self, conn: Connection, positions: dict[int, int]) -> None:
         reached: dict[int, int] = {}
         truncated: list[int] = []
-        for room_id, last_seen in frame["rooms"].items():
+        for room_id, last_seen in positions.items():
             if room_id not in conn.rooms:
                 conn.push(protocol.error(403, f"Not a member of room {room_id}.", "resume"))
                 continue
-            conn.hold(room_id)
-            try:
-                reached[room_id], cut = await self._replay(conn, room_id, last_seen)
-            finally:
-                conn.release(room_id)
+            reached[room_id], cut = await self._replay(conn, room_id, last_seen)
             if cut:
                 truncated.append(room_id)
         conn.push(protocol.resumed(reached, truncated))

@@ -47,7 +47,7 @@ def encode(frame: dict[str, Any]) -> str:
 
 _FIELDS: dict[str, dict[str, tuple[type, bool]]] = {
     # name -> (type, required)
-    "auth": {"token": (str, True)},
+    "auth": {"token": (str, True), "resume": (dict, False)},
     "send": {
         "room_id": (int, True),
         "text": (str, True),
@@ -89,11 +89,23 @@ def parse(text: str | bytes) -> dict[str, Any]:
     if kind == "send" and len(checked["client_id"]) > 64:
         raise FrameError(422, "send: client_id is at most 64 characters.", ref)
     if kind == "resume":
-        checked["rooms"] = {
-            _typed(kind, "rooms key", room, int, ref): _typed(kind, "rooms value", seq, int, ref)
-            for room, seq in checked["rooms"].items()
-        }
+        checked["rooms"] = positions(checked["rooms"])
+    if kind == "auth" and "resume" in checked:
+        checked["resume"] = positions(checked["resume"])
     return checked
+
+
+def positions(value: dict[str, Any] | str) -> dict[int, int]:
+    """Last seen seq per room: ``{"12": 40}`` or the query form ``12:40,13:7``."""
+    if isinstance(value, str):
+        pairs = [part.split(":", 1) for part in value.split(",") if part.strip()]
+        if any(len(pair) != 2 for pair in pairs):
+            raise FrameError(422, "resume must look like room:seq,room:seq.", "resume")
+        value = dict(pairs)
+    return {
+        _typed("resume", "room", room, int, "resume"): _typed("resume", "seq", seq, int, "resume")
+        for room, seq in value.items()
+    }
 
 
 def _typed(kind: str, name: str, value: Any, wanted: type, ref: Any) -> Any:
