@@ -90,7 +90,7 @@ class Fields:
         if name not in self._raw:
             return None
         value = self._raw[name].strip() if raw else _clean_value(self._raw[name])
-        return value or None
+        return _no_nul(name, value) or None
 
     def text(
         self, name: str, *, required: bool = False, max_length: int = 255, raw: bool = False
@@ -146,7 +146,7 @@ class Fields:
             texts.append(self._raw[name])
         values: list[int] = []
         for text in texts:
-            for part in _LIST_SPLIT.split(_clean_value(text).strip("[]")):
+            for part in _LIST_SPLIT.split(_no_nul(name, _clean_value(text)).strip("[]")):
                 part = _clean_value(part)
                 if part:
                     values.append(_to_int(f"{name}[]", part, minimum, MAX_ID))
@@ -182,6 +182,13 @@ class Fields:
         )
 
 
+def _no_nul(name: str, value: str) -> str:
+    # Databases cannot store NUL (PostgreSQL refuses it): refuse it at the edge.
+    if "\x00" in value:
+        raise Invalid(f"The {name} parameter must not contain NUL characters.", field=name)
+    return value
+
+
 def _array_order(index: str) -> tuple[int, int | str]:
     # Numbered entries first in numeric order, then "[]" entries as sent.
     return (0, int(index)) if index.strip().isdigit() else (1, "")
@@ -214,7 +221,7 @@ def _parse_time(name: str, value: str | None) -> TimeRange | None:
         seconds = int(value)
         if seconds <= _MAX_UNIX:
             moment = datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
-            return TimeRange(moment, moment + timedelta(seconds=1))
+            return TimeRange(moment, moment + timedelta(seconds=1) if seconds < _MAX_UNIX else None)
     try:
         day = datetime.strptime(value, "%Y-%m-%d")
     except ValueError:

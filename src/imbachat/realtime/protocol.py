@@ -116,6 +116,8 @@ def _typed(kind: str, name: str, value: Any, wanted: type, ref: Any) -> Any:
             raise FrameError(422, f"{kind}: {name} must be a non-negative integer.", ref)
     elif not isinstance(value, wanted):
         raise FrameError(422, f"{kind}: {name} must be a {wanted.__name__}.", ref)
+    elif isinstance(value, str) and "\x00" in value:
+        raise FrameError(422, f"{kind}: {name} must not contain NUL characters.", ref)
     return value
 
 

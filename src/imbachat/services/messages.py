@@ -34,6 +34,8 @@ class SendCommand:
 def check_text(text: str) -> str:
     if not text.strip():
         raise Invalid("The message must not be empty.", field="message")
+    if "\x00" in text:
+        raise Invalid("The message must not contain NUL characters.", field="message")
     if len(text) > MAX_MESSAGE_LENGTH:
         raise TooLarge(
             f"The message is too long: at most {MAX_MESSAGE_LENGTH} characters.", field="message"

@@ -40,7 +40,12 @@ def users_info_url(template: str, remote_ids: list[int]) -> str:
 
 def _web_url(value: Any) -> str | None:
     """Only http(s) URLs are kept: a ``javascript:`` avatar must never reach a page."""
-    if isinstance(value, str) and value.startswith(("https://", "http://")) and len(value) <= 2048:
+    if (
+        isinstance(value, str)
+        and value.startswith(("https://", "http://"))
+        and len(value) <= 2048
+        and "\x00" not in value
+    ):
         return value
     return None
 
@@ -73,7 +78,7 @@ def parse_profiles(body: bytes, asked: set[int]) -> list[Profile]:
         profiles.append(
             Profile(
                 remote_user_id=raw_id,
-                name=name.strip()[:255],
+                name=name.replace("\x00", "").strip()[:255],
                 avatar_url=_web_url(entry.get("avatar_url")),
                 status=role if role in ("admin", "user") else None,
                 extra=extra,
