@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 import httpx
@@ -187,3 +187,20 @@ def widgets(server: LiveServer, http: httpx.Client) -> WidgetFactory:
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def start_server(database_url: str) -> Iterator[Callable[..., LiveServer]]:
+    """Start another real server on the same database, with some settings changed."""
+    started: list[LiveServer] = []
+
+    def start(**overrides: Any) -> LiveServer:
+        settings = {"database_url": database_url, "bus_url": bus_url(), **TEST_TIMINGS, **overrides}
+        live = LiveServer(Settings(**settings))
+        live.start()
+        started.append(live)
+        return live
+
+    yield start
+    for live in started:
+        live.stop()

@@ -61,6 +61,10 @@ class Hub:
     def connections(self) -> int:
         return sum(len(conns) for conns in self._by_user.values())
 
+    def connections_of(self, user_id: int) -> list[Connection]:
+        """This node's sockets of a user (by imbachat user id)."""
+        return list(self._by_user.get(user_id, ()))
+
     async def attach(self, conn: Connection, room_ids: Iterable[int]) -> None:
         """Route the user's events and their rooms' messages to the socket; the rooms
         stay held until the caller starts their windows."""
