@@ -188,3 +188,81 @@ def test_resuming_a_room_of_someone_else_is_refused(server, widgets) -> None:
         await bob.close()
 
     asyncio.run(scenario())
+
+
+def store_many(server, widget, room: int, author: int, count: int) -> None:
+    """Store ``count`` messages through the real writer, quickly."""
+    from imbachat.domain import MessageDraft
+
+    async def burst(services):
+        owner = await services.widgets.get(widget.imba_id)
+        [user] = await services.users.ensure(owner, [author])
+        drafts = [
+            MessageDraft(imba_id=widget.imba_id, room_id=room, author_id=user.id, body=f"m{i}")
+            for i in range(count)
+        ]
+        await asyncio.gather(*(services.writer.submit(d) for d in drafts))
+
+    server.run(burst)
+
+
+def test_a_gap_of_1200_messages_is_replayed_whole_even_to_a_small_queue(
+    start_server, widgets
+) -> None:
+    server = start_server(ws_max_queue=20)
+    widget = widgets()
+    room = widget.room([1, 2], room_type=1)
+    store_many(server, widget, room, 1, 1200)
+
+    async def scenario() -> None:
+        at_connect = await ChatClient.connect(
+            server.ws_url, widget.imba_id, widget.token(2), resume={room: 0}
+        )
+        resumed = await at_connect.next("resumed", timeout=30)
+        seqs = [f["message"]["seq"] for f in at_connect.frames if f["type"] == "message"]
+        assert seqs == list(range(1, 1201))
+        assert (resumed["rooms"], resumed["truncated"]) == ({str(room): 1200}, [])
+        await at_connect.close()
+
+        mid_session = await ChatClient.connect(server.ws_url, widget.imba_id, widget.token(2))
+        await mid_session.send_frame({"type": "resume", "rooms": {str(room): 100}})
+        await mid_session.next("resumed", timeout=30)
+        seqs = [f["message"]["seq"] for f in mid_session.frames if f["type"] == "message"]
+        assert seqs == list(range(101, 1201))
+        assert mid_session.ws.close_code is None
+        await mid_session.close()
+
+    asyncio.run(scenario())
+
+
+def test_history_says_when_older_messages_exist_at_the_page_cap(server, widgets) -> None:
+    widget = widgets()
+    room = widget.room([1, 2])
+    store_many(server, widget, room, 1, 201)
+
+    async def scenario() -> None:
+        bob = await ChatClient.connect(server.ws_url, widget.imba_id, widget.token(2))
+        await bob.send_frame({"type": "history", "room_id": room, "limit": 500})
+        page = await bob.next("history")
+        assert [m["seq"] for m in page["messages"]] == list(range(2, 202))
+        assert page["has_more"] is True
+        await bob.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_client_id_reused_in_another_room_is_a_conflict(server, widgets) -> None:
+    widget = widgets()
+    first, second = widget.room([1]), widget.room([1])
+
+    async def scenario() -> None:
+        alice = await ChatClient.connect(server.ws_url, widget.imba_id, widget.token(1))
+        await alice.send(first, "here", client_id="k1")
+        await alice.send_frame(
+            {"type": "send", "room_id": second, "text": "there", "client_id": "k1"}
+        )
+        error = await alice.next("error")
+        assert (error["code"], error["ref"]) == (409, "k1")
+        await alice.close()
+
+    asyncio.run(scenario())

@@ -40,6 +40,7 @@ class Connection:
         self._max_queue = max_queue
         self._out: deque[str] = deque()
         self._wake = asyncio.Event()
+        self._space = asyncio.Event()
         self._window: dict[int, list[int]] = {}
         self._held: dict[int, list[tuple[int, str | None]]] = {}
         self._writer: asyncio.Task[None] | None = None
@@ -63,6 +64,19 @@ class Connection:
         self._out.append(text)
         self._wake.set()
 
+    def push_replayed(self, text: str) -> None:
+        """Queue a replayed frame: the replay paces itself with :meth:`drained`, so
+        it does not count as falling behind."""
+        if not self.closing:
+            self._out.append(text)
+            self._wake.set()
+
+    async def drained(self) -> None:
+        """Wait until the queue is below half its limit (or the socket closes)."""
+        while len(self._out) > self._max_queue // 2 and not self.closing:
+            self._space.clear()
+            await self._space.wait()
+
     def push_front(self, text: str) -> None:
         self._out.appendleft(text)
         self._wake.set()
@@ -74,9 +88,12 @@ class Connection:
                 self._wake.clear()
                 while self._out:
                     await self.ws.send_text(self._out.popleft())
+                    if len(self._out) <= self._max_queue // 2:
+                        self._space.set()
         except Exception as exc:  # the peer went away mid-send; the reader sees it too
             log.debug("connection %s writer stopped: %r", self.id, exc)
             self.closing = True
+            self._space.set()
 
     def close_soon(self, code: int, reason: str) -> None:
         """Close from anywhere (also from inside fan-out) without waiting."""
@@ -85,6 +102,7 @@ class Connection:
         self.closing = True
         self.close_code = code
         self._out.clear()
+        self._space.set()
         self._closer = asyncio.get_running_loop().create_task(self._close(code, reason))
 
     async def _close(self, code: int, reason: str) -> None:
@@ -142,9 +160,10 @@ class Connection:
     def hold(self, room_id: int) -> None:
         self._held.setdefault(room_id, [])
 
-    def already_delivered(self, room_id: int, seq: int) -> bool:
-        window = self._window.get(room_id)
-        return window is not None and window[0] < seq <= window[1]
+    def window(self, room_id: int) -> tuple[int, int]:
+        """``(low, high)``: seqs in ``(low, high]`` were delivered on this socket."""
+        low, high = self._window.get(room_id, [0, 0])
+        return low, high
 
     def replayed(self, room_id: int, after_seq: int, up_to: int) -> None:
         """Frames for ``(after_seq, up_to]`` were queued by replay: widen the window."""

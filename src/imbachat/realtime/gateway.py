@@ -102,7 +102,8 @@ class Gateway:
         except protocol.FrameError as exc:
             raise AuthFailed(protocol.CLOSE_PROTOCOL, exc.message) from None
         if token is None:
-            token, resume_from = await self._auth_frame(ws)
+            token, in_frame = await self._auth_frame(ws)
+            resume_from = in_frame or resume_from
         try:
             remote_id = verify_user_token(widget.secret_key, token)
         except ImbaError as exc:
@@ -200,17 +201,15 @@ class Gateway:
         now = time.monotonic()
         if now - conn.typing_sent.get(room_id, 0.0) < TYPING_EVERY_SECONDS:
             return
-        conn.typing_sent[room_id] = now
         await self.services.members.typing(conn.widget, conn.user, room_id)
+        conn.typing_sent[room_id] = now
 
     async def _history(self, conn: Connection, frame: dict[str, Any]) -> None:
-        limit = max(1, min(frame.get("limit", 50), 200))
         room_id = frame["room_id"]
-        found = await self.services.messages.history(
-            conn.widget, conn.user, room_id, frame.get("before_seq"), limit + 1
+        found, has_more = await self.services.messages.history(
+            conn.widget, conn.user, room_id, frame.get("before_seq"), frame.get("limit", 50)
         )
-        has_more = len(found) > limit
-        conn.push(protocol.history(room_id, found[-limit:] if has_more else found, has_more))
+        conn.push(protocol.history(room_id, found, has_more))
 
     async def _resume(self, conn: Connection, frame: dict[str, Any]) -> None:
         """Replay, per room, every message after the client's last seen seq that this
@@ -236,23 +235,31 @@ class Gateway:
             reached[room_id], cut = await self._replay(conn, room_id, last_seen)
             if cut:
                 truncated.append(room_id)
-        conn.push(protocol.resumed(reached, truncated))
+        # Replayed frames are self-inflicted volume: let them drain before the held
+        # live frames count against the socket's queue again.
+        await conn.drained()
+        conn.push_replayed(protocol.resumed(reached, truncated))
 
     async def _replay(self, conn: Connection, room_id: int, last_seen: int) -> tuple[int, bool]:
+        """Queue the room's messages after ``last_seen`` that this socket has not
+        delivered, page by page, waiting for the socket to drain between pages."""
+        low, high = conn.window(room_id)
         after, sent = last_seen, 0
         while sent < MAX_REPLAY_PER_ROOM:
             page = await self.services.messages.replay(
                 conn.widget, conn.user, room_id, after, REPLAY_PAGE
             )
             for record in page:
-                if not conn.already_delivered(room_id, record.seq):
-                    conn.push(protocol.message_of(record))
+                if not low < record.seq <= high:
+                    conn.push_replayed(protocol.message_of(record))
             if page:
-                conn.replayed(room_id, last_seen, page[-1].seq)
                 after = page[-1].seq
                 sent += len(page)
             if len(page) < REPLAY_PAGE:
+                conn.replayed(room_id, last_seen, after)
                 return max(after, conn.high(room_id)), False
+            await conn.drained()
+        conn.replayed(room_id, last_seen, after)
         return after, True
 
     async def _open_dialog(self, conn: Connection, frame: dict[str, Any]) -> None:

@@ -26,7 +26,6 @@ CLOSE_AUTH_TIMEOUT = 4002
 CLOSE_NOT_FOUND = 4004
 CLOSE_TOO_SLOW = 4008  # the client fell behind: reconnect and resume
 CLOSE_PROTOCOL = 4009  # frames that are not this protocol
-CLOSE_RESYNC = 4010  # the server lost its event stream: reconnect and resume
 
 
 class FrameError(Exception):

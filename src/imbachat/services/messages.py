@@ -10,7 +10,7 @@ from imbachat import events
 from imbachat.bus.base import Bus
 from imbachat.clock import utcnow
 from imbachat.domain import Message, MessageDraft, MessageQuery, Page, Slice, User, Widget
-from imbachat.errors import Forbidden, Invalid, NotFound, TooLarge
+from imbachat.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from imbachat.services.members import require_member
 from imbachat.store import messages as message_store
 from imbachat.store import users as user_store
@@ -85,19 +85,25 @@ class MessageService:
             client_id=command.client_id,
         )
         message, created = await self._writer.submit(draft)
+        if not created and message.room_id != room.id:
+            raise Conflict(
+                "This client_id was already used for a message in another room.",
+                field="client_id",
+            )
         if created:
             await self._bus.publish(events.message_new(message, command.origin))
         return message
 
     async def history(
         self, widget: Widget, user: User, room_id: int, before_seq: int | None, limit: int
-    ) -> list[Message]:
-        """The page of messages before ``before_seq`` (or the newest), oldest first."""
+    ) -> tuple[list[Message], bool]:
+        """The page of messages before ``before_seq`` (or the newest), oldest first,
+        and whether older ones exist. ``limit`` is capped at MAX_PAGE."""
+        limit = max(1, min(limit, MAX_PAGE))
         async with self._db.read() as conn:
             room, _ = await require_member(conn, widget, room_id, user)
-            return await message_store.in_room_before(
-                conn, room.id, before_seq, min(limit, MAX_PAGE)
-            )
+            found = await message_store.in_room_before(conn, room.id, before_seq, limit + 1)
+        return found[-limit:], len(found) > limit
 
     async def replay(
         self, widget: Widget, user: User, room_id: int, after_seq: int, limit: int
