@@ -14,13 +14,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from imbachat import __version__
-from imbachat.api import compat_v1, compat_v2, health
+from imbachat.api import compat_v1, compat_v2, health, widget
 from imbachat.api.envelopes import error_response, json_response
 from imbachat.api.limits import BodySizeLimit
 from imbachat.bus.base import Bus
 from imbachat.bus.memory import InMemoryBus
 from imbachat.bus.redis import RedisBus
 from imbachat.config import Settings
+from imbachat.demo import site as demo_site
 from imbachat.errors import ImbaError, Invalid
 from imbachat.realtime import gateway, protocol
 from imbachat.realtime.gateway import Gateway
@@ -79,6 +80,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(compat_v1.router)
     app.include_router(compat_v2.router)
     app.include_router(gateway.router)
+    app.include_router(widget.router)
+    if settings.demo:
+        app.include_router(demo_site.router)
     return app
 
 

@@ -221,4 +221,4 @@ def demo(host: str, port: int, database_url: str) -> None:
     base = f"http://{host}:{port}"
     click.echo(seeded.instructions(base), err=True)
     sys.stderr.flush()
-    run_server(Settings(database_url=database_url, host=host, port=port))
+    run_server(Settings(database_url=database_url, host=host, port=port, demo=True))

@@ -33,3 +33,5 @@ class Settings(BaseSettings):
     # A user shows offline this long after their last socket closes.
     offline_grace_seconds: float = 5.0
     log_level: str = "info"
+    # Serve the demo host site at / (set by `imbachat demo`).
+    demo: bool = False

@@ -81,6 +81,15 @@ class Member(_FromRow):
 
 
 @dataclass(frozen=True, slots=True)
+class RoomMember:
+    """A member as the room list shows them: who, their role, how far they read."""
+
+    user: User
+    role: str
+    last_read_seq: int
+
+
+@dataclass(frozen=True, slots=True)
 class Message(_FromRow):
     id: int
     imba_id: int

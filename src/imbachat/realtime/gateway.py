@@ -24,6 +24,7 @@ from imbachat.realtime.connection import Connection
 from imbachat.realtime.hub import Hub
 from imbachat.services import Services
 from imbachat.services.messages import SendCommand
+from imbachat.services.rooms import DEFAULT_TITLE, RoomSpec
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -61,6 +62,8 @@ class Gateway:
             "resume": self._resume,
             "open_dialog": self._open_dialog,
             "edit": self._edit,
+            "join_room": self._join_room,
+            "create_room": self._create_room,
             "delete": self._delete,
             "auth": self._auth_again,
         }
@@ -133,7 +136,7 @@ class Gateway:
         room_ids = await self.services.rooms.room_ids(conn.user)
         await self.hub.attach(conn, room_ids)
         views = await self.services.rooms.views(conn.user)
-        people = {user.id for view in views for user, _ in view.members or []}
+        people = {user_id for view in views for user_id in view.member_ids()}
         online = await self.hub.online_among(people | {conn.user.id})
         # Frames routed here meanwhile wait in the queue; the writer starts only now,
         # so ``ready`` is always the first frame.
@@ -264,10 +267,35 @@ class Gateway:
 
     async def _open_dialog(self, conn: Connection, frame: dict[str, Any]) -> None:
         change = await self.services.rooms.open_dialog(conn.widget, conn.user, frame["user_id"])
-        [view] = await self.services.rooms.views(conn.user, only={change.room.id})
-        if change.room.id not in conn.rooms:
-            self.hub.follow(conn, change.room.id, view.room.last_seq)
-        online = await self.hub.online_among([user.id for user, _ in view.members or []])
+        await self._opened(conn, change.room.id)
+
+    async def _join_room(self, conn: Connection, frame: dict[str, Any]) -> None:
+        spec = RoomSpec(
+            title=frame.get("title") or DEFAULT_TITLE,
+            pipe=frame["pipe"],
+            is_public=frame.get("is_public", 0),
+            type=frame.get("room_type", 1),
+            users_ids=frame["users_ids"],
+        )
+        change = await self.services.rooms.join_by_pipe(conn.widget, conn.user, spec)
+        await self._opened(conn, change.room.id)
+
+    async def _create_room(self, conn: Connection, frame: dict[str, Any]) -> None:
+        spec = RoomSpec(
+            title=frame["title"],
+            is_public=frame.get("is_public", 0),
+            type=frame.get("room_type", 1),
+            users_ids=frame["users_ids"],
+        )
+        change = await self.services.rooms.create_for(conn.widget, conn.user, spec)
+        await self._opened(conn, change.room.id)
+
+    async def _opened(self, conn: Connection, room_id: int) -> None:
+        """Answer a room request: follow the room and send it as ``room opened``."""
+        [view] = await self.services.rooms.views(conn.user, only={room_id})
+        if room_id not in conn.rooms:
+            self.hub.follow(conn, room_id, view.room.last_seq)
+        online = await self.hub.online_among(view.member_ids())
         conn.push(protocol.room_event("opened", room=protocol.room_item(view, online)))
 
     async def _edit(self, conn: Connection, frame: dict[str, Any]) -> None:

@@ -255,7 +255,7 @@ class Hub:
             if not conns:
                 continue
             [view] = await self._services.rooms.views(conns[0].user, only={room_id})
-            online = await self._presence.online_among([user.id for user, _ in view.members or []])
+            online = await self._presence.online_among(view.member_ids())
             text = protocol.room_event(action, room=protocol.room_item(view, online))
             for conn in conns:
                 self.follow(conn, room_id, view.room.last_seq)

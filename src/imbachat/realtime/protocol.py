@@ -60,8 +60,22 @@ _FIELDS: dict[str, dict[str, tuple[type, bool]]] = {
     "open_dialog": {"user_id": (int, True)},
     "edit": {"message_id": (int, True), "text": (str, True)},
     "delete": {"message_id": (int, True)},
+    "join_room": {
+        "pipe": (str, True),
+        "title": (str, False),
+        "is_public": (int, False),
+        "room_type": (int, False),
+        "users_ids": (list, False),
+    },
+    "create_room": {
+        "title": (str, True),
+        "room_type": (int, False),
+        "is_public": (int, False),
+        "users_ids": (list, False),
+    },
     "ping": {},
 }
+MAX_ROOM_USERS = 100
 CLIENT_FRAMES = frozenset(_FIELDS)
 
 
@@ -91,7 +105,28 @@ def parse(text: str | bytes) -> dict[str, Any]:
         checked["rooms"] = positions(checked["rooms"])
     if kind == "auth" and "resume" in checked:
         checked["resume"] = positions(checked["resume"])
+    if kind in ("join_room", "create_room"):
+        _check_room_fields(kind, checked)
     return checked
+
+
+def _check_room_fields(kind: str, checked: dict[str, Any]) -> None:
+    """Room frames as the plugins' ``addToRoom`` sends them: ``users_ids`` holds ids
+    or ``{"user_id": id}`` objects."""
+    for name in ("title", "pipe"):
+        if len(checked.get(name, "")) > 255:
+            raise FrameError(413, f"{kind}: {name} is at most 255 characters.", kind)
+    if checked.get("room_type", 1) not in (0, 1, 3):
+        raise FrameError(422, f"{kind}: room_type must be 0, 1 or 3.", kind)
+    if checked.get("is_public", 0) not in (0, 1):
+        raise FrameError(422, f"{kind}: is_public must be 0 or 1.", kind)
+    people = checked.get("users_ids", [])
+    if len(people) > MAX_ROOM_USERS:
+        raise FrameError(413, f"{kind}: at most {MAX_ROOM_USERS} users_ids.", kind)
+    checked["users_ids"] = [
+        _typed(kind, "users_ids", p.get("user_id") if isinstance(p, dict) else p, int, kind)
+        for p in people
+    ]
 
 
 def positions(value: dict[str, Any] | str) -> dict[int, int]:
@@ -123,7 +158,9 @@ def _typed(kind: str, name: str, value: Any, wanted: type, ref: Any) -> Any:
 # ---- server -> client -------------------------------------------------------
 
 
-def member_item(user: User, role: str | None, online: bool) -> dict[str, Any]:
+def member_item(
+    user: User, role: str | None, online: bool, last_read_seq: int | None = None
+) -> dict[str, Any]:
     return {
         "user_id": user.remote_user_id,
         "name": render.display_name(user),
@@ -131,6 +168,7 @@ def member_item(user: User, role: str | None, online: bool) -> dict[str, Any]:
         "status": user.status,
         "role": role,
         "online": online,
+        "last_read_seq": last_read_seq,
     }
 
 
@@ -143,6 +181,7 @@ def member_of_rendered(user: dict[str, Any], online: bool) -> dict[str, Any]:
         "status": user["status"],
         "role": "member",
         "online": online,
+        "last_read_seq": None,
     }
 
 
@@ -165,7 +204,9 @@ def room_item(view: RoomView, online: set[int]) -> dict[str, Any]:
         "last_message_date": format_api(room.last_message_at),
         "members": None
         if view.members is None
-        else [member_item(user, role, user.id in online) for user, role in view.members],
+        else [
+            member_item(m.user, m.role, m.user.id in online, m.last_read_seq) for m in view.members
+        ],
     }
 
 

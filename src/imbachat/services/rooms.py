@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from imbachat import events
 from imbachat.bus.base import Bus
 from imbachat.clock import utcnow
-from imbachat.domain import Member, Message, Page, Room, RoomQuery, Slice, User, Widget
-from imbachat.errors import Invalid, NotFound
+from imbachat.domain import (
+    Member,
+    Message,
+    Page,
+    Room,
+    RoomMember,
+    RoomQuery,
+    Slice,
+    User,
+    Widget,
+)
+from imbachat.errors import Forbidden, Invalid, NotFound
 from imbachat.services.profiles import ProfileRefresher
 from imbachat.store import messages as message_store
 from imbachat.store import rooms as room_store
@@ -51,7 +61,10 @@ class RoomView:
     room: Room
     member: Member
     last_message: Message | None
-    members: list[tuple[User, str]] | None  # None for rooms too big to list
+    members: list[RoomMember] | None  # None for rooms too big to list
+
+    def member_ids(self) -> list[int]:
+        return [member.user.id for member in self.members or []]
 
     @property
     def unread(self) -> int:
@@ -122,6 +135,29 @@ class RoomService:
             users_ids=[user.remote_user_id, other_remote_id],
         )
         return await self.create_or_join(widget, spec)
+
+    async def join_by_pipe(self, widget: Widget, user: User, spec: RoomSpec) -> RoomChange:
+        """What the widget's ``addToRoom`` asks: join the room with this pipe, or
+        create it with the user and the listed users. A closed room that exists is
+        only for its members (its admins add people)."""
+        if not spec.pipe:
+            raise Invalid("pipe is required.", field="pipe")
+        async with self._db.read() as conn:
+            existing = await room_store.by_pipe(conn, widget.imba_id, spec.pipe)
+            member = await room_store.membership(conn, existing.id, user.id) if existing else None
+        if existing is not None and member is None and not existing.is_public:
+            raise Forbidden("This room is closed: ask one of its admins to add you.", field="pipe")
+        if existing is not None:
+            spec = RoomSpec(pipe=spec.pipe, users_ids=[user.remote_user_id])
+        else:
+            spec = replace(spec, users_ids=[user.remote_user_id, *spec.users_ids])
+        return await self.create_or_join(widget, spec)
+
+    async def create_for(self, widget: Widget, user: User, spec: RoomSpec) -> RoomChange:
+        """A room a user starts from the widget (e.g. a conference with chosen users);
+        the user is its admin."""
+        people = [user.remote_user_id, *(i for i in spec.users_ids if i != user.remote_user_id)]
+        return await self.create_or_join(widget, replace(spec, pipe=None, users_ids=people))
 
     async def room_ids(self, user: User) -> list[int]:
         async with self._db.read() as conn:

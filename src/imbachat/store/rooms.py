@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from imbachat.domain import Member, Page, Room, RoomQuery, Slice, User
+from imbachat.domain import Member, Page, Room, RoomMember, RoomQuery, Slice, User
 from imbachat.store.common import cut_page, insert_ignoring_duplicates, paginate, within
 from imbachat.store.schema import members, rooms, users
 
@@ -170,21 +170,24 @@ async def of_user(conn: AsyncConnection, user_id: int) -> list[tuple[Room, Membe
     return found
 
 
-async def members_of(
-    conn: AsyncConnection, room_ids: Sequence[int]
-) -> dict[int, list[tuple[User, str]]]:
-    """Active members of each room, as ``(user, role)``, in joining order."""
+async def members_of(conn: AsyncConnection, room_ids: Sequence[int]) -> dict[int, list[RoomMember]]:
+    """Active members of each room, in joining order."""
     if not room_ids:
         return {}
     query = (
-        select(users, members.c.room_id.label("m_room_id"), members.c.role.label("m_role"))
+        select(
+            users,
+            members.c.room_id.label("m_room_id"),
+            members.c.role.label("m_role"),
+            members.c.last_read_seq.label("m_last_read_seq"),
+        )
         .join(members, members.c.user_id == users.c.id)
         .where(members.c.room_id.in_(list(room_ids)), members.c.status == 0)
         .order_by(members.c.room_id, members.c.joined_at, users.c.id)
     )
-    found: dict[int, list[tuple[User, str]]] = {room_id: [] for room_id in room_ids}
+    found: dict[int, list[RoomMember]] = {room_id: [] for room_id in room_ids}
     for row in await conn.execute(query):
-        found[row.m_room_id].append((User.from_row(row), row.m_role))
+        found[row.m_room_id].append(RoomMember(User.from_row(row), row.m_role, row.m_last_read_seq))
     return found
 
 

@@ -1,0 +1,787 @@
+/* imbachat widget: the ImbaChat JavaScript surface (window.ImbaChat / window.imbaChat,
+   window.imbaApi) on top of the WebSocket protocol of docs/protocol.md.
+   No build step. User text is only ever set as text, never as HTML. */
+(function () {
+  "use strict";
+  if (window.ImbaChat && window.ImbaChat.__imbachat) { return; }
+
+  var CSS = /*__CSS__*/"";
+  var script = document.currentScript;
+  var found = /^(https?:\/\/[^/]+)((?:\/[^/]*)*?)\/imbachat\/v1\/(\d+)\/widget/.exec(script ? script.src : "");
+  var SERVER = found ? found[1] + found[2] : location.origin;
+  var IMBA_ID = found ? found[3] : "";
+  var WS_BASE = SERVER.replace(/^http/, "ws");
+  var ROOM_TYPE = { dialog: 0, conference: 1, support: 3 };
+  var TABS = [0, 1, 3];
+  var URL_RE = /\bhttps?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]]/g;
+
+  var I18N = {
+    en: { chat: "Chat", tab0: "Dialogs", tab1: "Conferences", tab3: "Support", write: "Write a message…",
+      send: "Send", connecting: "Connecting…", today: "Today", yesterday: "Yesterday",
+      typing: "is typing…", typingMany: "are typing…", edited: "edited", deleted: "Message deleted",
+      reply: "Reply", edit: "Edit", del: "Delete", cancel: "Cancel", replyTo: "Replying to",
+      editing: "Editing message", newConf: "New conference", create: "Create", title: "Title",
+      userId: "User id", open: "Write", empty: "No conversations yet", online: "online",
+      members: "members", sending: "sending…", failed: "not sent, tap to retry", close: "Close",
+      back: "Back", pick: "Choose members", expired: "Your chat session has expired; reload the page.",
+      confirmDelete: "Delete this message?", nobody: "Nobody to add yet: open a dialog first." },
+    es: { chat: "Chat", tab0: "Diálogos", tab1: "Conferencias", tab3: "Soporte", write: "Escribe un mensaje…",
+      send: "Enviar", connecting: "Conectando…", today: "Hoy", yesterday: "Ayer",
+      typing: "está escribiendo…", typingMany: "están escribiendo…", edited: "editado",
+      deleted: "Mensaje eliminado", reply: "Responder", edit: "Editar", del: "Eliminar", cancel: "Cancelar",
+      replyTo: "Respondiendo a", editing: "Editando mensaje", newConf: "Nueva conferencia", create: "Crear",
+      title: "Título", userId: "Id de usuario", open: "Escribir", empty: "Aún no hay conversaciones",
+      online: "en línea", members: "miembros", sending: "enviando…", failed: "no enviado, toca para reintentar",
+      close: "Cerrar", back: "Atrás", pick: "Elige miembros",
+      expired: "Tu sesión de chat ha caducado; recarga la página.", confirmDelete: "¿Eliminar este mensaje?",
+      nobody: "Aún no hay nadie para añadir: abre primero un diálogo." },
+    ru: { chat: "Чат", tab0: "Диалоги", tab1: "Конференции", tab3: "Поддержка", write: "Напишите сообщение…",
+      send: "Отправить", connecting: "Подключение…", today: "Сегодня", yesterday: "Вчера",
+      typing: "печатает…", typingMany: "печатают…", edited: "изменено", deleted: "Сообщение удалено",
+      reply: "Ответить", edit: "Изменить", del: "Удалить", cancel: "Отмена", replyTo: "Ответ для",
+      editing: "Редактирование", newConf: "Новая конференция", create: "Создать", title: "Название",
+      userId: "Id пользователя", open: "Написать", empty: "Пока нет бесед", online: "в сети",
+      members: "участников", sending: "отправка…", failed: "не отправлено, нажмите для повтора",
+      close: "Закрыть", back: "Назад", pick: "Выберите участников",
+      expired: "Сессия чата истекла; перезагрузите страницу.", confirmDelete: "Удалить это сообщение?",
+      nobody: "Пока некого добавить: сначала откройте диалог." }
+  };
+
+  /* ---- small helpers --------------------------------------------------------- */
+
+  function h(tag, props, children) {
+    var node = document.createElement(tag);
+    Object.keys(props || {}).forEach(function (key) {
+      var value = props[key];
+      if (value === undefined || value === null || value === false) { return; }
+      if (key === "text") { node.textContent = value; }
+      else if (key === "class") { node.className = value; }
+      else if (key.slice(0, 2) === "on") { node.addEventListener(key.slice(2), value); }
+      else { node.setAttribute(key, value === true ? "" : value); }
+    });
+    (children || []).forEach(function (child) {
+      if (child !== null && child !== undefined && child !== false) {
+        node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+      }
+    });
+    return node;
+  }
+
+  /* Text with http(s) links made clickable; everything else stays text. */
+  function richText(text) {
+    var fragment = document.createDocumentFragment();
+    var last = 0;
+    String(text).replace(URL_RE, function (url, at) {
+      fragment.appendChild(document.createTextNode(text.slice(last, at)));
+      fragment.appendChild(h("a", { href: url, target: "_blank", rel: "noopener noreferrer nofollow", text: url }));
+      last = at + url.length;
+      return url;
+    });
+    fragment.appendChild(document.createTextNode(String(text).slice(last)));
+    return fragment;
+  }
+
+  function webUrl(url) { return typeof url === "string" && /^https?:\/\//.test(url) ? url : null; }
+
+  function avatar(person, small) {
+    var name = (person && person.name) || "?";
+    var hue = (Number(person && person.user_id) * 47) % 360;
+    var node = h("span", { class: "ic-avatar" + (small ? " ic-avatar-sm" : ""), style: "background:hsl(" + hue + ",45%,55%)" },
+      [webUrl(person && person.avatar_url) ? h("img", { src: person.avatar_url, alt: "" }) : name.charAt(0).toUpperCase()]);
+    if (person && person.online) { node.appendChild(h("span", { class: "ic-dot", title: "online" })); }
+    return node;
+  }
+
+  function clock(seconds) {
+    var d = new Date(Number(seconds) * 1000);
+    return ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2);
+  }
+
+  function dayKey(seconds) { var d = new Date(Number(seconds) * 1000); return d.getFullYear() + "-" + d.getMonth() + "-" + d.getDate(); }
+
+  var clientIds = 0;
+  function newClientId() { clientIds += 1; return "w" + Date.now().toString(36) + "-" + clientIds + "-" + Math.random().toString(36).slice(2, 8); }
+
+  /* ---- imbaApi: events and inline placement ----------------------------------- */
+
+  var listeners = {};
+  var fired = {};
+  var imbaApi = {
+    on: function (name, callback) {
+      (listeners[name] = listeners[name] || []).push(callback);
+      if (fired[name]) { try { callback(fired[name].value); } catch (e) { console.error(e); } }
+    },
+    emit: function (name, value) {
+      fired[name] = { value: value };
+      (listeners[name] || []).forEach(function (cb) { try { cb(value); } catch (e) { console.error(e); } });
+    },
+    placeHolder: function (elementId, title) { chat.mountInline(elementId, title); }
+  };
+
+  /* ---- the chat --------------------------------------------------------------- */
+
+  function Chat() {
+    this.params = null;
+    this.rooms = {};
+    this.me = null;
+    this.tab = 0;
+    this.current = null;
+    this.panelOpen = false;
+    this.pending = {};        // client_id -> {room_id, text, answer_to, failed}
+    this.waiting = [];        // room requests (open_dialog, join_room…) awaiting "opened"
+    this.backoff = 500;
+    this.stopped = false;
+    this.readySeen = false;
+    this.reply = null;
+    this.editing = null;
+    this.lastTyping = 0;
+  }
+
+  Chat.prototype.t = function (key) {
+    var lang = (this.params && this.params.lang) || "en";
+    return (I18N[lang] || I18N.en)[key] || I18N.en[key] || key;
+  };
+
+  Chat.prototype.load = function (params) {
+    var self = this;
+    if (this.loading) { return this.loading; }
+    this.params = params || {};
+    this.loading = new Promise(function (resolve, reject) {
+      self.resolveLoad = resolve;
+      self.rejectLoad = reject;
+    });
+    if (!this.params.token) { this.rejectLoad(new Error("imbachat: load() needs params.token")); return this.loading; }
+    this.build(this.params.container);
+    this.connect();
+    return this.loading;
+  };
+
+  /* -- DOM ---------------------------------------------------------------------- */
+
+  Chat.prototype.build = function (container) {
+    var target = typeof container === "string" ? document.getElementById(container) : container;
+    this.inline = !!target;
+    this.host = h("div", { "data-imbachat": "" });
+    (target || document.body).appendChild(this.host);
+    var root = this.host.attachShadow({ mode: "open" });
+    root.appendChild(h("style", { text: CSS }));
+    var side = this.params.position === "left" ? "ic-left" : "ic-right";
+    this.el = {};
+    var el = this.el;
+    el.badge = h("span", { class: "ic-badge ic-hidden" });
+    el.launcher = h("button", { class: "ic-launcher", type: "button", "aria-label": this.t("chat"), onclick: this.toggle.bind(this) }, [
+      svgBubble(), el.badge]);
+    el.status = h("span", { class: "ic-head-sub" });
+    el.title = h("span", { class: "ic-head-title" }, [this.params.title || this.t("chat"), el.status]);
+    el.back = h("button", { class: "ic-icon-btn ic-hidden", type: "button", "aria-label": this.t("back"), text: "‹", onclick: this.showList.bind(this) });
+    el.close = h("button", { class: "ic-icon-btn", type: "button", "aria-label": this.t("close"), text: "×", onclick: this.close.bind(this) });
+    el.offline = h("div", { class: "ic-offline ic-hidden", text: this.t("connecting") });
+    el.tabs = h("nav", { class: "ic-tabs", role: "tablist" });
+    el.tools = h("div", { class: "ic-tools" });
+    el.rooms = h("ul", { class: "ic-rooms" });
+    el.list = h("section", { class: "ic-conv" }, [el.tabs, el.tools, el.rooms]);
+    el.messages = h("div", { class: "ic-messages", onscroll: this.onScroll.bind(this) });
+    el.typing = h("div", { class: "ic-typing" });
+    el.barText = h("span");
+    el.bar = h("div", { class: "ic-bar ic-hidden" }, [el.barText, h("button", { class: "ic-icon-btn", type: "button", text: "×", "aria-label": this.t("cancel"), onclick: this.clearBar.bind(this) })]);
+    el.input = h("textarea", { rows: "1", placeholder: this.t("write"), onkeydown: this.onKey.bind(this), oninput: this.onInput.bind(this) });
+    el.send = h("button", { class: "ic-btn", type: "submit", text: this.t("send") });
+    el.composer = h("form", { class: "ic-composer", onsubmit: this.onSubmit.bind(this) }, [el.input, el.send]);
+    el.conv = h("section", { class: "ic-conv ic-hidden" }, [el.messages, el.typing, el.bar, el.composer]);
+    el.form = h("section", { class: "ic-form ic-hidden" });
+    el.toast = h("div", { class: "ic-toast ic-hidden" });
+    el.panel = h("div", { class: "ic-panel" + (this.inline ? "" : " ic-hidden") }, [
+      h("header", { class: "ic-head" }, [el.back, el.title, this.inline ? null : el.close]), el.offline, el.list, el.conv, el.form, el.toast]);
+    el.root = h("div", { class: "ic " + (this.inline ? "ic-inline" : "ic-float " + side) }, [el.panel, this.inline ? null : el.launcher]);
+    root.appendChild(el.root);
+    if (this.inline) { this.host.style.display = "block"; this.host.style.height = "100%"; this.panelOpen = true; }
+    if (this.params.open) { this.open(); }
+    document.addEventListener("visibilitychange", this.markRead.bind(this));
+  };
+
+  function svgBubble() {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z");
+    svg.appendChild(path);
+    return svg;
+  }
+
+  Chat.prototype.mountInline = function (elementId, title) {
+    var self = this;
+    var run = function () {
+      if (self.host) { self.host.remove(); }
+      self.params.container = elementId;
+      if (title) { self.params.title = title; }
+      self.build(elementId);
+      self.render();
+    };
+    if (this.params) { run(); } else { imbaApi.on("imbaChat.loaded", run); }
+  };
+
+  Chat.prototype.open = function () {
+    if (!this.el) { return; }
+    this.panelOpen = true;
+    this.el.panel.classList.remove("ic-hidden");
+    this.render();
+    this.markRead();
+  };
+  Chat.prototype.close = function () {
+    if (this.inline || !this.el) { return; }
+    this.panelOpen = false;
+    this.el.panel.classList.add("ic-hidden");
+  };
+  Chat.prototype.toggle = function () { if (this.panelOpen) { this.close(); } else { this.open(); } };
+
+  Chat.prototype.toast = function (text) {
+    var el = this.el.toast;
+    el.textContent = text;
+    el.classList.remove("ic-hidden");
+    clearTimeout(this.toastTimer);
+    this.toastTimer = setTimeout(function () { el.classList.add("ic-hidden"); }, 3500);
+  };
+
+  /* -- connection ------------------------------------------------------------------ */
+
+  Chat.prototype.connect = function () {
+    var self = this;
+    if (this.stopped) { return; }
+    var positions = [];
+    Object.keys(this.rooms).forEach(function (id) {
+      var room = self.rooms[id];
+      if (room.loaded && room.messages.length) { positions.push(id + ":" + room.messages[room.messages.length - 1].seq); }
+    });
+    var url = WS_BASE + "/imbachat/v1/" + IMBA_ID + "/ws?token=" + encodeURIComponent(this.params.token) +
+      (positions.length ? "&resume=" + positions.join(",") : "");
+    var ws = new WebSocket(url);
+    this.ws = ws;
+    ws.onmessage = function (event) {
+      var frame;
+      try { frame = JSON.parse(event.data); } catch (e) { return; }
+      var handler = self["on_" + frame.type];
+      if (handler) { handler.call(self, frame); }
+    };
+    ws.onclose = function (event) {
+      if (self.ws !== ws) { return; }
+      self.online(false);
+      clearInterval(self.pinger);
+      if (event.code === 4001 || event.code === 4004) {
+        self.stopped = true;
+        self.toast(self.t("expired"));
+        if (!self.readySeen) { self.rejectLoad(new Error("imbachat: " + (event.reason || event.code))); }
+        return;
+      }
+      var wait = self.backoff * (0.75 + Math.random() / 2);
+      self.backoff = Math.min(self.backoff * 2, 15000);
+      setTimeout(self.connect.bind(self), wait);
+    };
+  };
+
+  Chat.prototype.send = function (frame) {
+    if (this.ws && this.ws.readyState === 1) { this.ws.send(JSON.stringify(frame)); return true; }
+    return false;
+  };
+
+  Chat.prototype.online = function (yes) {
+    if (!this.el) { return; }
+    this.el.offline.classList.toggle("ic-hidden", yes);
+  };
+
+  /* -- frames from the server --------------------------------------------------- */
+
+  Chat.prototype.on_ready = function (frame) {
+    var self = this;
+    this.me = frame.user;
+    this.backoff = 500;
+    this.online(true);
+    var known = this.rooms;
+    this.rooms = {};
+    frame.rooms.forEach(function (item) { self.upsertRoom(item, known[item.id]); });
+    clearInterval(this.pinger);
+    this.pinger = setInterval(function () { self.send({ type: "ping" }); }, 25000);
+    Object.keys(this.pending).forEach(function (clientId) {   // idempotent by client_id
+      var p = self.pending[clientId];
+      if (!p.failed) { self.send({ type: "send", room_id: p.room_id, text: p.text, client_id: clientId, answer_to: p.answer_to }); }
+    });
+    if (this.current && this.rooms[this.current] && !this.rooms[this.current].loaded) { this.requestHistory(this.current); }
+    this.render();
+    if (!this.readySeen) {
+      this.readySeen = true;
+      if (typeof this.params.onInitSuccess === "function") { try { this.params.onInitSuccess(api); } catch (e) { console.error(e); } }
+      this.resolveLoad(api);
+      imbaApi.emit("imbaChat.loaded", api);
+      this.waiting.forEach(function (w) { self.send(w.frame); });
+    }
+    this.markRead();
+  };
+
+  Chat.prototype.upsertRoom = function (item, previous) {
+    var room = previous || { messages: [], loaded: false, hasMore: true, typing: {} };
+    ["id", "pipe", "name", "type", "is_public", "role", "count_users", "last_seq", "last_read_seq", "last_message", "members"].forEach(function (key) {
+      if (key in item) { room[key] = item[key]; }
+    });
+    if (previous && previous.last_read_seq > room.last_read_seq) { room.last_read_seq = previous.last_read_seq; }
+    this.rooms[room.id] = room;
+    return room;
+  };
+
+  Chat.prototype.on_message = function (frame) { this.addMessage(frame.room_id, frame.message); };
+
+  Chat.prototype.on_ack = function (frame) {
+    delete this.pending[frame.client_id];
+    this.addMessage(frame.message.room_id, frame.message);
+  };
+
+  Chat.prototype.addMessage = function (roomId, message) {
+    var room = this.rooms[roomId];
+    if (!room) { return; }
+    var list = room.messages;
+    if (room.loaded && !list.some(function (m) { return m.id === message.id; })) {
+      var at = list.length;
+      while (at > 0 && list[at - 1].seq > message.seq) { at -= 1; }
+      list.splice(at, 0, message);
+    }
+    if (message.seq >= (room.last_seq || 0)) { room.last_seq = message.seq; room.last_message = message; }
+    if (this.me && message.user_id === this.me.user_id) { room.last_read_seq = Math.max(room.last_read_seq || 0, message.seq); }
+    delete room.typing[message.user_id];
+    this.render();
+    this.markRead();
+  };
+
+  Chat.prototype.on_history = function (frame) {
+    var room = this.rooms[frame.room_id];
+    if (!room) { return; }
+    var box = this.el.messages;
+    var fromBottom = box.scrollHeight - box.scrollTop;
+    var seen = {};
+    room.messages.forEach(function (m) { seen[m.id] = true; });
+    room.messages = frame.messages.filter(function (m) { return !seen[m.id]; }).concat(room.messages);
+    room.hasMore = frame.has_more;
+    var first = !room.loaded;
+    room.loaded = true;
+    room.loadingHistory = false;
+    this.render();
+    if (this.current === room.id) { box.scrollTop = first ? box.scrollHeight : box.scrollHeight - fromBottom; }
+  };
+
+  Chat.prototype.on_resumed = function () { this.render(); };
+
+  Chat.prototype.on_message_edited = function (frame) { this.replaceMessage(frame.room_id, frame.message); };
+
+  Chat.prototype.on_message_deleted = function (frame) {
+    var room = this.rooms[frame.room_id];
+    if (!room) { return; }
+    room.messages.forEach(function (m) { if (m.id === frame.message_id) { m.deleted_at = "deleted"; m.message = ""; } });
+    if (room.last_message && room.last_message.id === frame.message_id) { room.last_message.deleted_at = "deleted"; room.last_message.message = ""; }
+    this.render();
+  };
+
+  Chat.prototype.replaceMessage = function (roomId, message) {
+    var room = this.rooms[roomId];
+    if (!room) { return; }
+    room.messages = room.messages.map(function (m) { return m.id === message.id ? message : m; });
+    if (room.last_message && room.last_message.id === message.id) { room.last_message = message; }
+    this.render();
+  };
+
+  Chat.prototype.on_typing = function (frame) {
+    var room = this.rooms[frame.room_id];
+    if (!room) { return; }
+    room.typing[frame.user_id] = Date.now();
+    var self = this;
+    this.renderTyping();
+    setTimeout(function () { self.renderTyping(); }, 4100);
+  };
+
+  Chat.prototype.on_read = function (frame) {
+    var room = this.rooms[frame.room_id];
+    if (!room) { return; }
+    if (this.me && frame.user_id === this.me.user_id) { room.last_read_seq = Math.max(room.last_read_seq || 0, frame.seq); }
+    (room.members || []).forEach(function (m) { if (m.user_id === frame.user_id) { m.last_read_seq = Math.max(m.last_read_seq || 0, frame.seq); } });
+    this.render();
+  };
+
+  Chat.prototype.on_presence = function (frame) {
+    var self = this;
+    Object.keys(this.rooms).forEach(function (id) {
+      (self.rooms[id].members || []).forEach(function (m) { if (m.user_id === frame.user_id) { m.online = frame.online; } });
+    });
+    this.render();
+  };
+
+  Chat.prototype.on_room = function (frame) {
+    var self = this;
+    if (frame.action === "member_added") {
+      var room = this.rooms[frame.room_id];
+      if (room && room.members) { frame.users.forEach(function (u) { room.members.push(u); }); room.count_users = (room.count_users || 0) + frame.users.length; }
+    } else if (frame.room) {
+      this.upsertRoom(frame.room, this.rooms[frame.room.id]);
+      if (frame.action === "opened") {
+        var waiter = this.waiting.shift();
+        this.showRoom(frame.room.id);
+        this.open();
+        if (waiter) { waiter.resolve(frame.room.id); }
+      }
+    }
+    this.render();
+    void self;
+  };
+
+  Chat.prototype.on_error = function (frame) {
+    if (frame.ref && this.pending[frame.ref]) {
+      this.pending[frame.ref].failed = true;
+      this.render();
+    }
+    if (["open_dialog", "join_room", "create_room"].indexOf(frame.ref) >= 0) {
+      var waiter = this.waiting.shift();
+      if (waiter) { waiter.reject(new Error(frame.message)); }
+    }
+    if (frame.ref !== "typing") { this.toast(frame.message); }
+  };
+
+  /* -- actions ------------------------------------------------------------------- */
+
+  Chat.prototype.request = function (frame) {
+    var self = this;
+    return new Promise(function (resolve, reject) {
+      var waiter = { frame: frame, resolve: resolve, reject: reject };
+      self.waiting.push(waiter);
+      if (self.readySeen) { self.send(frame); }
+    });
+  };
+
+  Chat.prototype.openDialog = function (userId) {
+    var id = parseInt(userId, 10);
+    if (!(id > 0)) { return Promise.reject(new Error("imbachat: openDialog needs a user id")); }
+    return this.request({ type: "open_dialog", user_id: id });
+  };
+
+  Chat.prototype.addToRoom = function (options) {
+    var o = options || {};
+    var type = typeof o.type === "string" ? ROOM_TYPE[o.type] : o.type;
+    return this.request({ type: "join_room", pipe: String(o.pipe || ""), title: o.title || undefined,
+      is_public: o.is_public ? 1 : 0, room_type: type === undefined ? 1 : type,
+      users_ids: (o.users_ids || []).map(function (u) { return typeof u === "object" ? u.user_id : u; }) });
+  };
+
+  Chat.prototype.showRoom = function (roomId) {
+    var room = this.rooms[roomId];
+    if (!room) { return; }
+    this.current = room.id;
+    this.tab = room.type;
+    this.clearBar();
+    if (!room.loaded) { this.requestHistory(room.id); }
+    this.render();
+    var box = this.el.messages;
+    box.scrollTop = box.scrollHeight;
+    this.markRead();
+    this.el.input.focus();
+  };
+
+  Chat.prototype.showList = function () { this.current = null; this.el.form.classList.add("ic-hidden"); this.formOpen = false; this.render(); };
+
+  Chat.prototype.requestHistory = function (roomId) {
+    var room = this.rooms[roomId];
+    if (!room || room.loadingHistory) { return; }
+    room.loadingHistory = true;
+    var frame = { type: "history", room_id: room.id, limit: 30 };
+    if (room.loaded && room.messages.length) { frame.before_seq = room.messages[0].seq; }
+    if (!this.send(frame)) { room.loadingHistory = false; }
+  };
+
+  Chat.prototype.onScroll = function () {
+    var room = this.rooms[this.current];
+    if (room && room.loaded && room.hasMore && this.el.messages.scrollTop < 60) { this.requestHistory(room.id); }
+  };
+
+  Chat.prototype.markRead = function () {
+    var room = this.rooms[this.current];
+    if (!room || !this.panelOpen || document.visibilityState === "hidden") { return; }
+    if ((room.last_seq || 0) > (room.last_read_seq || 0)) {
+      room.last_read_seq = room.last_seq;
+      this.send({ type: "read", room_id: room.id, seq: room.last_seq });
+      this.renderBadge();
+      this.renderRooms();
+    }
+  };
+
+  Chat.prototype.onKey = function (event) {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); this.submit(); }
+    if (event.key === "Escape") { this.clearBar(); }
+  };
+
+  Chat.prototype.onInput = function () {
+    var input = this.el.input;
+    input.style.height = "auto";
+    input.style.height = Math.min(input.scrollHeight, 120) + "px";
+    if (this.current && Date.now() - this.lastTyping > 2000 && input.value) {
+      this.lastTyping = Date.now();
+      this.send({ type: "typing", room_id: this.current });
+    }
+  };
+
+  Chat.prototype.onSubmit = function (event) { event.preventDefault(); this.submit(); };
+
+  Chat.prototype.submit = function () {
+    var text = this.el.input.value;
+    if (!text.trim() || !this.current) { return; }
+    if (this.editing) {
+      this.send({ type: "edit", message_id: this.editing.id, text: text });
+    } else {
+      var clientId = newClientId();
+      var answerTo = this.reply ? this.reply.id : 0;
+      this.pending[clientId] = { room_id: this.current, text: text, answer_to: answerTo, failed: false, at: Date.now() / 1000 };
+      this.send({ type: "send", room_id: this.current, text: text, client_id: clientId, answer_to: answerTo });
+    }
+    this.el.input.value = "";
+    this.el.input.style.height = "auto";
+    this.clearBar();
+    this.render();
+    this.el.messages.scrollTop = this.el.messages.scrollHeight;
+  };
+
+  Chat.prototype.retry = function (clientId) {
+    var p = this.pending[clientId];
+    if (!p) { return; }
+    p.failed = false;
+    this.send({ type: "send", room_id: p.room_id, text: p.text, client_id: clientId, answer_to: p.answer_to });
+    this.render();
+  };
+
+  Chat.prototype.startReply = function (message) {
+    this.editing = null;
+    this.reply = message;
+    this.el.barText.textContent = this.t("replyTo") + " " + message.user_name + ": " + message.message;
+    this.el.bar.classList.remove("ic-hidden");
+    this.el.input.focus();
+  };
+
+  Chat.prototype.startEdit = function (message) {
+    this.reply = null;
+    this.editing = message;
+    this.el.barText.textContent = this.t("editing");
+    this.el.bar.classList.remove("ic-hidden");
+    this.el.input.value = message.message;
+    this.el.input.focus();
+  };
+
+  Chat.prototype.clearBar = function () {
+    if (this.editing) { this.el.input.value = ""; }
+    this.reply = null;
+    this.editing = null;
+    if (this.el) { this.el.bar.classList.add("ic-hidden"); }
+  };
+
+  Chat.prototype.remove = function (message) {
+    if (window.confirm(this.t("confirmDelete"))) { this.send({ type: "delete", message_id: message.id }); }
+  };
+
+  /* -- rendering ----------------------------------------------------------------- */
+
+  Chat.prototype.other = function (room) {
+    var me = this.me;
+    var people = (room.members || []).filter(function (m) { return !me || m.user_id !== me.user_id; });
+    return room.type === 0 && people.length ? people[0] : null;
+  };
+
+  Chat.prototype.roomTitle = function (room) {
+    var other = this.other(room);
+    return other ? other.name : room.name;
+  };
+
+  Chat.prototype.unread = function (room) { return Math.max(0, (room.last_seq || 0) - (room.last_read_seq || 0)); };
+
+  Chat.prototype.render = function () {
+    if (!this.el) { return; }
+    this.renderBadge();
+    var inRoom = this.current && this.rooms[this.current] && !this.formOpen;
+    this.el.list.classList.toggle("ic-hidden", !!inRoom || !!this.formOpen);
+    this.el.conv.classList.toggle("ic-hidden", !inRoom);
+    this.el.back.classList.toggle("ic-hidden", !inRoom && !this.formOpen);
+    if (inRoom) { this.renderConversation(); } else { this.renderHeader(this.params.title || this.t("chat"), ""); this.renderTabs(); this.renderRooms(); }
+  };
+
+  Chat.prototype.renderHeader = function (title, sub) {
+    this.el.title.firstChild.textContent = title;
+    this.el.status.textContent = sub;
+  };
+
+  Chat.prototype.renderBadge = function () {
+    var self = this;
+    var total = Object.keys(this.rooms).reduce(function (sum, id) { return sum + self.unread(self.rooms[id]); }, 0);
+    this.el.badge.textContent = total > 99 ? "99+" : String(total);
+    this.el.badge.classList.toggle("ic-hidden", total === 0);
+  };
+
+  Chat.prototype.renderTabs = function () {
+    var self = this;
+    var tabs = this.el.tabs;
+    tabs.textContent = "";
+    TABS.forEach(function (type) {
+      var unread = Object.keys(self.rooms).reduce(function (sum, id) { var r = self.rooms[id]; return sum + (r.type === type ? self.unread(r) : 0); }, 0);
+      tabs.appendChild(h("button", { class: "ic-tab", type: "button", role: "tab", "aria-selected": String(self.tab === type),
+        onclick: function () { self.tab = type; self.render(); } }, [self.t("tab" + type), unread ? h("span", { class: "ic-badge", text: String(unread) }) : null]));
+    });
+    var tools = this.el.tools;
+    tools.textContent = "";
+    if (this.tab === 0) {
+      var input = h("input", { type: "text", inputmode: "numeric", placeholder: this.t("userId"), "aria-label": this.t("userId") });
+      tools.appendChild(input);
+      tools.appendChild(h("button", { class: "ic-btn", type: "button", text: this.t("open"), onclick: function () { if (input.value) { self.openDialog(input.value); } } }));
+    } else if (this.tab === 1) {
+      tools.appendChild(h("button", { class: "ic-btn ic-btn-ghost", type: "button", text: "+ " + this.t("newConf"), onclick: this.showConferenceForm.bind(this) }));
+    } else {
+      tools.classList.add("ic-hidden");
+      return;
+    }
+    tools.classList.remove("ic-hidden");
+  };
+
+  Chat.prototype.renderRooms = function () {
+    var self = this;
+    var list = this.el.rooms;
+    list.textContent = "";
+    var rooms = Object.keys(this.rooms).map(function (id) { return self.rooms[id]; })
+      .filter(function (r) { return r.type === self.tab; })
+      .sort(function (a, b) { return activity(b) - activity(a) || b.id - a.id; });
+    if (!rooms.length) { list.appendChild(h("li", { class: "ic-empty", text: this.t("empty") })); return; }
+    rooms.forEach(function (room) {
+      var other = self.other(room);
+      var last = room.last_message;
+      var unread = self.unread(room);
+      var preview = last ? (last.deleted_at ? self.t("deleted") : (room.type !== 0 && last.user_name ? last.user_name + ": " : "") + last.message) : "";
+      list.appendChild(h("li", { class: "ic-room", "data-room": String(room.id), tabindex: "0", onclick: function () { self.showRoom(room.id); },
+        onkeydown: function (e) { if (e.key === "Enter") { self.showRoom(room.id); } } }, [
+        avatar(other || { name: room.name, user_id: room.id }),
+        h("div", { class: "ic-room-main" }, [
+          h("div", { class: "ic-room-top" }, [h("span", { class: "ic-room-name", text: self.roomTitle(room) }), last ? h("span", { class: "ic-room-time", text: clock(last.time) }) : null]),
+          h("div", { class: "ic-room-bottom" }, [h("span", { class: "ic-room-preview", text: preview }), unread ? h("span", { class: "ic-badge", text: String(unread) }) : null])
+        ])
+      ]));
+    });
+  };
+
+  function activity(room) { return room.last_message ? Number(room.last_message.time) : 0; }
+
+  Chat.prototype.renderConversation = function () {
+    var self = this;
+    var room = this.rooms[this.current];
+    var other = this.other(room);
+    var sub = other ? (other.online ? this.t("online") : "") : (room.count_users ? room.count_users + " " + this.t("members") : "");
+    this.renderHeader(this.roomTitle(room), sub);
+    var box = this.el.messages;
+    var atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+    box.textContent = "";
+    if (room.loaded && room.hasMore) { box.appendChild(h("div", { class: "ic-more", text: "…" })); }
+    var readUpTo = (room.members || []).reduce(function (max, m) { return self.me && m.user_id === self.me.user_id ? max : Math.max(max, m.last_read_seq || 0); }, 0);
+    var byId = {};
+    room.messages.forEach(function (m) { byId[m.id] = m; });
+    var day = null;
+    room.messages.forEach(function (m) {
+      if (dayKey(m.time) !== day) { day = dayKey(m.time); box.appendChild(h("div", { class: "ic-day", text: self.dayLabel(m.time) })); }
+      box.appendChild(self.renderMessage(room, m, byId, readUpTo));
+    });
+    Object.keys(this.pending).forEach(function (clientId) {
+      var p = self.pending[clientId];
+      if (p.room_id !== room.id) { return; }
+      var node = h("div", { class: "ic-msg ic-own ic-pending" + (p.failed ? " ic-failed" : "") }, [
+        h("div", { class: "ic-bubble" }, [richText(p.text)]),
+        h("div", { class: "ic-meta", text: p.failed ? self.t("failed") : self.t("sending"), onclick: function () { self.retry(clientId); } })]);
+      box.appendChild(node);
+    });
+    if (atBottom) { box.scrollTop = box.scrollHeight; }
+    this.renderTyping();
+  };
+
+  Chat.prototype.renderMessage = function (room, m, byId, readUpTo) {
+    var self = this;
+    var own = this.me && m.user_id === this.me.user_id;
+    var deleted = !!m.deleted_at;
+    var quote = null;
+    if (m.answer_to && !deleted) {
+      var q = byId[m.answer_to];
+      quote = h("div", { class: "ic-quote", text: q ? q.user_name + ": " + (q.deleted_at ? this.t("deleted") : q.message) : "#" + m.answer_to });
+    }
+    var meta = clock(m.time) + (m.edited_at && !deleted ? " · " + this.t("edited") : "") + (own && !deleted ? (m.seq <= readUpTo ? " ✓✓" : " ✓") : "");
+    var actions = deleted ? null : h("div", { class: "ic-actions" }, [
+      h("button", { type: "button", text: this.t("reply"), onclick: function () { self.startReply(m); } }),
+      own ? h("button", { type: "button", text: this.t("edit"), onclick: function () { self.startEdit(m); } }) : null,
+      own ? h("button", { type: "button", text: this.t("del"), onclick: function () { self.remove(m); } }) : null]);
+    return h("div", { class: "ic-msg" + (own ? " ic-own" : "") + (deleted ? " ic-deleted" : ""), "data-seq": String(m.seq), "data-id": String(m.id) }, [
+      !own && room.type !== 0 ? h("div", { class: "ic-author", text: m.user_name }) : null,
+      h("div", { class: "ic-bubble" }, [quote, deleted ? this.t("deleted") : richText(m.message)]),
+      h("div", { class: "ic-meta", text: meta }),
+      actions]);
+  };
+
+  Chat.prototype.dayLabel = function (seconds) {
+    var key = dayKey(seconds);
+    var now = Date.now() / 1000;
+    if (key === dayKey(now)) { return this.t("today"); }
+    if (key === dayKey(now - 86400)) { return this.t("yesterday"); }
+    return new Date(Number(seconds) * 1000).toLocaleDateString((this.params && this.params.lang) || undefined);
+  };
+
+  Chat.prototype.renderTyping = function () {
+    var room = this.rooms[this.current];
+    if (!room || !this.el) { return; }
+    var now = Date.now();
+    var names = [];
+    Object.keys(room.typing).forEach(function (userId) {
+      if (now - room.typing[userId] < 4000) {
+        var member = (room.members || []).filter(function (m) { return String(m.user_id) === userId; })[0];
+        names.push(member ? member.name : "User " + userId);
+      } else { delete room.typing[userId]; }
+    });
+    this.el.typing.textContent = names.length ? names.join(", ") + " " + this.t(names.length > 1 ? "typingMany" : "typing") : "";
+  };
+
+  Chat.prototype.showConferenceForm = function () {
+    var self = this;
+    var me = this.me;
+    var people = {};
+    Object.keys(this.rooms).forEach(function (id) {
+      (self.rooms[id].members || []).forEach(function (m) { if (!me || m.user_id !== me.user_id) { people[m.user_id] = m; } });
+    });
+    var title = h("input", { type: "text", placeholder: this.t("title"), "aria-label": this.t("title"), maxlength: "255" });
+    var picks = Object.keys(people).map(function (id) {
+      var box = h("input", { type: "checkbox", value: id });
+      return { box: box, row: h("label", { class: "ic-pick" }, [box, avatar(people[id], true), people[id].name]) };
+    });
+    var form = this.el.form;
+    form.textContent = "";
+    form.appendChild(title);
+    form.appendChild(h("b", { text: this.t("pick") }));
+    if (!picks.length) { form.appendChild(h("p", { text: this.t("nobody") })); }
+    picks.forEach(function (p) { form.appendChild(p.row); });
+    form.appendChild(h("button", { class: "ic-btn", type: "button", text: this.t("create"), onclick: function () {
+      var chosen = picks.filter(function (p) { return p.box.checked; }).map(function (p) { return Number(p.box.value); });
+      self.formOpen = false;
+      form.classList.add("ic-hidden");
+      self.request({ type: "create_room", title: title.value.trim() || self.t("newConf"), room_type: 1, users_ids: chosen }).catch(function () {});
+    } }));
+    this.formOpen = true;
+    form.classList.remove("ic-hidden");
+    this.render();
+    this.renderHeader(this.t("newConf"), "");
+    title.focus();
+  };
+
+  /* ---- the public objects, exactly as the CMS plugins use them ------------------ */
+
+  var chat = new Chat();
+  var api = {
+    __imbachat: true,
+    room_type: ROOM_TYPE,
+    load: function (params) { return chat.load(params); },
+    openDialog: function (userId) { chat.open(); return chat.openDialog(userId); },
+    openChat: function () { chat.open(); },
+    closeChat: function () { chat.close(); },
+    addToRoom: function (options) { return chat.addToRoom(options); }
+  };
+  window.ImbaChat = api;
+  window.imbaChat = api;
+  window.imbaApi = imbaApi;
+})();
