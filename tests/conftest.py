@@ -101,8 +101,8 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 class LiveServer:
     """A real uvicorn server in a background thread, with its own event loop."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.port = free_port()
+    def __init__(self, settings: Settings, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
         config = uvicorn_config(settings, host="127.0.0.1", port=self.port, log_level="warning")
@@ -122,6 +122,10 @@ class LiveServer:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the test server did not start")
             time.sleep(0.02)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
 
     def stop(self) -> None:
         self._server.should_exit = True
@@ -194,13 +198,14 @@ def start_server(database_url: str) -> Iterator[Callable[..., LiveServer]]:
     """Start another real server on the same database, with some settings changed."""
     started: list[LiveServer] = []
 
-    def start(**overrides: Any) -> LiveServer:
+    def start(port: int | None = None, **overrides: Any) -> LiveServer:
         settings = {"database_url": database_url, "bus_url": bus_url(), **TEST_TIMINGS, **overrides}
-        live = LiveServer(Settings(**settings))
+        live = LiveServer(Settings(**settings), port)
         live.start()
         started.append(live)
         return live
 
     yield start
     for live in started:
-        live.stop()
+        if live.running:
+            live.stop()

@@ -209,6 +209,8 @@
     return svg;
   }
 
+  /* The plugins' public-chat block: the chat moves into the element and shows the
+     public conference named by ``title`` (joined, or created on first use). */
   Chat.prototype.mountInline = function (elementId, title) {
     var self = this;
     var run = function () {
@@ -217,6 +219,10 @@
       if (title) { self.params.title = title; }
       self.build(elementId);
       self.render();
+      if (title) {
+        var pipe = "public-" + String(title).trim().toLowerCase().replace(/\s+/g, "-").slice(0, 200);
+        self.addToRoom({ pipe: pipe, title: String(title), is_public: 1, type: ROOM_TYPE.conference }).catch(function () {});
+      }
     };
     if (this.params) { run(); } else { imbaApi.on("imbaChat.loaded", run); }
   };
@@ -251,7 +257,8 @@
     var positions = [];
     Object.keys(this.rooms).forEach(function (id) {
       var room = self.rooms[id];
-      if (room.loaded && room.messages.length) { positions.push(id + ":" + room.messages[room.messages.length - 1].seq); }
+      // Every room whose messages are on screen resumes, an empty one from 0.
+      if (room.loaded) { positions.push(id + ":" + (room.messages.length ? room.messages[room.messages.length - 1].seq : 0)); }
     });
     var url = WS_BASE + "/imbachat/v1/" + IMBA_ID + "/ws?token=" + encodeURIComponent(this.params.token) +
       (positions.length ? "&resume=" + positions.join(",") : "");
