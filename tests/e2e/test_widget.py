@@ -228,3 +228,61 @@ def test_the_host_pages_css_does_not_reach_the_widget(host_site, open_page) -> N
 
     assert "Comic Sans" not in font
     assert transform == "none"
+
+
+def test_a_user_creates_a_conference_with_people_they_know(host_site, open_page) -> None:
+    site, widget = host_site
+    widget.room([1, 2], room_type=0)
+    widget.room([1, 3], room_type=0)
+    alice = open_page(site.page_url(1))
+    alice.click(".ic-launcher")
+    alice.get_by_role("tab", name="Conferences").click()
+
+    alice.get_by_role("button", name="+ New conference").click()
+    alice.fill(".ic-form input[type=text]", "Weekend trip")
+    alice.locator(".ic-pick", has_text="User 2").locator("input").check()
+    alice.locator(".ic-pick", has_text="User 3").locator("input").check()
+    alice.get_by_role("button", name="Create").click()
+
+    expect(alice.locator(".ic-head-title")).to_contain_text("Weekend trip")
+    [trip] = widget.listed("get_rooms", room_type="1")
+    assert (trip["name"], trip["count_users"]) == ("Weekend trip", 3)
+
+
+def test_a_dialog_opens_by_typing_a_user_id(host_site, open_page) -> None:
+    site, widget = host_site
+    widget.room([1], room_type=1)
+    alice = open_page(site.page_url(1))
+    alice.click(".ic-launcher")
+
+    alice.fill(".ic-tools input", "8")
+    alice.get_by_role("button", name="Write", exact=True).click()
+
+    expect(alice.locator(".ic-head-title")).to_contain_text("User 8")
+
+
+def test_authors_reply_edit_and_delete_from_the_message_menu(host_site, open_page) -> None:
+    site, widget = host_site
+    room = widget.room([1, 2], room_type=1)
+    question = widget.send(2, room, "Lunch at noon?")
+    alice = open_page(site.page_url(1))
+    open_room(alice, room)
+    alice.on("dialog", lambda dialog: dialog.accept())
+
+    alice.locator(".ic-msg", has_text="Lunch at noon?").hover()
+    alice.locator(".ic-msg", has_text="Lunch at noon?").get_by_role("button", name="Reply").click()
+    alice.fill("textarea", "Yes, noon works")
+    alice.keyboard.press("Enter")
+    mine = alice.locator(".ic-msg.ic-own:not(.ic-pending)", has_text="noon works")
+    expect(mine.locator(".ic-quote")).to_contain_text("Lunch at noon?")
+    mine.hover()
+    mine.get_by_role("button", name="Edit").click()
+    alice.fill("textarea", "Yes, 12:30 works better")
+    alice.keyboard.press("Enter")
+    expect(alice.locator(".ic-msg.ic-own .ic-bubble").last).to_contain_text("12:30 works better")
+    alice.locator(".ic-msg.ic-own").last.hover()
+    alice.locator(".ic-msg.ic-own").last.get_by_role("button", name="Delete").click()
+    expect(alice.locator(".ic-msg.ic-deleted")).to_have_count(1)
+
+    stored = widget.listed("get_messages", room_id=str(room))
+    assert [m["id"] for m in stored] == [question["id"]]  # the reply was deleted
