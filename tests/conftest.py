@@ -209,3 +209,8 @@ def start_server(database_url: str) -> Iterator[Callable[..., LiveServer]]:
     for live in started:
         if live.running:
             live.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: they hold an event loop in the main thread while they run."""
+    items.sort(key=lambda item: "/e2e/" in str(item.fspath))

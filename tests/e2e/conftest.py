@@ -24,8 +24,10 @@ ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """One Chromium per module. Playwright's sync API runs an event loop in this
+    thread while it is open, so it is closed before other tests use asyncio.run."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
