@@ -166,7 +166,11 @@ def redis_problem(url: str) -> str | None:
 
 
 # Short timers so presence and auth timeouts are observable in tests.
-TEST_TIMINGS = {"offline_grace_seconds": 0.3, "ws_auth_timeout_seconds": 1.0}
+TEST_TIMINGS = {
+    "offline_grace_seconds": 0.3,
+    "ws_auth_timeout_seconds": 1.0,
+    "webhook_retry_base_seconds": 0.1,
+}
 
 
 @pytest.fixture(scope="session")

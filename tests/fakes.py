@@ -66,3 +66,70 @@ class FakeHostSite:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+@dataclass
+class Received:
+    event: str
+    delivery: str
+    body: dict[str, Any]
+    signed: bool
+
+
+@dataclass
+class FakeReceiver:
+    """A site's webhook endpoint: verifies signatures, records what it got, and
+    fails the first ``fail_first`` attempts of every delivery (500) on purpose."""
+
+    secret: str
+    fail_first: int = 0
+    hang_seconds: float = 0.0
+    got: list[Received] = field(default_factory=list)
+    attempts: dict[str, int] = field(default_factory=dict)
+
+    def start(self, port: int = 0) -> str:
+        from imbachat.webhooks.signing import verify
+
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                delivery = self.headers.get("X-ImbaChat-Delivery", "")
+                tries = receiver.attempts[delivery] = receiver.attempts.get(delivery, 0) + 1
+                if receiver.hang_seconds:
+                    time.sleep(receiver.hang_seconds)
+                if tries <= receiver.fail_first:
+                    self.send_response(500)
+                    self.end_headers()
+                    return
+                signed = verify(
+                    receiver.secret,
+                    self.headers.get("X-ImbaChat-Timestamp", ""),
+                    raw,
+                    self.headers.get("X-ImbaChat-Signature", ""),
+                    tolerance=300,
+                    now=int(time.time()),
+                )
+                receiver.got.append(
+                    Received(
+                        self.headers.get("X-ImbaChat-Event", ""), delivery, json.loads(raw), signed
+                    )
+                )
+                self.send_response(200 if signed else 401)
+                self.end_headers()
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self._server.server_address[1]}/hook"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def events(self, name: str) -> list[Received]:
+        return [r for r in self.got if r.event == name]

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from imbachat import __version__
-from imbachat.api import compat_v1, compat_v2, health, widget
+from imbachat.api import compat_v1, compat_v2, health, native, widget
 from imbachat.api.envelopes import error_response, json_response
 from imbachat.api.limits import BodySizeLimit
 from imbachat.bus.base import Bus
@@ -29,6 +29,7 @@ from imbachat.realtime.hub import Hub
 from imbachat.realtime.presence import MemoryPresence, Presence, RedisPresence
 from imbachat.services import build_services, close_services
 from imbachat.store.db import Database
+from imbachat.webhooks.dispatcher import WebhookDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         bus, presence = await _connect_bus(settings)
         services = build_services(db, bus, settings)
         hub = Hub(services, bus, presence, settings.offline_grace_seconds)
+        dispatcher = WebhookDispatcher(
+            db,
+            timeout_seconds=settings.webhook_timeout_seconds,
+            retry_base_seconds=settings.webhook_retry_base_seconds,
+        )
+        services.outbox.on_recorded(dispatcher.nudge)
+        dispatcher.start()
         if isinstance(bus, RedisBus):
             bus.on_reconnect(hub.resync)
         app.state.services = services
@@ -63,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             hub.close_all(protocol.CLOSE_GOING_AWAY, "server shutting down: reconnect and resume")
             await hub.close()
+            await dispatcher.close()
             await presence.close()
             await close_services(services)
 
@@ -81,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(compat_v2.router)
     app.include_router(gateway.router)
     app.include_router(widget.router)
+    app.include_router(native.router)
     if settings.demo:
         app.include_router(demo_site.router)
     return app

@@ -6,14 +6,18 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from imbachat import __version__
 from imbachat.config import DEFAULT_DATABASE_URL, Settings
+from imbachat.domain import Widget
 from imbachat.errors import ImbaError
 from imbachat.store.db import Database, describe_url
+
+if TYPE_CHECKING:
+    from imbachat.services import Services
 
 T = TypeVar("T")
 
@@ -184,6 +188,91 @@ def widgets_rotate_secret(imba_id: int, secret_key: str | None, database_url: st
         database_url, lambda db: WidgetService(db).rotate_secret(imba_id, secret_key)
     )
     print_json({"imba_id": widget.imba_id, "secret_key": widget.secret_key})
+
+
+@main.group()
+def webhooks() -> None:
+    """Send chat events to your site or your bots, signed, retried for a day."""
+
+
+def _with_widget(
+    database_url: str, imba_id: int, work: Callable[[Services, Widget], Awaitable[T]]
+) -> T:
+    async def run(db: Database) -> T:
+        from imbachat.bus.memory import InMemoryBus
+        from imbachat.services import build_services
+
+        services = build_services(db, InMemoryBus(), Settings())
+        try:
+            return await work(services, await services.widgets.get(imba_id))
+        finally:
+            await services.profiles.close()
+
+    return run_with_database(database_url, run)
+
+
+@webhooks.command("add")
+@click.option("--imba-id", required=True, type=click.IntRange(1))
+@click.option("--url", required=True, help="http(s) URL that receives the events.")
+@click.option("--secret", help="Signing secret (16-255 characters); default: random.")
+@click.option("--events", help="Comma-separated events; default: all of them.")
+@click.option("--bot-user-id", type=click.IntRange(1), help="Make this host user a bot.")
+@database_option
+def webhooks_add(
+    imba_id: int,
+    url: str,
+    secret: str | None,
+    events: str | None,
+    bot_user_id: int | None,
+    database_url: str,
+) -> None:
+    """Register an endpoint; prints it as JSON, with its id and secret."""
+    chosen = events.split(",") if events else None
+    hook = _with_widget(
+        database_url,
+        imba_id,
+        lambda s, w: s.webhooks.add(w, url, secret=secret, events=chosen, bot_user_id=bot_user_id),
+    )
+    print_json(hook)
+
+
+@webhooks.command("list")
+@click.option("--imba-id", required=True, type=click.IntRange(1))
+@database_option
+def webhooks_list(imba_id: int, database_url: str) -> None:
+    """List a widget's endpoints as JSON."""
+    print_json(_with_widget(database_url, imba_id, lambda s, w: s.webhooks.endpoints(w)))
+
+
+@webhooks.command("deliveries")
+@click.option("--imba-id", required=True, type=click.IntRange(1))
+@click.option("--webhook-id", type=click.IntRange(1))
+@click.option("--status", type=click.Choice(["pending", "delivered", "failed"]))
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 500))
+@database_option
+def webhooks_deliveries(
+    imba_id: int, webhook_id: int | None, status: str | None, limit: int, database_url: str
+) -> None:
+    """The delivery log, newest first: status, attempts, last error."""
+    print_json(
+        _with_widget(
+            database_url,
+            imba_id,
+            lambda s, w: s.webhooks.deliveries(
+                w, webhook_id=webhook_id, status=status, limit=limit
+            ),
+        )
+    )
+
+
+@webhooks.command("replay")
+@click.option("--imba-id", required=True, type=click.IntRange(1))
+@click.option("--delivery", "delivery", required=True, type=click.IntRange(1), help="Row id.")
+@database_option
+def webhooks_replay(imba_id: int, delivery: int, database_url: str) -> None:
+    """Send a delivery again (a running server picks it up within a second)."""
+    _with_widget(database_url, imba_id, lambda s, w: s.webhooks.replay(w, delivery))
+    print_json({"id": delivery, "status": "pending"})
 
 
 @main.command()

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     ws_ping_timeout_seconds: float = 20.0
     # A user shows offline this long after their last socket closes.
     offline_grace_seconds: float = 5.0
+    # Webhooks: how long a receiver may take, and the first retry delay (it doubles).
+    webhook_timeout_seconds: float = 10.0
+    webhook_retry_base_seconds: float = 5.0
     log_level: str = "info"
     # Serve the demo host site at / (set by `imbachat demo`).
     demo: bool = False

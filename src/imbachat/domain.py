@@ -30,6 +30,7 @@ class Widget(_FromRow):
     users_info_url: str | None
     api_login: str | None
     api_password: str | None
+    blocked_words: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -45,6 +46,7 @@ class User(_FromRow):
     profile_url: str | None
     user_data: str | None
     is_banned: bool
+    is_bot: bool
     last_message_at: datetime | None
     created_at: datetime
     updated_at: datetime
@@ -78,6 +80,7 @@ class Member(_FromRow):
     status: int
     is_banned: bool
     last_read_seq: int
+    muted_until: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +110,7 @@ class Message(_FromRow):
     # Joined from the author and the room, so a message renders without more queries.
     author_remote_id: int
     author_name: str | None
+    author_is_bot: bool
     room_type: int
 
 

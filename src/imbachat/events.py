@@ -22,6 +22,10 @@ READ = "read"
 TYPING = "typing"
 PRESENCE = "presence"
 USER_UPDATED = "user.updated"
+USER_BANNED = "user.banned"
+USER_UNBANNED = "user.unbanned"
+MEMBER_MUTED = "member.muted"
+ROOM_CLOSED = "room.closed"
 
 
 def message_new(message: Message, origin: str | None = None) -> Event:

@@ -27,6 +27,7 @@ def user(record: User) -> dict[str, Any]:
         # Ours, after the documented fields:
         "name": display_name(record),
         "banned": int(record.is_banned),
+        "is_bot": int(record.is_bot),
         "last_message_date": format_api(record.last_message_at),
     }
 
@@ -69,6 +70,7 @@ def message(record: Message) -> dict[str, Any]:
         "user_id": record.author_remote_id,
         "author_id": record.author_id,
         "user_name": record.author_name or f"User {record.author_remote_id}",
+        "is_bot": record.author_is_bot,
         "room_id": record.room_id,
         "room_type": record.room_type,
         "imba_id": record.imba_id,

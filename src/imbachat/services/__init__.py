@@ -4,18 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from imbachat import events
 from imbachat.auth.owner import OwnerAuthenticator
 from imbachat.bus.base import Bus
 from imbachat.config import Settings
+from imbachat.domain import Message
 from imbachat.services.members import MemberService
 from imbachat.services.messages import MessageService
 from imbachat.services.profiles import ProfileRefresher
 from imbachat.services.rooms import RoomService
 from imbachat.services.users import UserService
+from imbachat.services.webhooks import WebhookService
 from imbachat.services.widgets import WidgetService
 from imbachat.store.db import Database
 from imbachat.store.writer import MessageWriter
 from imbachat.webhooks.host_site import HostSite
+from imbachat.webhooks.outbox import Outbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,11 +36,18 @@ class Services:
     messages: MessageService
     members: MemberService
     writer: MessageWriter
+    outbox: Outbox
+    webhooks: WebhookService
 
 
 def build_services(db: Database, bus: Bus, settings: Settings) -> Services:
     profiles = ProfileRefresher(db, bus, HostSite(settings.host_site_timeout_seconds))
-    writer = MessageWriter(db)
+    outbox = Outbox()
+
+    async def message_outbox(conn: AsyncConnection, created: list[Message]) -> int:
+        return await outbox.record(conn, [events.message_new(message) for message in created])
+
+    writer = MessageWriter(db, on_stored=message_outbox)
     return Services(
         db=db,
         bus=bus,
@@ -42,10 +55,12 @@ def build_services(db: Database, bus: Bus, settings: Settings) -> Services:
         profiles=profiles,
         widgets=WidgetService(db),
         users=UserService(db, profiles),
-        rooms=RoomService(db, bus, profiles),
-        messages=MessageService(db, bus, writer),
+        rooms=RoomService(db, bus, profiles, outbox),
+        messages=MessageService(db, bus, writer, outbox),
         members=MemberService(db, bus),
         writer=writer,
+        outbox=outbox,
+        webhooks=WebhookService(db, outbox),
     )
 
 

@@ -16,6 +16,7 @@ from imbachat.store import messages as message_store
 from imbachat.store import users as user_store
 from imbachat.store.db import Database
 from imbachat.store.writer import MessageWriter
+from imbachat.webhooks.outbox import Outbox
 
 MAX_MESSAGE_LENGTH = 10_000
 MAX_PAGE = 200
@@ -44,10 +45,11 @@ def check_text(text: str) -> str:
 
 
 class MessageService:
-    def __init__(self, db: Database, bus: Bus, writer: MessageWriter) -> None:
+    def __init__(self, db: Database, bus: Bus, writer: MessageWriter, outbox: Outbox) -> None:
         self._db = db
         self._bus = bus
         self._writer = writer
+        self._outbox = outbox
 
     async def send(self, widget: Widget, command: SendCommand) -> Message:
         """Store a message from a member of the room and announce it.
@@ -91,6 +93,7 @@ class MessageService:
                 field="client_id",
             )
         if created:
+            self._outbox.recorded()
             await self._bus.publish(events.message_new(message, command.origin))
         return message
 
@@ -127,8 +130,11 @@ class MessageService:
             message = await self._own_message(conn, widget, user, message_id)
             await message_store.set_body(conn, message.id, text, utcnow())
             edited = await message_store.get(conn, widget.imba_id, message.id)
-        assert edited is not None
-        await self._bus.publish(events.message_edited(edited))
+            assert edited is not None
+            event = events.message_edited(edited)
+            await self._outbox.record(conn, [event])
+        self._outbox.recorded()
+        await self._bus.publish(event)
         return edited
 
     async def delete(self, widget: Widget, user: User, message_id: int) -> Message:
@@ -137,8 +143,11 @@ class MessageService:
             message = await self._own_message(conn, widget, user, message_id)
             await message_store.set_deleted(conn, message.id, utcnow())
             deleted = await message_store.get(conn, widget.imba_id, message.id)
-        assert deleted is not None
-        await self._bus.publish(events.message_deleted(deleted))
+            assert deleted is not None
+            event = events.message_deleted(deleted)
+            await self._outbox.record(conn, [event])
+        self._outbox.recorded()
+        await self._bus.publish(event)
         return deleted
 
     async def _own_message(

@@ -26,6 +26,7 @@ from imbachat.store import messages as message_store
 from imbachat.store import rooms as room_store
 from imbachat.store import users as user_store
 from imbachat.store.db import Database
+from imbachat.webhooks.outbox import Outbox
 
 DEFAULT_TITLE = "New room"
 
@@ -78,10 +79,11 @@ def dialog_pipe(first: int, second: int) -> str:
 
 
 class RoomService:
-    def __init__(self, db: Database, bus: Bus, profiles: ProfileRefresher) -> None:
+    def __init__(self, db: Database, bus: Bus, profiles: ProfileRefresher, outbox: Outbox) -> None:
         self._db = db
         self._bus = bus
         self._profiles = profiles
+        self._outbox = outbox
 
     async def create_or_join(self, widget: Widget, spec: RoomSpec) -> RoomChange:
         """Add the users to the room named by ``room_id`` (which must exist) or by
@@ -115,13 +117,19 @@ class RoomService:
                 roles[members[0].id] = "admin"
             added = await room_store.add_members(conn, room.id, roles, now)
             room = await room_store.get(conn, widget.imba_id, room.id)
-        assert room is not None
+            assert room is not None
+            happened = []
+            if created:
+                happened.append(events.room_created(room, added))
+            elif added:
+                newcomers = [user for user in members if user.id in set(added)]
+                happened.append(events.member_added(room, newcomers))
+            await self._outbox.record(conn, happened)
         self._profiles.schedule(widget, [user.remote_user_id for user in new_users])
-        if created:
-            await self._bus.publish(events.room_created(room, added))
-        elif added:
-            newcomers = [user for user in members if user.id in set(added)]
-            await self._bus.publish(events.member_added(room, newcomers))
+        if happened:
+            self._outbox.recorded()
+        for event in happened:
+            await self._bus.publish(event)
         return RoomChange(room, created, added)
 
     async def open_dialog(self, widget: Widget, user: User, other_remote_id: int) -> RoomChange:

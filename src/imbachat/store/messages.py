@@ -25,6 +25,7 @@ def _with_author_and_room() -> Select[Any]:
             messages,
             users.c.remote_user_id.label("author_remote_id"),
             users.c.name.label("author_name"),
+            users.c.is_bot.label("author_is_bot"),
             rooms.c.type.label("room_type"),
         )
         .join(users, users.c.id == messages.c.author_id)

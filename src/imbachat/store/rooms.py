@@ -165,6 +165,7 @@ async def of_user(conn: AsyncConnection, user_id: int) -> list[tuple[Room, Membe
             status=mapping["m_status"],
             is_banned=mapping["m_is_banned"],
             last_read_seq=mapping["m_last_read_seq"],
+            muted_until=mapping["m_muted_until"],
         )
         found.append((Room.from_row(row), member))
     return found

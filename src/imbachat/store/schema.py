@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 # SQLite only auto-increments an "INTEGER PRIMARY KEY"; PostgreSQL gets BIGINT identities.
@@ -54,6 +55,8 @@ widgets = Table(
     Column("users_info_url", String(2048)),
     Column("api_login", String(255)),
     Column("api_password", String(255)),
+    # One word or phrase a line; messages containing any are refused.
+    Column("blocked_words", Text),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
 )
@@ -70,6 +73,7 @@ users = Table(
     Column("profile_url", String(2048)),
     Column("user_data", Text),
     Column("is_banned", Boolean, nullable=False, default=False),
+    Column("is_bot", Boolean, nullable=False, default=False, server_default=false()),
     Column("last_message_at", DateTime),
     Column("info_fetched_at", DateTime),
     Column("created_at", DateTime, nullable=False),
@@ -116,6 +120,7 @@ members = Table(
     Column("status", SmallInteger, nullable=False, default=0),
     Column("is_banned", Boolean, nullable=False, default=False),
     Column("last_read_seq", BigInteger, nullable=False, default=0),
+    Column("muted_until", DateTime),
     Column("joined_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     Index("ix_members_user_id_room_id", "user_id", "room_id"),
@@ -143,4 +148,41 @@ messages = Table(
     UniqueConstraint("author_id", "client_id", name="uq_messages_author_id_client_id"),
     Index("ix_messages_imba_id_id", "imba_id", "id"),
     Index("ix_messages_imba_id_created_at", "imba_id", "created_at"),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("imba_id", BigInteger, ForeignKey("widgets.imba_id"), nullable=False, index=True),
+    Column("url", String(2048), nullable=False),
+    Column("secret", String(255), nullable=False),
+    # Comma-separated event names; empty means every event.
+    Column("events", Text, nullable=False, default=""),
+    # A bot's webhook: only events of the bot's rooms, never the bot's own messages.
+    Column("bot_user_id", Id, ForeignKey("users.id")),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime, nullable=False),
+)
+
+# The outbox and the delivery log in one: a row per (event, webhook), written in the
+# transaction that made the change, then delivered and updated by the dispatcher.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("webhook_id", Id, ForeignKey("webhooks.id"), nullable=False),
+    Column("imba_id", BigInteger, nullable=False),
+    Column("delivery_id", String(64), nullable=False, unique=True),
+    Column("event", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime, nullable=False),
+    Column("last_status_code", Integer),
+    Column("last_error", Text),
+    Column("created_at", DateTime, nullable=False),
+    Column("delivered_at", DateTime),
+    Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+    Index("ix_webhook_deliveries_webhook_id_id", "webhook_id", "id"),
 )

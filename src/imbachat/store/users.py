@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, select, update
@@ -93,3 +93,17 @@ async def set_profile(
     if status is not None:
         values["status"] = status
     await conn.execute(update(users).where(users.c.id == user_id).values(updated_at=now, **values))
+
+
+async def set_bot(conn: AsyncConnection, user_id: int, is_bot: bool, now: datetime) -> None:
+    await conn.execute(
+        update(users).where(users.c.id == user_id).values(is_bot=is_bot, updated_at=now)
+    )
+
+
+async def remote_ids_of(conn: AsyncConnection, user_ids: Iterable[int]) -> dict[int, int]:
+    ids = list(user_ids)
+    if not ids:
+        return {}
+    query = select(users.c.id, users.c.remote_user_id).where(users.c.id.in_(ids))
+    return {row.id: row.remote_user_id for row in await conn.execute(query)}

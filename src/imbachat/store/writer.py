@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imbachat.clock import utcnow
 from imbachat.domain import Message, MessageDraft
@@ -21,6 +24,8 @@ from imbachat.store.db import Database
 log = logging.getLogger(__name__)
 
 Stored = tuple[Message, bool]
+# Runs inside the batch's transaction with the messages it created (the webhook outbox).
+OnStored = Callable[[AsyncConnection, list[Message]], Awaitable[object]]
 _Item = tuple[MessageDraft, "asyncio.Future[Stored]"]
 
 
@@ -32,8 +37,11 @@ class WriterStats:
 
 
 class MessageWriter:
-    def __init__(self, db: Database, max_batch: int = 500) -> None:
+    def __init__(
+        self, db: Database, max_batch: int = 500, on_stored: OnStored | None = None
+    ) -> None:
         self._db = db
+        self._on_stored = on_stored
         self._max_batch = max_batch
         # None is the stop signal, queued behind everything already submitted.
         self._queue: asyncio.Queue[_Item | None] = asyncio.Queue()
@@ -69,6 +77,10 @@ class MessageWriter:
                 results = await message_store.insert_batch(
                     conn, [draft for draft, _ in batch], utcnow()
                 )
+                if self._on_stored is not None:
+                    await self._on_stored(
+                        conn, [message for message, created in results if created]
+                    )
         except Exception as exc:
             if len(batch) > 1:
                 log.warning(

@@ -1,0 +1,76 @@
+"""Our JSON API beyond the ImbaChat surface (HTTP Basic ``imba_id:secret_key``):
+webhooks and their delivery log. Fields may be JSON, a form or the query string."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from imbachat.api.deps import services_of, widget_by_basic
+from imbachat.api.envelopes import json_response
+from imbachat.api.forms import Fields, form_body
+
+router = APIRouter(prefix="/api/v1/{imba_id}", tags=["Webhooks"])
+
+
+@router.post(
+    "/webhooks",
+    summary="Register a webhook endpoint (optionally a bot's)",
+    openapi_extra=form_body(
+        {
+            "url": "http(s) URL that receives the events (required).",
+            "secret": "Signing secret, 16-255 characters; default: random.",
+            "events": "Comma-separated event names; default: all.",
+            "bot_user_id": "Host user id of a bot: only its rooms' events, never its own.",
+        },
+        required=("url",),
+    ),
+)
+async def add_webhook(request: Request, imba_id: str) -> Response:
+    fields = await Fields.from_request(request)
+    widget = await widget_by_basic(request, imba_id)
+    url = fields.text("url", required=True, max_length=2048)
+    assert url is not None
+    events = fields.text("events", max_length=1000)
+    hook = await services_of(request).webhooks.add(
+        widget,
+        url,
+        secret=fields.text("secret"),
+        events=events.split(",") if events else None,
+        bot_user_id=fields.integer("bot_user_id", minimum=1),
+    )
+    return json_response({"data": hook}, 201)
+
+
+@router.get("/webhooks", summary="List webhook endpoints")
+async def list_webhooks(request: Request, imba_id: str) -> Response:
+    widget = await widget_by_basic(request, imba_id)
+    return json_response({"data": await services_of(request).webhooks.endpoints(widget)})
+
+
+@router.delete("/webhooks/{webhook_id}", summary="Stop sending to a webhook endpoint")
+async def remove_webhook(request: Request, imba_id: str, webhook_id: int) -> Response:
+    widget = await widget_by_basic(request, imba_id)
+    await services_of(request).webhooks.remove(widget, webhook_id)
+    return json_response({"data": {"id": webhook_id, "active": False}})
+
+
+@router.get("/webhooks/deliveries", summary="The delivery log, newest first")
+async def list_deliveries(request: Request, imba_id: str) -> Response:
+    fields = await Fields.from_request(request)
+    widget = await widget_by_basic(request, imba_id)
+    found = await services_of(request).webhooks.deliveries(
+        widget,
+        webhook_id=fields.integer("webhook_id", minimum=1),
+        status=fields.text("status"),
+        limit=fields.integer("limit", minimum=1, maximum=500) or 50,
+    )
+    return json_response({"data": found})
+
+
+@router.post("/webhooks/deliveries/{delivery_id}/replay", summary="Send a delivery again")
+async def replay_delivery(request: Request, imba_id: str, delivery_id: int) -> Response:
+    widget = await widget_by_basic(request, imba_id)
+    await services_of(request).webhooks.replay(widget, delivery_id)
+    return json_response({"data": {"id": delivery_id, "status": "pending"}})

@@ -1,0 +1,121 @@
+"""Webhook endpoints of a widget: register, list, remove; the delivery log; replay."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from imbachat.clock import utcnow
+from imbachat.domain import Widget
+from imbachat.errors import Invalid, NotFound, TooLarge
+from imbachat.store import users as user_store
+from imbachat.store import webhooks as webhook_store
+from imbachat.store.db import Database
+from imbachat.webhooks.outbox import WEBHOOK_EVENTS, Outbox
+
+DELIVERY_STATUSES = ("pending", "delivered", "failed")
+
+
+def _public(hook: Any, bot_remote_id: int | None = None) -> dict[str, Any]:
+    return {
+        "id": hook["id"],
+        "imba_id": hook["imba_id"],
+        "url": hook["url"],
+        "secret": hook["secret"],
+        "events": [e for e in hook["events"].split(",") if e] or list(WEBHOOK_EVENTS),
+        "bot_user_id": bot_remote_id,
+        "active": bool(hook["active"]),
+        "created_at": hook["created_at"].strftime("%Y-%m-%d %H:%M:%S"),
+    }
+
+
+def delivery_view(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "webhook_id": row["webhook_id"],
+        "delivery_id": row["delivery_id"],
+        "event": row["event"],
+        "status": row["status"],
+        "attempts": row["attempts"],
+        "last_status_code": row["last_status_code"],
+        "last_error": row["last_error"],
+        "created_at": row["created_at"].strftime("%Y-%m-%d %H:%M:%S"),
+        "delivered_at": row["delivered_at"].strftime("%Y-%m-%d %H:%M:%S")
+        if row["delivered_at"]
+        else None,
+    }
+
+
+class WebhookService:
+    def __init__(self, db: Database, outbox: Outbox) -> None:
+        self._db = db
+        self._outbox = outbox
+
+    async def add(
+        self,
+        widget: Widget,
+        url: str,
+        *,
+        secret: str | None = None,
+        events: list[str] | None = None,
+        bot_user_id: int | None = None,
+    ) -> dict[str, Any]:
+        """Register an endpoint. With ``bot_user_id`` (a host user id) that user is
+        marked as a bot and the endpoint gets only the events of the bot's rooms."""
+        if not url.startswith(("https://", "http://")) or len(url) > 2048:
+            raise Invalid("url must be an http(s) URL of at most 2048 characters.", field="url")
+        chosen = [e.strip() for e in events or [] if e.strip()]
+        unknown = [e for e in chosen if e not in WEBHOOK_EVENTS]
+        if unknown:
+            raise Invalid(
+                f"Unknown events {unknown}; known: {', '.join(WEBHOOK_EVENTS)}.", field="events"
+            )
+        if secret is not None and not 16 <= len(secret) <= 255:
+            raise TooLarge("secret must be 16 to 255 characters.", field="secret")
+        now = utcnow()
+        async with self._db.write() as conn:
+            bot = None
+            if bot_user_id is not None:
+                [bot], _ = await user_store.ensure(conn, widget.imba_id, [bot_user_id], now)
+                await user_store.set_bot(conn, bot.id, True, now)
+            hook = await webhook_store.insert(
+                conn,
+                imba_id=widget.imba_id,
+                url=url,
+                secret=secret or secrets.token_urlsafe(32),
+                events=",".join(chosen),
+                bot_user_id=bot.id if bot else None,
+                active=True,
+                created_at=now,
+            )
+        return _public(hook, bot_user_id)
+
+    async def endpoints(self, widget: Widget) -> list[dict[str, Any]]:
+        async with self._db.read() as conn:
+            hooks = await webhook_store.of_widget(conn, widget.imba_id)
+            bots = {h["bot_user_id"] for h in hooks if h["bot_user_id"] is not None}
+            remote = await user_store.remote_ids_of(conn, bots)
+        return [_public(h, remote.get(h["bot_user_id"])) for h in hooks]
+
+    async def remove(self, widget: Widget, webhook_id: int) -> None:
+        async with self._db.write() as conn:
+            if not await webhook_store.deactivate(conn, widget.imba_id, webhook_id):
+                raise NotFound(f"No webhook {webhook_id}.", field="webhook_id")
+
+    async def deliveries(
+        self, widget: Widget, *, webhook_id: int | None, status: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        if status is not None and status not in DELIVERY_STATUSES:
+            raise Invalid(f"status is one of {', '.join(DELIVERY_STATUSES)}.", field="status")
+        async with self._db.read() as conn:
+            rows = await webhook_store.deliveries(
+                conn, widget.imba_id, webhook_id=webhook_id, status=status, limit=limit
+            )
+        return [delivery_view(row) for row in rows]
+
+    async def replay(self, widget: Widget, delivery_row_id: int) -> None:
+        """Send a delivery again (same delivery id), with a fresh day of retries."""
+        async with self._db.write() as conn:
+            if not await webhook_store.replay(conn, widget.imba_id, delivery_row_id, utcnow()):
+                raise NotFound(f"No delivery {delivery_row_id}.", field="delivery_id")
+        self._outbox.recorded()

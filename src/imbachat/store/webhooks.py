@@ -1,0 +1,117 @@
+"""SQL for webhook endpoints and their deliveries (the outbox and the log)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from imbachat.store.schema import members, webhook_deliveries, webhooks
+
+
+async def insert(conn: AsyncConnection, **values: Any) -> RowMapping:
+    statement = webhooks.insert().values(**values).returning(*webhooks.c)
+    return (await conn.execute(statement)).mappings().one()
+
+
+async def of_widget(conn: AsyncConnection, imba_id: int) -> list[RowMapping]:
+    query = select(webhooks).where(webhooks.c.imba_id == imba_id).order_by(webhooks.c.id)
+    return list((await conn.execute(query)).mappings())
+
+
+async def active_of_widgets(conn: AsyncConnection, imba_ids: Sequence[int]) -> list[RowMapping]:
+    query = select(webhooks).where(webhooks.c.imba_id.in_(list(imba_ids)), webhooks.c.active)
+    return list((await conn.execute(query)).mappings())
+
+
+async def deactivate(conn: AsyncConnection, imba_id: int, webhook_id: int) -> bool:
+    result = await conn.execute(
+        update(webhooks)
+        .where(webhooks.c.imba_id == imba_id, webhooks.c.id == webhook_id)
+        .values(active=False)
+    )
+    return bool(result.rowcount)
+
+
+async def rooms_with_members(
+    conn: AsyncConnection, room_ids: Sequence[int], user_ids: Sequence[int]
+) -> set[tuple[int, int]]:
+    """Which of the users are active members of which of the rooms."""
+    if not room_ids or not user_ids:
+        return set()
+    query = select(members.c.room_id, members.c.user_id).where(
+        members.c.room_id.in_(list(room_ids)),
+        members.c.user_id.in_(list(user_ids)),
+        members.c.status == 0,
+    )
+    return {(row.room_id, row.user_id) for row in await conn.execute(query)}
+
+
+async def add_deliveries(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(webhook_deliveries.insert(), rows)
+
+
+async def claim_due(
+    conn: AsyncConnection, now: datetime, lease_until: datetime, limit: int
+) -> list[RowMapping]:
+    """Pending deliveries that are due, leased to this node until ``lease_until`` so
+    that no other node sends them meanwhile (a crash lets the lease run out)."""
+    query = (
+        select(webhook_deliveries, webhooks.c.url, webhooks.c.secret)
+        .join(webhooks, webhooks.c.id == webhook_deliveries.c.webhook_id)
+        .where(
+            webhook_deliveries.c.status == "pending",
+            webhook_deliveries.c.next_attempt_at <= now,
+        )
+        .order_by(webhook_deliveries.c.next_attempt_at, webhook_deliveries.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=webhook_deliveries)
+    due = list((await conn.execute(query)).mappings())
+    if due:
+        await conn.execute(
+            update(webhook_deliveries)
+            .where(webhook_deliveries.c.id.in_([row["id"] for row in due]))
+            .values(next_attempt_at=lease_until)
+        )
+    return due
+
+
+async def record_attempt(conn: AsyncConnection, delivery_id: int, **values: Any) -> None:
+    await conn.execute(
+        update(webhook_deliveries)
+        .where(webhook_deliveries.c.id == delivery_id)
+        .values(attempts=webhook_deliveries.c.attempts + 1, **values)
+    )
+
+
+async def deliveries(
+    conn: AsyncConnection,
+    imba_id: int,
+    *,
+    webhook_id: int | None = None,
+    status: str | None = None,
+    limit: int = 50,
+) -> list[RowMapping]:
+    query = select(webhook_deliveries).where(webhook_deliveries.c.imba_id == imba_id)
+    if webhook_id is not None:
+        query = query.where(webhook_deliveries.c.webhook_id == webhook_id)
+    if status is not None:
+        query = query.where(webhook_deliveries.c.status == status)
+    query = query.order_by(webhook_deliveries.c.id.desc()).limit(limit)
+    return list((await conn.execute(query)).mappings())
+
+
+async def replay(conn: AsyncConnection, imba_id: int, delivery_id: int, now: datetime) -> bool:
+    result = await conn.execute(
+        update(webhook_deliveries)
+        .where(webhook_deliveries.c.imba_id == imba_id, webhook_deliveries.c.id == delivery_id)
+        .values(status="pending", next_attempt_at=now, created_at=now)
+    )
+    return bool(result.rowcount)

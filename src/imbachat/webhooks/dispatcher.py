@@ -1,0 +1,114 @@
+"""Delivers the webhook outbox: signed POSTs, retried with exponential backoff for
+at least a day, across restarts, without ever blocking chat.
+
+Each node claims due rows under a short lease; a crashed node's lease runs out and
+another node retries. Delivery is at least once: receivers dedupe by the
+``X-ImbaChat-Delivery`` id, which stays the same across retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from datetime import timedelta
+from typing import Any
+
+import httpx
+
+from imbachat.clock import utcnow
+from imbachat.store import webhooks as webhook_store
+from imbachat.store.db import Database
+from imbachat.webhooks import signing
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+MAX_RETRY_DELAY = 3600.0
+
+
+class WebhookDispatcher:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        timeout_seconds: float = 10.0,
+        retry_base_seconds: float = 5.0,
+        give_up_after: timedelta = timedelta(hours=26),
+        batch: int = 50,
+    ) -> None:
+        self._db = db
+        self._client = httpx.AsyncClient(timeout=timeout_seconds, follow_redirects=False)
+        self._retry_base = retry_base_seconds
+        self._give_up_after = give_up_after
+        self._batch = batch
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def nudge(self) -> None:
+        """New deliveries were recorded: look now rather than at the next tick."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="webhook-dispatcher")
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                sent = await self.deliver_due()
+            except Exception:
+                log.exception("webhook dispatch round failed")
+                sent = 0
+            if sent == 0:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+
+    async def deliver_due(self) -> int:
+        """Send every due delivery once; returns how many were attempted."""
+        now = utcnow()
+        async with self._db.write() as conn:
+            due = await webhook_store.claim_due(conn, now, now + LEASE, self._batch)
+        await asyncio.gather(*(self._deliver(row) for row in due))
+        return len(due)
+
+    async def _deliver(self, row: Any) -> None:
+        body = row["body"].encode()
+        timestamp = int(time.time())
+        headers = signing.headers(row["event"], row["delivery_id"], timestamp, row["secret"], body)
+        status_code: int | None = None
+        error: str | None = None
+        try:
+            response = await self._client.post(row["url"], content=body, headers=headers)
+            status_code = response.status_code
+            if not 200 <= status_code < 300:
+                error = f"HTTP {status_code}: {response.text[:200]}"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"[:500]
+        now = utcnow()
+        if error is None:
+            values: dict[str, Any] = {
+                "status": "delivered",
+                "delivered_at": now,
+                "last_error": None,
+            }
+        elif now - row["created_at"] > self._give_up_after:
+            values = {"status": "failed", "last_error": error}
+        else:
+            attempts = row["attempts"] + 1
+            delay = min(self._retry_base * 2 ** (attempts - 1), MAX_RETRY_DELAY)
+            delay *= random.uniform(0.8, 1.2)  # spread retries of many deliveries
+            values = {"next_attempt_at": now + timedelta(seconds=delay), "last_error": error}
+        async with self._db.write() as conn:
+            await webhook_store.record_attempt(
+                conn, row["id"], last_status_code=status_code, **values
+            )
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._client.aclose()
