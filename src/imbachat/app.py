@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from imbachat import __version__
-from imbachat.api import compat_v1, compat_v2, health, native, widget
+from imbachat.api import compat_v1, compat_v2, health, moderation, native, widget
 from imbachat.api.envelopes import error_response, json_response
 from imbachat.api.limits import BodySizeLimit
 from imbachat.bus.base import Bus
@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(gateway.router)
     app.include_router(widget.router)
     app.include_router(native.router)
+    app.include_router(moderation.router)
     if settings.demo:
         app.include_router(demo_site.router)
     return app

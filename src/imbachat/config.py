@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     # Webhooks: how long a receiver may take, and the first retry delay (it doubles).
     webhook_timeout_seconds: float = 10.0
     webhook_retry_base_seconds: float = 5.0
+    # Messages a user may send per second on one node, with bursts up to send_burst.
+    send_rate_per_second: float = 5.0
+    send_burst: int = 20
     log_level: str = "info"
     # Serve the demo host site at / (set by `imbachat demo`).
     demo: bool = False

@@ -7,9 +7,11 @@ gateway needs to route them (``*_ids`` are imbachat ids, ``user_id`` host ids).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from imbachat import render
 from imbachat.bus.base import Event
+from imbachat.clock import format_api
 from imbachat.domain import Message, Room, User
 
 MESSAGE_NEW = "message.new"
@@ -41,7 +43,12 @@ def message_edited(message: Message) -> Event:
 
 
 def message_deleted(message: Message) -> Event:
-    payload = {"message_id": message.id, "seq": message.seq, "room_id": message.room_id}
+    payload = {
+        "message_id": message.id,
+        "seq": message.seq,
+        "room_id": message.room_id,
+        "author_id": message.author_id,
+    }
     return Event(MESSAGE_DELETED, message.imba_id, message.room_id, payload)
 
 
@@ -84,3 +91,25 @@ def presence(
 
 def users_updated(imba_id: int, people: Iterable[User]) -> Event:
     return Event(USER_UPDATED, imba_id, None, {"users": [render.user(user) for user in people]})
+
+
+def moderation(
+    kind: str, imba_id: int, room: Room | None, user: User, until: datetime | None
+) -> Event:
+    """A ban, unban or mute; ``room`` None means the whole widget."""
+    payload = {
+        "user_id": user.remote_user_id,
+        "member_id": user.id,
+        "room_id": room.id if room else None,
+        "until": format_api(until),
+    }
+    return Event(kind, imba_id, room.id if room else None, payload)
+
+
+def member_removed(room: Room, user: User) -> Event:
+    payload = {"room_id": room.id, "user_id": user.remote_user_id, "member_id": user.id}
+    return Event(MEMBER_REMOVED, room.imba_id, room.id, payload)
+
+
+def room_closed(room: Room) -> Event:
+    return Event(ROOM_CLOSED, room.imba_id, room.id, {"room": render.room(room)})

@@ -121,6 +121,7 @@ def start_node(database_url: str, bus_url: str, logs: Path) -> Node:
         **os.environ,
         "IMBACHAT_BUS_URL": bus_url,
         "IMBACHAT_OFFLINE_GRACE_SECONDS": "0.3",
+        "IMBACHAT_SEND_RATE_PER_SECOND": "10000",
     }
     log = (logs / f"node-{port}.log").open("wb")
     process = subprocess.Popen(

@@ -159,6 +159,17 @@ class Fields:
             )
         return unique
 
+    def texts(self, name: str, max_items: int = 1000) -> list[str]:
+        """A list of strings: a PHP/JSON array, or one per line of a single field."""
+        entries = sorted(self._arrays.get(name, []), key=lambda entry: _array_order(entry[0]))
+        values = [_no_nul(name, v.strip()) for _, v in entries]
+        if name in self._raw:
+            values += [_no_nul(name, line.strip()) for line in self._raw[name].splitlines()]
+        values = [v for v in values if v]
+        if len(values) > max_items:
+            raise TooLarge(f"At most {max_items} {name}.", field=name)
+        return values
+
     def time_range(self, name: str) -> TimeRange | None:
         """A date (that whole UTC day), a ``YYYY-MM-DD HH:MM:SS`` time or unix seconds
         (that second); ``{name}_from`` and ``{name}_to`` bound it inclusively."""

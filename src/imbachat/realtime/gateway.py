@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from imbachat import render
 from imbachat.auth.tokens import verify_user_token
 from imbachat.config import Settings
 from imbachat.domain import User, Widget
@@ -64,6 +65,11 @@ class Gateway:
             "edit": self._edit,
             "join_room": self._join_room,
             "create_room": self._create_room,
+            "moderate": self._moderate,
+            "set_role": self._set_role,
+            "close_room": self._close_room,
+            "open_support": self._open_support,
+            "public_rooms": self._public_rooms,
             "delete": self._delete,
             "auth": self._auth_again,
         }
@@ -297,6 +303,32 @@ class Gateway:
             self.hub.follow(conn, room_id, view.room.last_seq)
         online = await self.hub.online_among(view.member_ids())
         conn.push(protocol.room_event("opened", room=protocol.room_item(view, online)))
+
+    async def _moderate(self, conn: Connection, frame: dict[str, Any]) -> None:
+        await self.services.moderation.act(
+            conn.widget,
+            frame["action"],
+            frame["user_id"],
+            room_id=frame["room_id"],
+            actor=conn.user,
+            seconds=frame.get("seconds"),
+        )
+
+    async def _set_role(self, conn: Connection, frame: dict[str, Any]) -> None:
+        await self.services.moderation.set_role(
+            conn.widget, frame["room_id"], frame["user_id"], frame["role"], conn.user
+        )
+
+    async def _close_room(self, conn: Connection, frame: dict[str, Any]) -> None:
+        await self.services.moderation.close_room(conn.widget, frame["room_id"], conn.user)
+
+    async def _open_support(self, conn: Connection, frame: dict[str, Any]) -> None:
+        change = await self.services.support.open(conn.widget, conn.user)
+        await self._opened(conn, change.room.id)
+
+    async def _public_rooms(self, conn: Connection, frame: dict[str, Any]) -> None:
+        found = await self.services.rooms.public(conn.widget)
+        conn.push(protocol.simple("public_rooms", rooms=[render.room(room) for room in found]))
 
     async def _edit(self, conn: Connection, frame: dict[str, Any]) -> None:
         await self.services.messages.edit(

@@ -192,6 +192,10 @@ class Hub:
             own = origin is not None and origin == self.socket_key(conn)
             conn.deliver(room_id, seq, None if own else text)
 
+    def push_to_room(self, room_id: int | None, text: str, skip_user: int | None = None) -> None:
+        """Queue one encoded frame on every socket following the room."""
+        self._to_room(room_id, text, skip_user)
+
     def _to_room(self, room_id: int | None, text: str, skip_user: int | None = None) -> None:
         for conn in self._by_room.get(room_id or 0, ()):
             if conn.user.id != skip_user:
@@ -282,6 +286,36 @@ class Hub:
         self._going_offline.clear()
 
 
+async def _on_member_removed(hub: Hub, event: Event) -> None:
+    room_id = event.room_id
+    assert room_id is not None
+    removed = event.payload["member_id"]
+    hub.push_to_room(
+        room_id,
+        protocol.room_event("member_removed", room_id=room_id, user_id=event.payload["user_id"]),
+        skip_user=removed,
+    )
+    for conn in hub.connections_of(removed):
+        if room_id in conn.rooms:
+            hub.unfollow(conn, room_id)
+            conn.push(protocol.room_event("removed", room_id=room_id))
+
+
+async def _on_room_closed(hub: Hub, event: Event) -> None:
+    hub.push_to_room(event.room_id, protocol.room_event("closed", room=event.payload["room"]))
+
+
+async def _on_moderation(hub: Hub, event: Event) -> None:
+    """Bans and mutes in a room: its members see them (the widget shows who can talk)."""
+    if event.room_id is None:
+        for conn in hub.connections_of(event.payload["member_id"]):
+            conn.push(protocol.simple("moderation", action=event.type, **event.payload))
+        return
+    hub.push_to_room(
+        event.room_id, protocol.simple("moderation", action=event.type, **event.payload)
+    )
+
+
 _HANDLERS = {
     events.MESSAGE_NEW: Hub._on_message,
     events.MESSAGE_EDITED: Hub._on_edited,
@@ -291,4 +325,9 @@ _HANDLERS = {
     events.PRESENCE: Hub._on_presence,
     events.ROOM_CREATED: Hub._on_room_created,
     events.MEMBER_ADDED: Hub._on_member_added,
+    events.MEMBER_REMOVED: _on_member_removed,
+    events.ROOM_CLOSED: _on_room_closed,
+    events.USER_BANNED: _on_moderation,
+    events.USER_UNBANNED: _on_moderation,
+    events.MEMBER_MUTED: _on_moderation,
 }

@@ -73,6 +73,16 @@ _FIELDS: dict[str, dict[str, tuple[type, bool]]] = {
         "is_public": (int, False),
         "users_ids": (list, False),
     },
+    "moderate": {
+        "action": (str, True),
+        "room_id": (int, True),
+        "user_id": (int, True),
+        "seconds": (int, False),
+    },
+    "set_role": {"room_id": (int, True), "user_id": (int, True), "role": (str, True)},
+    "close_room": {"room_id": (int, True)},
+    "open_support": {},
+    "public_rooms": {},
     "ping": {},
 }
 MAX_ROOM_USERS = 100

@@ -13,8 +13,11 @@ from imbachat.config import Settings
 from imbachat.domain import Message
 from imbachat.services.members import MemberService
 from imbachat.services.messages import MessageService
+from imbachat.services.moderation import ModerationService
 from imbachat.services.profiles import ProfileRefresher
+from imbachat.services.ratelimit import SendLimiter
 from imbachat.services.rooms import RoomService
+from imbachat.services.support import SupportService
 from imbachat.services.users import UserService
 from imbachat.services.webhooks import WebhookService
 from imbachat.services.widgets import WidgetService
@@ -38,6 +41,8 @@ class Services:
     writer: MessageWriter
     outbox: Outbox
     webhooks: WebhookService
+    moderation: ModerationService
+    support: SupportService
 
 
 def build_services(db: Database, bus: Bus, settings: Settings) -> Services:
@@ -48,6 +53,9 @@ def build_services(db: Database, bus: Bus, settings: Settings) -> Services:
         return await outbox.record(conn, [events.message_new(message) for message in created])
 
     writer = MessageWriter(db, on_stored=message_outbox)
+    moderation = ModerationService(db, bus, outbox)
+    limiter = SendLimiter(settings.send_rate_per_second, settings.send_burst)
+    rooms = RoomService(db, bus, profiles, outbox)
     return Services(
         db=db,
         bus=bus,
@@ -55,12 +63,14 @@ def build_services(db: Database, bus: Bus, settings: Settings) -> Services:
         profiles=profiles,
         widgets=WidgetService(db),
         users=UserService(db, profiles),
-        rooms=RoomService(db, bus, profiles, outbox),
-        messages=MessageService(db, bus, writer, outbox),
+        rooms=rooms,
+        messages=MessageService(db, bus, writer, outbox, moderation, limiter),
         members=MemberService(db, bus),
         writer=writer,
         outbox=outbox,
         webhooks=WebhookService(db, outbox),
+        moderation=moderation,
+        support=SupportService(db, rooms),
     )
 
 

@@ -12,6 +12,8 @@ from imbachat.clock import utcnow
 from imbachat.domain import Message, MessageDraft, MessageQuery, Page, Slice, User, Widget
 from imbachat.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from imbachat.services.members import require_member
+from imbachat.services.moderation import ModerationService
+from imbachat.services.ratelimit import SendLimiter
 from imbachat.store import messages as message_store
 from imbachat.store import users as user_store
 from imbachat.store.db import Database
@@ -45,11 +47,21 @@ def check_text(text: str) -> str:
 
 
 class MessageService:
-    def __init__(self, db: Database, bus: Bus, writer: MessageWriter, outbox: Outbox) -> None:
+    def __init__(
+        self,
+        db: Database,
+        bus: Bus,
+        writer: MessageWriter,
+        outbox: Outbox,
+        moderation: ModerationService,
+        limiter: SendLimiter,
+    ) -> None:
         self._db = db
         self._bus = bus
         self._writer = writer
         self._outbox = outbox
+        self._moderation = moderation
+        self._limiter = limiter
 
     async def send(self, widget: Widget, command: SendCommand) -> Message:
         """Store a message from a member of the room and announce it.
@@ -69,8 +81,12 @@ class MessageService:
                     field="user_id",
                 )
             room, member = await require_member(conn, widget, command.room_id, author)
-            if author.is_banned or member.is_banned:
-                raise Forbidden(f"User {command.author_remote_id} is banned.", field="user_id")
+            self._moderation.check_may_send(author, member)
+            if room.status != 0:
+                raise Forbidden("This room is closed.", field="room_id")
+            self._moderation.check_words(widget, command.text)
+            if not author.is_bot:  # bots answer many users at once
+                self._limiter.take(widget.imba_id, author.id)
             if command.answer_to:
                 replied = await message_store.get(conn, widget.imba_id, command.answer_to)
                 if replied is None or replied.room_id != room.id:
@@ -137,10 +153,11 @@ class MessageService:
         await self._bus.publish(event)
         return edited
 
-    async def delete(self, widget: Widget, user: User, message_id: int) -> Message:
-        """Authors may delete their own messages; the seq stays, the text goes."""
+    async def delete(self, widget: Widget, user: User | None, message_id: int) -> Message:
+        """Authors delete their own messages, room moderators and admins anyone's,
+        the widget owner (``user`` None) any; the seq stays, the text goes."""
         async with self._db.write() as conn:
-            message = await self._own_message(conn, widget, user, message_id)
+            message = await self._deletable(conn, widget, user, message_id)
             await message_store.set_deleted(conn, message.id, utcnow())
             deleted = await message_store.get(conn, widget.imba_id, message.id)
             assert deleted is not None
@@ -149,6 +166,21 @@ class MessageService:
         self._outbox.recorded()
         await self._bus.publish(event)
         return deleted
+
+    async def _deletable(
+        self, conn: AsyncConnection, widget: Widget, user: User | None, message_id: int
+    ) -> Message:
+        message = await message_store.get(conn, widget.imba_id, message_id)
+        if message is None or message.deleted_at is not None:
+            raise NotFound(f"No message with id {message_id}.", field="message_id")
+        if user is None:
+            return message
+        _, member = await require_member(conn, widget, message.room_id, user)
+        if message.author_id != user.id and member.role not in ("admin", "moderator"):
+            raise Forbidden(
+                "Only the author or a room moderator may delete this.", field="message_id"
+            )
+        return message
 
     async def _own_message(
         self, conn: AsyncConnection, widget: Widget, user: User, message_id: int

@@ -136,6 +136,8 @@ class RoomService:
         """The 1-to-1 room of the user and another host user, created on first use."""
         if other_remote_id == user.remote_user_id:
             raise Invalid("A dialog needs another user.", field="user_id")
+        if user.is_banned:
+            raise Forbidden("You are banned from this chat.", field="user_id")
         spec = RoomSpec(
             title="Dialog",
             pipe=dialog_pipe(user.remote_user_id, other_remote_id),
@@ -150,6 +152,8 @@ class RoomService:
         only for its members (its admins add people)."""
         if not spec.pipe:
             raise Invalid("pipe is required.", field="pipe")
+        if user.is_banned:
+            raise Forbidden("You are banned from this chat.", field="user_id")
         async with self._db.read() as conn:
             existing = await room_store.by_pipe(conn, widget.imba_id, spec.pipe)
             member = await room_store.membership(conn, existing.id, user.id) if existing else None
@@ -166,6 +170,11 @@ class RoomService:
         the user is its admin."""
         people = [user.remote_user_id, *(i for i in spec.users_ids if i != user.remote_user_id)]
         return await self.create_or_join(widget, replace(spec, pipe=None, users_ids=people))
+
+    async def public(self, widget: Widget, limit: int = 100) -> list[Room]:
+        """Public conferences anyone in the widget may join."""
+        async with self._db.read() as conn:
+            return await room_store.public(conn, widget.imba_id, limit)
 
     async def room_ids(self, user: User) -> list[int]:
         async with self._db.read() as conn:

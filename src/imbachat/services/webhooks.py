@@ -7,7 +7,7 @@ from typing import Any
 
 from imbachat.clock import utcnow
 from imbachat.domain import Widget
-from imbachat.errors import Invalid, NotFound, TooLarge
+from imbachat.errors import Invalid, NotFound
 from imbachat.store import users as user_store
 from imbachat.store import webhooks as webhook_store
 from imbachat.store.db import Database
@@ -71,7 +71,7 @@ class WebhookService:
                 f"Unknown events {unknown}; known: {', '.join(WEBHOOK_EVENTS)}.", field="events"
             )
         if secret is not None and not 16 <= len(secret) <= 255:
-            raise TooLarge("secret must be 16 to 255 characters.", field="secret")
+            raise Invalid("secret must be 16 to 255 characters.", field="secret")
         now = utcnow()
         async with self._db.write() as conn:
             bot = None

@@ -212,3 +212,48 @@ async def mark_read(conn: AsyncConnection, room_id: int, user_id: int, seq: int)
 async def ids_of_user(conn: AsyncConnection, user_id: int) -> list[int]:
     query = select(members.c.room_id).where(members.c.user_id == user_id, members.c.status == 0)
     return [row.room_id for row in await conn.execute(query)]
+
+
+async def set_member(conn: AsyncConnection, room_id: int, user_id: int, **values: Any) -> None:
+    await conn.execute(
+        update(members)
+        .where(members.c.room_id == room_id, members.c.user_id == user_id)
+        .values(**values)
+    )
+
+
+async def remove_member(conn: AsyncConnection, room_id: int, user_id: int, now: datetime) -> None:
+    """The member leaves (status 1); the room's member count follows."""
+    result = await conn.execute(
+        update(members)
+        .where(members.c.room_id == room_id, members.c.user_id == user_id, members.c.status == 0)
+        .values(status=1, updated_at=now)
+    )
+    if result.rowcount:
+        await conn.execute(
+            update(rooms)
+            .where(rooms.c.id == room_id)
+            .values(member_count=rooms.c.member_count - 1, updated_at=now)
+        )
+
+
+async def set_status(conn: AsyncConnection, room_id: int, status: int, now: datetime) -> None:
+    await conn.execute(
+        update(rooms).where(rooms.c.id == room_id).values(status=status, updated_at=now)
+    )
+
+
+async def public(conn: AsyncConnection, imba_id: int, limit: int) -> list[Room]:
+    """Open public conferences of the widget, most recently active first."""
+    query = (
+        select(rooms)
+        .where(
+            rooms.c.imba_id == imba_id,
+            rooms.c.is_public == 1,
+            rooms.c.status == 0,
+            rooms.c.deleted_at.is_(None),
+        )
+        .order_by(rooms.c.last_message_at.desc(), rooms.c.id.desc())
+        .limit(limit)
+    )
+    return [Room.from_row(row) for row in await conn.execute(query)]

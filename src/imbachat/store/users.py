@@ -107,3 +107,19 @@ async def remote_ids_of(conn: AsyncConnection, user_ids: Iterable[int]) -> dict[
         return {}
     query = select(users.c.id, users.c.remote_user_id).where(users.c.id.in_(ids))
     return {row.id: row.remote_user_id for row in await conn.execute(query)}
+
+
+async def set_banned(conn: AsyncConnection, user_id: int, banned: bool, now: datetime) -> None:
+    await conn.execute(
+        update(users).where(users.c.id == user_id).values(is_banned=banned, updated_at=now)
+    )
+
+
+async def operators(conn: AsyncConnection, imba_id: int) -> list[User]:
+    """Users with status admin: the widget's support operators."""
+    query = (
+        select(users)
+        .where(users.c.imba_id == imba_id, users.c.status == "admin", ~users.c.is_banned)
+        .order_by(users.c.id)
+    )
+    return [User.from_row(row) for row in await conn.execute(query)]

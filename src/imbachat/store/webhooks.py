@@ -67,6 +67,7 @@ async def claim_due(
         .where(
             webhook_deliveries.c.status == "pending",
             webhook_deliveries.c.next_attempt_at <= now,
+            webhooks.c.active,  # a removed endpoint gets nothing more
         )
         .order_by(webhook_deliveries.c.next_attempt_at, webhook_deliveries.c.id)
         .limit(limit)
@@ -112,6 +113,13 @@ async def replay(conn: AsyncConnection, imba_id: int, delivery_id: int, now: dat
     result = await conn.execute(
         update(webhook_deliveries)
         .where(webhook_deliveries.c.imba_id == imba_id, webhook_deliveries.c.id == delivery_id)
-        .values(status="pending", next_attempt_at=now, created_at=now)
+        .values(
+            status="pending",
+            next_attempt_at=now,
+            created_at=now,  # a fresh day of retries
+            attempts=0,
+            delivered_at=None,
+            last_error=None,
+        )
     )
     return bool(result.rowcount)

@@ -92,3 +92,11 @@ async def set_secret(conn: AsyncConnection, imba_id: int, secret_key: str, now: 
         .where(widgets.c.imba_id == imba_id)
         .values(secret_key=secret_key, updated_at=now)
     )
+
+
+async def set_blocked_words(conn: AsyncConnection, imba_id: int, words: str, now: datetime) -> None:
+    await conn.execute(
+        update(widgets)
+        .where(widgets.c.imba_id == imba_id)
+        .values(blocked_words=words or None, updated_at=now)
+    )

@@ -25,7 +25,6 @@ from imbachat.webhooks import signing
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=60)
 MAX_RETRY_DELAY = 3600.0
 
 
@@ -44,8 +43,11 @@ class WebhookDispatcher:
         self._retry_base = retry_base_seconds
         self._give_up_after = give_up_after
         self._batch = batch
+        # A claim outlives the slowest attempt, so no other node sends it meanwhile.
+        self._lease = timedelta(seconds=max(60.0, 3 * timeout_seconds + 10))
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._sending: set[asyncio.Task[None]] = set()
 
     def nudge(self) -> None:
         """New deliveries were recorded: look now rather than at the next tick."""
@@ -67,12 +69,28 @@ class WebhookDispatcher:
                     await asyncio.wait_for(self._wake.wait(), timeout=1.0)
 
     async def deliver_due(self) -> int:
-        """Send every due delivery once; returns how many were attempted."""
+        """Start sending due deliveries, up to ``batch`` at a time; returns how many
+        were started. Each is its own task, so one slow receiver holds up no other."""
+        room = self._batch - len(self._sending)
+        if room <= 0:
+            return 0
         now = utcnow()
         async with self._db.write() as conn:
-            due = await webhook_store.claim_due(conn, now, now + LEASE, self._batch)
-        await asyncio.gather(*(self._deliver(row) for row in due))
+            due = await webhook_store.claim_due(conn, now, now + self._lease, room)
+        for row in due:
+            task = asyncio.create_task(self._deliver(row))
+            self._sending.add(task)
+            task.add_done_callback(self._sent)
         return len(due)
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        self._wake.set()
+
+    async def drain(self) -> None:
+        """Wait for the attempts in flight (tests and shutdown)."""
+        if self._sending:
+            await asyncio.gather(*self._sending, return_exceptions=True)
 
     async def _deliver(self, row: Any) -> None:
         body = row["body"].encode()
@@ -111,4 +129,7 @@ class WebhookDispatcher:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        for task in list(self._sending):
+            task.cancel()  # an interrupted attempt's lease runs out and it is retried
+        await self.drain()
         await self._client.aclose()

@@ -38,7 +38,8 @@ def body_of(event: Event) -> bytes:
 
 def _author(event: Event) -> int | None:
     message: dict[str, Any] | None = event.payload.get("message")
-    return message.get("author_id") if message else None
+    author: int | None = message.get("author_id") if message else event.payload.get("author_id")
+    return author
 
 
 class Outbox:

@@ -1,0 +1,105 @@
+"""The widget owner's moderation API (HTTP Basic ``imba_id:secret_key``): bans,
+mutes, removals, roles, closing rooms, deleting messages, the word blocklist, bots."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from imbachat import render
+from imbachat.api.deps import services_of, widget_by_basic
+from imbachat.api.envelopes import json_response
+from imbachat.api.forms import Fields
+from imbachat.services.moderation import MAX_MUTE_SECONDS
+
+router = APIRouter(prefix="/api/v1/{imba_id}", tags=["Moderation"])
+
+
+async def _act(
+    request: Request, imba_id: str, action: str, user_id: int, room_id: int | None
+) -> Response:
+    fields = await Fields.from_request(request)
+    widget = await widget_by_basic(request, imba_id)
+    room = room_id if room_id is not None else fields.integer("room_id", minimum=1)
+    seconds = fields.integer("seconds", minimum=1, maximum=MAX_MUTE_SECONDS)
+    await services_of(request).moderation.act(
+        widget, action, user_id, room_id=room, seconds=seconds
+    )
+    return json_response({"data": {"action": action, "user_id": user_id, "room_id": room}})
+
+
+@router.post("/users/{user_id}/ban", summary="Ban a user in the widget, or in room_id")
+async def ban(request: Request, imba_id: str, user_id: int) -> Response:
+    return await _act(request, imba_id, "ban", user_id, None)
+
+
+@router.post("/users/{user_id}/unban", summary="Lift a ban in the widget, or in room_id")
+async def unban(request: Request, imba_id: str, user_id: int) -> Response:
+    return await _act(request, imba_id, "unban", user_id, None)
+
+
+@router.post("/rooms/{room_id}/members/{user_id}/mute", summary="Mute a member for `seconds`")
+async def mute(request: Request, imba_id: str, room_id: int, user_id: int) -> Response:
+    return await _act(request, imba_id, "mute", user_id, room_id)
+
+
+@router.delete("/rooms/{room_id}/members/{user_id}", summary="Remove a member from a room")
+async def remove(request: Request, imba_id: str, room_id: int, user_id: int) -> Response:
+    return await _act(request, imba_id, "remove", user_id, room_id)
+
+
+@router.put("/rooms/{room_id}/members/{user_id}/role", summary="Set a member's role")
+async def set_role(request: Request, imba_id: str, room_id: int, user_id: int) -> Response:
+    fields = await Fields.from_request(request)
+    widget = await widget_by_basic(request, imba_id)
+    role = fields.text("role", required=True, max_length=16)
+    assert role is not None
+    await services_of(request).moderation.set_role(widget, room_id, user_id, role, None)
+    return json_response({"data": {"room_id": room_id, "user_id": user_id, "role": role}})
+
+
+@router.post("/rooms/{room_id}/close", summary="Close a room (e.g. a solved support request)")
+async def close_room(request: Request, imba_id: str, room_id: int) -> Response:
+    widget = await widget_by_basic(request, imba_id)
+    room = await services_of(request).moderation.close_room(widget, room_id, None)
+    return json_response({"data": render.room(room)})
+
+
+@router.delete("/messages/{message_id}", summary="Delete any message")
+async def delete_message(request: Request, imba_id: str, message_id: int) -> Response:
+    widget = await widget_by_basic(request, imba_id)
+    message = await services_of(request).messages.delete(widget, None, message_id)
+    return json_response({"data": render.message(message)})
+
+
+@router.get("/blocklist", summary="Words messages may not contain")
+async def get_blocklist(request: Request, imba_id: str) -> Response:
+    widget = await widget_by_basic(request, imba_id)
+    words = [w for w in (widget.blocked_words or "").splitlines() if w]
+    return json_response({"data": {"words": words}})
+
+
+@router.put("/blocklist", summary="Replace the blocked words (`words`: a list or one per line)")
+async def put_blocklist(request: Request, imba_id: str) -> Response:
+    fields = await Fields.from_request(request)
+    widget = await widget_by_basic(request, imba_id)
+    listed = fields.texts("words")
+    words = await services_of(request).moderation.set_blocked_words(widget, listed)
+    return json_response({"data": {"words": words}})
+
+
+@router.put("/users/{user_id}/bot", summary="Mark a user as a bot (is_bot=1) or not")
+async def set_bot(request: Request, imba_id: str, user_id: int) -> Response:
+    fields = await Fields.from_request(request)
+    widget = await widget_by_basic(request, imba_id)
+    is_bot = fields.flag("is_bot")
+    await services_of(request).moderation.set_bot(widget, user_id, bool(is_bot))
+    return json_response({"data": {"user_id": user_id, "is_bot": int(bool(is_bot))}})
+
+
+@router.get("/rooms/public", summary="Public conferences anyone may join")
+async def public_rooms(request: Request, imba_id: str) -> Response:
+    widget = await widget_by_basic(request, imba_id)
+    found = await services_of(request).rooms.public(widget)
+    return json_response({"data": [render.room(room) for room in found]})

@@ -1,0 +1,205 @@
+"""Moderation: bans, mutes, removals, deleting others' messages, the word blocklist,
+and who may do what.
+
+Room roles, as enforced here (the widget owner, through the REST API, may do all):
+
+| action                              | member | moderator | admin |
+|-------------------------------------|--------|-----------|-------|
+| send, edit and delete own messages  | yes    | yes       | yes   |
+| delete anyone's message             | -      | yes       | yes   |
+| mute, ban, unban, remove a member   | -      | yes       | yes   |
+| ... a moderator                     | -      | -         | yes   |
+| ... an admin                        | -      | -         | -     |
+| set roles, close the room           | -      | -         | yes   |
+
+Widget-wide bans are for the owner only. A banned user cannot send or join; a
+muted member cannot send until the mute ends.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from imbachat import events
+from imbachat.bus.base import Bus
+from imbachat.clock import utcnow
+from imbachat.domain import Member, Room, User, Widget
+from imbachat.errors import Forbidden, Invalid, NotFound
+from imbachat.services.members import require_member
+from imbachat.store import rooms as room_store
+from imbachat.store import users as user_store
+from imbachat.store import widgets as widget_store
+from imbachat.store.db import Database
+from imbachat.webhooks.outbox import Outbox
+
+RANK = {"member": 0, "moderator": 1, "admin": 2}
+STAFF_ACTIONS = ("ban", "unban", "mute", "remove")
+MAX_MUTE_SECONDS = 366 * 86_400
+MAX_BLOCKED_WORDS = 1_000
+
+
+def may_act_on(actor_role: str | None, target_role: str) -> bool:
+    """Room staff act on members of a lower rank; None is the widget owner."""
+    if actor_role is None:
+        return True
+    return RANK[actor_role] >= RANK["moderator"] and RANK[actor_role] > RANK[target_role]
+
+
+def blocked_pattern(words: str | None) -> re.Pattern[str] | None:
+    entries = [w.strip() for w in (words or "").splitlines() if w.strip()]
+    if not entries:
+        return None
+    alternatives = "|".join(re.escape(w) for w in sorted(entries, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+
+class ModerationService:
+    def __init__(self, db: Database, bus: Bus, outbox: Outbox) -> None:
+        self._db = db
+        self._bus = bus
+        self._outbox = outbox
+        self._patterns: dict[int, tuple[str | None, re.Pattern[str] | None]] = {}
+
+    # ---- the send path's checks ------------------------------------------------
+
+    def check_words(self, widget: Widget, text: str) -> None:
+        cached = self._patterns.get(widget.imba_id)
+        if cached is None or cached[0] != widget.blocked_words:
+            cached = (widget.blocked_words, blocked_pattern(widget.blocked_words))
+            self._patterns[widget.imba_id] = cached
+        pattern = cached[1]
+        if pattern is not None and pattern.search(text):
+            raise Invalid("The message contains a word this chat does not allow.", field="message")
+
+    @staticmethod
+    def check_may_send(author: User, member: Member) -> None:
+        if author.is_banned:
+            raise Forbidden("You are banned from this chat.", field="user_id")
+        if member.is_banned:
+            raise Forbidden("You are banned from this room.", field="room_id")
+        if member.muted_until is not None and member.muted_until > utcnow():
+            until = member.muted_until.strftime("%Y-%m-%d %H:%M:%S")
+            raise Forbidden(f"You are muted in this room until {until} UTC.", field="room_id")
+
+    # ---- actions -----------------------------------------------------------------
+
+    async def act(
+        self,
+        widget: Widget,
+        action: str,
+        target_remote_id: int,
+        *,
+        room_id: int | None = None,
+        actor: User | None = None,
+        seconds: int | None = None,
+    ) -> None:
+        """Ban, unban, mute or remove ``target`` (a host user id), in a room or, for
+        bans by the owner (``actor`` None), in the whole widget."""
+        if action not in STAFF_ACTIONS:
+            raise Invalid(f"action is one of {', '.join(STAFF_ACTIONS)}.", field="action")
+        if room_id is None and (actor is not None or action in ("mute", "remove")):
+            raise Invalid("room_id is required for this action.", field="room_id")
+        now = utcnow()
+        async with self._db.write() as conn:
+            target = await self._user(conn, widget, target_remote_id)
+            happened = []
+            if room_id is None:
+                await user_store.set_banned(conn, target.id, action == "ban", now)
+                kind = events.USER_BANNED if action == "ban" else events.USER_UNBANNED
+                happened.append(events.moderation(kind, widget.imba_id, None, target, None))
+            else:
+                room, target_member = await self._staff_check(conn, widget, room_id, actor, target)
+                if action in ("ban", "unban"):
+                    await room_store.set_member(conn, room.id, target.id, is_banned=action == "ban")
+                    kind = events.USER_BANNED if action == "ban" else events.USER_UNBANNED
+                    happened.append(events.moderation(kind, widget.imba_id, room, target, None))
+                elif action == "mute":
+                    if seconds is None or not 1 <= seconds <= MAX_MUTE_SECONDS:
+                        raise Invalid(f"seconds must be 1 to {MAX_MUTE_SECONDS}.", field="seconds")
+                    until = now + timedelta(seconds=seconds)
+                    await room_store.set_member(conn, room.id, target.id, muted_until=until)
+                    happened.append(
+                        events.moderation(events.MEMBER_MUTED, widget.imba_id, room, target, until)
+                    )
+                else:
+                    await room_store.remove_member(conn, room.id, target.id, now)
+                    happened.append(events.member_removed(room, target))
+                del target_member
+            await self._outbox.record(conn, happened)
+        self._outbox.recorded()
+        for event in happened:
+            await self._bus.publish(event)
+
+    async def set_role(
+        self, widget: Widget, room_id: int, target_remote_id: int, role: str, actor: User | None
+    ) -> None:
+        if role not in RANK:
+            raise Invalid("role is admin, moderator or member.", field="role")
+        async with self._db.write() as conn:
+            target = await self._user(conn, widget, target_remote_id)
+            room, _ = await require_member(conn, widget, room_id, target)
+            if actor is not None:
+                _, acting = await require_member(conn, widget, room_id, actor)
+                if acting.role != "admin":
+                    raise Forbidden("Only room admins set roles.", field="role")
+            await room_store.set_member(conn, room.id, target.id, role=role)
+
+    async def close_room(self, widget: Widget, room_id: int, actor: User | None) -> Room:
+        """Close a room (e.g. a solved support request): nobody can send any more.
+        Room admins and operators (users with status admin) may close."""
+        async with self._db.write() as conn:
+            room = await room_store.get(conn, widget.imba_id, room_id)
+            if room is None:
+                raise NotFound(f"No room with room_id {room_id}.", field="room_id")
+            if actor is not None:
+                _, acting = await require_member(conn, widget, room_id, actor)
+                if acting.role != "admin" and actor.status != "admin":
+                    raise Forbidden("Only room admins and operators close rooms.", field="room_id")
+            await room_store.set_status(conn, room.id, 1, utcnow())
+            closed = await room_store.get(conn, widget.imba_id, room.id)
+            assert closed is not None
+            event = events.room_closed(closed)
+            await self._outbox.record(conn, [event])
+        self._outbox.recorded()
+        await self._bus.publish(event)
+        return closed
+
+    async def set_blocked_words(self, widget: Widget, words: list[str]) -> list[str]:
+        clean = sorted({w.strip() for w in words if w.strip()})
+        if len(clean) > MAX_BLOCKED_WORDS or any(len(w) > 100 for w in clean):
+            raise Invalid(
+                f"At most {MAX_BLOCKED_WORDS} words of at most 100 characters.", field="words"
+            )
+        async with self._db.write() as conn:
+            await widget_store.set_blocked_words(conn, widget.imba_id, "\n".join(clean), utcnow())
+        return clean
+
+    async def set_bot(self, widget: Widget, remote_id: int, is_bot: bool) -> None:
+        async with self._db.write() as conn:
+            target = await self._user(conn, widget, remote_id)
+            await user_store.set_bot(conn, target.id, is_bot, utcnow())
+
+    # ---- helpers -------------------------------------------------------------------
+
+    @staticmethod
+    async def _user(conn: AsyncConnection, widget: Widget, remote_id: int) -> User:
+        found = await user_store.by_remote_ids(conn, widget.imba_id, [remote_id])
+        if remote_id not in found:
+            raise NotFound(f"No user with user_id {remote_id} in this widget.", field="user_id")
+        return found[remote_id]
+
+    @staticmethod
+    async def _staff_check(
+        conn: AsyncConnection, widget: Widget, room_id: int, actor: User | None, target: User
+    ) -> tuple[Room, Member]:
+        room, target_member = await require_member(conn, widget, room_id, target)
+        if actor is not None:
+            _, acting = await require_member(conn, widget, room_id, actor)
+            if not may_act_on(acting.role, target_member.role):
+                raise Forbidden(
+                    "Your role in this room does not allow that on this member.", field="user_id"
+                )
+        return room, target_member

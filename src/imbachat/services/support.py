@@ -1,0 +1,43 @@
+"""Technical-support rooms (type 3): one per visitor, with the widget's operators.
+
+Operators are the users with status ``admin`` (from the host site's ``chat_role``):
+they are members of every support room opened after they became operators, so
+they see all open requests, and they (or the room's admin) close them.
+"""
+
+from __future__ import annotations
+
+from imbachat.domain import User, Widget
+from imbachat.errors import Forbidden
+from imbachat.services.rooms import RoomChange, RoomService, RoomSpec
+from imbachat.store import rooms as room_store
+from imbachat.store import users as user_store
+from imbachat.store.db import Database
+
+SUPPORT_TITLE = "Technical support"
+
+
+def support_pipe(visitor: User) -> str:
+    return f"support-{visitor.remote_user_id}"
+
+
+class SupportService:
+    def __init__(self, db: Database, rooms: RoomService) -> None:
+        self._db = db
+        self._rooms = rooms
+
+    async def open(self, widget: Widget, visitor: User) -> RoomChange:
+        """The visitor's support room, created (or reopened) with every operator."""
+        if visitor.is_banned:
+            raise Forbidden("You are banned from this chat.", field="user_id")
+        async with self._db.write() as conn:
+            operators = await user_store.operators(conn, widget.imba_id)
+            existing = await room_store.by_pipe(conn, widget.imba_id, support_pipe(visitor))
+            if existing is not None and existing.status != 0:
+                await room_store.set_status(conn, existing.id, 0, existing.updated_at)
+        people = [
+            visitor.remote_user_id,
+            *(o.remote_user_id for o in operators if o.id != visitor.id),
+        ]
+        spec = RoomSpec(title=SUPPORT_TITLE, pipe=support_pipe(visitor), type=3, users_ids=people)
+        return await self._rooms.create_or_join(widget, spec)
