@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     owner_auth_cache_seconds: float = 60.0
     # How long a call to a host site's Users info URL may take before it is given up.
     host_site_timeout_seconds: float = 3.0
+    # How long a user's name and avatar from the host site are trusted before asking again.
+    host_site_cache_seconds: float = 3600.0
     # Bus between nodes: empty for in-process (one node), or redis://host:6379.
     bus_url: str = ""
     # Frames queued for one socket before it is dropped as too slow (it then resumes).

@@ -48,6 +48,7 @@ class User(_FromRow):
     is_banned: bool
     is_bot: bool
     last_message_at: datetime | None
+    info_fetched_at: datetime | None
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import time
 
+import httpx
 import pytest
 
 from imbachat.webhooks.host_site import parse_profiles, users_info_url
@@ -150,3 +151,62 @@ def test_ids_are_appended_or_substituted() -> None:
     )
     assert users_info_url("https://s/getusers/", [3]) == "https://s/getusers/3"
     assert users_info_url("https://s/u/{ids}?x=1", [4, 5]) == "https://s/u/4,5?x=1"
+
+
+def test_users_asked_together_go_in_one_request(server, widgets, host_site) -> None:
+    site, base = host_site
+    widget = widgets(users_info_url=f"{base}/u?ids=")
+
+    async def two_lookups(services) -> None:
+        owner = await services.widgets.get(widget.imba_id)
+        await services.users.ensure(owner, [6])  # e.g. one user connecting …
+        await services.users.ensure(owner, [7])  # … and another, moments later
+
+    server.run(two_lookups)
+    wait_for_users(widget, lambda users: len(users) == 2 and named(users))
+
+    assert [r.path for r in site.seen] == ["/u?ids=6,7"]
+
+
+def test_stale_profiles_are_asked_again_after_the_cache_ttl(start_server, host_site) -> None:
+    import asyncio
+
+    from tests.factories import WidgetFactory
+    from tests.realtime.client import ChatClient
+
+    site, base = host_site
+    server = start_server(host_site_cache_seconds=0.5)
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        widget = WidgetFactory(server, client)(users_info_url=f"{base}/u?ids=")
+        widget.room([6], room_type=1)
+        wait_for_users(widget, named)
+        site.people[6] = {**JOHN, "name": "John Renamed"}
+        time.sleep(0.6)
+
+        async def connect() -> None:
+            john = await ChatClient.connect(server.ws_url, widget.imba_id, widget.token(6))
+            await john.close()
+
+        asyncio.run(connect())  # a stale profile is refreshed when the user shows up
+        users = wait_for_users(widget, lambda u: u["6"]["login"] == "John Renamed")
+
+    assert users["6"]["login"] == "John Renamed"
+    assert len(site.seen) == 2
+
+
+def test_a_failing_host_site_is_left_alone_for_a_while(widgets, host_site) -> None:
+    site, base = host_site
+    site.mode = "401"
+    widget = widgets(users_info_url=f"{base}/u?ids=")
+
+    for user in (11, 12, 13):
+        widget.room([user], room_type=1)
+        time.sleep(0.15)  # separate requests
+    asked_while_failing = len(site.seen)
+    for user in (14, 15):
+        widget.room([user], room_type=1)
+    time.sleep(0.3)
+
+    assert asked_while_failing == 3
+    assert len(site.seen) == 3  # the circuit is open: chat goes on without asking
+    assert {u["name"] for u in widget.listed("get_users")} == {f"User {i}" for i in range(11, 16)}

@@ -46,7 +46,9 @@ class Services:
 
 
 def build_services(db: Database, bus: Bus, settings: Settings) -> Services:
-    profiles = ProfileRefresher(db, bus, HostSite(settings.host_site_timeout_seconds))
+    profiles = ProfileRefresher(
+        db, bus, HostSite(settings.host_site_timeout_seconds), settings.host_site_cache_seconds
+    )
     outbox = Outbox()
 
     async def message_outbox(conn: AsyncConnection, created: list[Message]) -> int:

@@ -1,10 +1,19 @@
 """Keeps users' names and avatars as the host site tells them, in the background,
-so a slow or broken host site never delays chat."""
+so a slow or broken host site never delays chat (SPEC §7).
+
+- New users, and users whose profile is older than the cache TTL, are asked for.
+- Ids asked within a short window are sent together: one request per widget.
+- After three failures in a row a widget's host site is left alone for a while
+  (circuit breaking); users then show as "User {id}" until it answers again.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Iterable
+from datetime import timedelta
 
 import httpx
 import orjson
@@ -12,35 +21,76 @@ import orjson
 from imbachat import events
 from imbachat.bus.base import Bus
 from imbachat.clock import utcnow
-from imbachat.domain import Widget
+from imbachat.domain import User, Widget
 from imbachat.store import users as user_store
 from imbachat.store.db import Database
-from imbachat.webhooks.host_site import HostSite
+from imbachat.webhooks.host_site import HostSite, HostSiteError
 
 log = logging.getLogger(__name__)
 
+GATHER_SECONDS = 0.05
+FAILURES_TO_OPEN = 3
+OPEN_SECONDS = 30.0
+
 
 class ProfileRefresher:
-    def __init__(self, db: Database, bus: Bus, host_site: HostSite) -> None:
+    def __init__(
+        self, db: Database, bus: Bus, host_site: HostSite, cache_seconds: float = 3600.0
+    ) -> None:
         self._db = db
         self._bus = bus
         self._host_site = host_site
+        self._ttl = timedelta(seconds=cache_seconds)
+        self._waiting: dict[int, tuple[Widget, set[int]]] = {}
+        self._asked: dict[tuple[int, int], float] = {}
+        self._failures: dict[int, int] = {}
+        self._open_until: dict[int, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def schedule(self, widget: Widget, remote_ids: list[int]) -> None:
-        """Fetch these users' profiles soon; returns at once."""
-        if not widget.users_info_url or not remote_ids:
+    def stale(self, users: Iterable[User]) -> list[int]:
+        """Host ids of these users whose profile is missing or older than the TTL."""
+        oldest = utcnow() - self._ttl
+        return [
+            u.remote_user_id
+            for u in users
+            if not u.is_bot and (u.info_fetched_at is None or u.info_fetched_at < oldest)
+        ]
+
+    def schedule(self, widget: Widget, remote_ids: Iterable[int]) -> None:
+        """Ask the host site about these users soon; returns at once."""
+        if not widget.users_info_url:
             return
-        task = asyncio.create_task(self.refresh(widget, remote_ids))
+        now = time.monotonic()
+        if self._open_until.get(widget.imba_id, 0.0) > now:
+            return
+        recently = now - min(self._ttl.total_seconds(), 300.0)
+        fresh = [i for i in remote_ids if self._asked.get((widget.imba_id, i), -1e18) < recently]
+        if not fresh:
+            return
+        for remote_id in fresh:
+            self._asked[(widget.imba_id, remote_id)] = now
+        if len(self._asked) > 200_000:
+            self._asked = {k: t for k, t in self._asked.items() if t > recently}
+        if widget.imba_id in self._waiting:
+            self._waiting[widget.imba_id][1].update(fresh)
+            return
+        self._waiting[widget.imba_id] = (widget, set(fresh))
+        task = asyncio.create_task(self._flush_soon(widget.imba_id))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _flush_soon(self, imba_id: int) -> None:
+        await asyncio.sleep(GATHER_SECONDS)
+        widget, ids = self._waiting.pop(imba_id)
+        await self.refresh(widget, sorted(ids))
 
     async def refresh(self, widget: Widget, remote_ids: list[int]) -> None:
         try:
             profiles = await self._host_site.fetch_profiles(widget, remote_ids)
-        except httpx.HTTPError as exc:
-            log.warning("users info URL of widget %s failed: %r", widget.imba_id, exc)
+        except (httpx.HTTPError, HostSiteError) as exc:
+            self._failed(widget.imba_id, exc)
             return
+        self._failures.pop(widget.imba_id, None)
         if not profiles:
             return
         now = utcnow()
@@ -66,13 +116,24 @@ class ProfileRefresher:
             )
         await self._bus.publish(events.users_updated(widget.imba_id, updated.values()))
 
+    def _failed(self, imba_id: int, exc: Exception) -> None:
+        failures = self._failures.get(imba_id, 0) + 1
+        self._failures[imba_id] = failures
+        log.warning("users info URL of widget %s failed (%d in a row): %r", imba_id, failures, exc)
+        if failures >= FAILURES_TO_OPEN:
+            self._open_until[imba_id] = time.monotonic() + OPEN_SECONDS
+            self._failures.pop(imba_id, None)
+
+    def circuit_open(self, imba_id: int) -> bool:
+        return self._open_until.get(imba_id, 0.0) > time.monotonic()
+
     async def wait_idle(self) -> None:
-        """Wait for every scheduled refresh (used at shutdown)."""
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        """Wait for every scheduled refresh (tests and shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def close(self) -> None:
         for task in self._tasks:
             task.cancel()
-        await self.wait_idle()
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
         await self._host_site.close()

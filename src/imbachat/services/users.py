@@ -23,7 +23,9 @@ class UserService:
         async with self._db.read() as conn:
             known = await user_store.by_remote_ids(conn, widget.imba_id, remote_ids)
         if all(remote_id in known for remote_id in remote_ids):
-            return [known[remote_id] for remote_id in remote_ids]
+            found = [known[remote_id] for remote_id in remote_ids]
+            self._profiles.schedule(widget, self._profiles.stale(found))
+            return found
         async with self._db.write() as conn:
             found, created = await user_store.ensure(conn, widget.imba_id, remote_ids, utcnow())
         self._profiles.schedule(widget, [user.remote_user_id for user in created])

@@ -24,6 +24,10 @@ MAX_ANSWER_BYTES = 2 * 1024 * 1024
 _KNOWN_KEYS = {"user_id", "name", "avatar_url", "chat_role"}
 
 
+class HostSiteError(Exception):
+    """The host site answered, but not with a usable 200."""
+
+
 @dataclass(frozen=True, slots=True)
 class Profile:
     remote_user_id: int
@@ -106,24 +110,19 @@ class HostSite:
         for start in range(0, len(remote_ids), BATCH_SIZE):
             batch = remote_ids[start : start + BATCH_SIZE]
             body = await self._get(widget, users_info_url(widget.users_info_url, batch), auth)
-            if body is not None:
-                profiles += parse_profiles(body, set(batch))
+            profiles += parse_profiles(body, set(batch))
         return profiles
 
-    async def _get(self, widget: Widget, url: str, auth: httpx.Auth | None) -> bytes | None:
-        """The answer's body, or None when it is not a 200 or is too large to be real."""
+    async def _get(self, widget: Widget, url: str, auth: httpx.Auth | None) -> bytes:
+        """The answer's body; HostSiteError when it is not a 200 or is too large."""
         async with self._client.stream("GET", url, auth=auth) as response:
             if response.status_code != 200:
-                log.warning(
-                    "users info URL of widget %s answered %s", widget.imba_id, response.status_code
-                )
-                return None
+                raise HostSiteError(f"HTTP {response.status_code}")
             body = bytearray()
             async for chunk in response.aiter_bytes():
                 body += chunk
                 if len(body) > MAX_ANSWER_BYTES:
-                    log.warning("users info URL of widget %s answered too much", widget.imba_id)
-                    return None
+                    raise HostSiteError(f"an answer over {MAX_ANSWER_BYTES} bytes")
             return bytes(body)
 
     async def close(self) -> None:
