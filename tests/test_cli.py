@@ -136,3 +136,33 @@ def test_token_prints_a_jwt_the_api_accepts(sqlite_url: str) -> None:
     claims = jwt.decode(result.stdout.strip(), created["secret_key"], algorithms=["HS256"])
     assert claims["user_id"] == 7
     assert claims["exp"] > 0
+
+
+def test_webhooks_add_list_deliveries_and_replay(sqlite_url: str) -> None:
+    created = json.loads(
+        imbachat("widgets", "create", "--login", "w", "--password", "w", database=sqlite_url).stdout
+    )
+    imba = str(created["imba_id"])
+
+    added = imbachat(
+        "webhooks", "add", "--imba-id", imba, "--url", "https://site.test/hook",
+        "--events", "message.new,room.created", "--bot-user-id", "99", database=sqlite_url,
+    )  # fmt: skip
+    listed = imbachat("webhooks", "list", "--imba-id", imba, database=sqlite_url)
+    deliveries = imbachat("webhooks", "deliveries", "--imba-id", imba, database=sqlite_url)
+    unknown = imbachat(
+        "webhooks", "replay", "--imba-id", imba, "--delivery", "5", database=sqlite_url
+    )
+    bad = imbachat(
+        "webhooks", "add", "--imba-id", imba, "--url", "https://x.test", "--events", "nope",
+        database=sqlite_url,
+    )  # fmt: skip
+
+    assert added.returncode == 0, added.stderr
+    hook = json.loads(added.stdout)
+    assert isinstance(hook["id"], int) and len(hook["secret"]) >= 32
+    assert (hook["events"], hook["bot_user_id"]) == (["message.new", "room.created"], 99)
+    assert [h["id"] for h in json.loads(listed.stdout)] == [hook["id"]]
+    assert json.loads(deliveries.stdout) == []
+    assert unknown.returncode == 1 and "No delivery 5" in unknown.stderr
+    assert bad.returncode == 1 and "Unknown events" in bad.stderr

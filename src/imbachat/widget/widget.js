@@ -717,7 +717,7 @@
       own ? h("button", { type: "button", text: this.t("edit"), onclick: function () { self.startEdit(m); } }) : null,
       own ? h("button", { type: "button", text: this.t("del"), onclick: function () { self.remove(m); } }) : null]);
     return h("div", { class: "ic-msg" + (own ? " ic-own" : "") + (deleted ? " ic-deleted" : ""), "data-seq": String(m.seq), "data-id": String(m.id) }, [
-      !own && room.type !== 0 ? h("div", { class: "ic-author", text: m.user_name }) : null,
+      !own && (room.type !== 0 || m.is_bot) ? h("div", { class: "ic-author", text: m.user_name + (m.is_bot ? " · bot" : "") }) : null,
       h("div", { class: "ic-bubble" }, [quote, deleted ? this.t("deleted") : richText(m.message)]),
       h("div", { class: "ic-meta", text: meta }),
       actions]);
