@@ -11,6 +11,7 @@ from imbachat import render
 from imbachat.api.deps import services_of, widget_by_basic
 from imbachat.api.envelopes import json_response
 from imbachat.api.forms import Fields
+from imbachat.errors import missing
 from imbachat.services.moderation import MAX_MUTE_SECONDS
 
 router = APIRouter(prefix="/api/v1/{imba_id}", tags=["Moderation"])
@@ -94,7 +95,9 @@ async def set_bot(request: Request, imba_id: str, user_id: int) -> Response:
     fields = await Fields.from_request(request)
     widget = await widget_by_basic(request, imba_id)
     is_bot = fields.flag("is_bot")
-    await services_of(request).moderation.set_bot(widget, user_id, bool(is_bot))
+    if is_bot is None:
+        raise missing("is_bot")
+    await services_of(request).moderation.set_bot(widget, user_id, is_bot)
     return json_response({"data": {"user_id": user_id, "is_bot": int(bool(is_bot))}})
 
 

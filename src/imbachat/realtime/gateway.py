@@ -298,7 +298,10 @@ class Gateway:
 
     async def _opened(self, conn: Connection, room_id: int) -> None:
         """Answer a room request: follow the room and send it as ``room opened``."""
-        [view] = await self.services.rooms.views(conn.user, only={room_id})
+        found = await self.services.rooms.views(conn.user, only={room_id})
+        if not found:
+            raise NotFound(f"You are not in room {room_id}.", field="room_id")
+        [view] = found
         if room_id not in conn.rooms:
             self.hub.follow(conn, room_id, view.room.last_seq)
         online = await self.hub.online_among(view.member_ids())

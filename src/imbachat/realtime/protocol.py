@@ -137,6 +137,8 @@ def _check_room_fields(kind: str, checked: dict[str, Any]) -> None:
         _typed(kind, "users_ids", p.get("user_id") if isinstance(p, dict) else p, int, kind)
         for p in people
     ]
+    if 0 in checked["users_ids"]:
+        raise FrameError(422, f"{kind}: users_ids are positive host user ids.", kind)
 
 
 def positions(value: dict[str, Any] | str) -> dict[int, int]:

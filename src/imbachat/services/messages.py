@@ -16,6 +16,7 @@ from imbachat.services.moderation import ModerationService
 from imbachat.services.ratelimit import SendLimiter
 from imbachat.store import messages as message_store
 from imbachat.store import users as user_store
+from imbachat.store import widgets as widget_store
 from imbachat.store.db import Database
 from imbachat.store.writer import MessageWriter
 from imbachat.webhooks.outbox import Outbox
@@ -71,6 +72,7 @@ class MessageService:
         """
         check_text(command.text)
         async with self._db.read() as conn:
+            widget = await self._current(conn, widget)
             authors = await user_store.by_remote_ids(
                 conn, widget.imba_id, [command.author_remote_id]
             )
@@ -140,10 +142,20 @@ class MessageService:
         return [message for message in found if message.seq <= up_to]
 
     async def edit(self, widget: Widget, user: User, message_id: int, text: str) -> Message:
-        """Authors may change the text of their own messages."""
+        """Authors may change the text of their own messages, under the rules of
+        sending (not banned, not muted, an open room, no blocked words)."""
         check_text(text)
         async with self._db.write() as conn:
+            widget = await self._current(conn, widget)
             message = await self._own_message(conn, widget, user, message_id)
+            room, member = await require_member(conn, widget, message.room_id, user)
+            author = (await user_store.by_remote_ids(conn, widget.imba_id, [user.remote_user_id]))[
+                user.remote_user_id
+            ]
+            self._moderation.check_may_send(author, member)
+            if room.status != 0:
+                raise Forbidden("This room is closed.", field="room_id")
+            self._moderation.check_words(widget, text)
             await message_store.set_body(conn, message.id, text, utcnow())
             edited = await message_store.get(conn, widget.imba_id, message.id)
             assert edited is not None
@@ -166,6 +178,12 @@ class MessageService:
         self._outbox.recorded()
         await self._bus.publish(event)
         return deleted
+
+    @staticmethod
+    async def _current(conn: AsyncConnection, widget: Widget) -> Widget:
+        """The widget as stored now: a socket's copy may predate a blocklist change."""
+        fresh = await widget_store.get(conn, widget.imba_id)
+        return fresh or widget
 
     async def _deletable(
         self, conn: AsyncConnection, widget: Widget, user: User | None, message_id: int

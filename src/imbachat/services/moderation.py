@@ -7,10 +7,14 @@ Room roles, as enforced here (the widget owner, through the REST API, may do all
 |-------------------------------------|--------|-----------|-------|
 | send, edit and delete own messages  | yes    | yes       | yes   |
 | delete anyone's message             | -      | yes       | yes   |
-| mute, ban, unban, remove a member   | -      | yes       | yes   |
+| mute, unmute, ban, unban, remove    | -      | yes       | yes   |
 | ... a moderator                     | -      | -         | yes   |
 | ... an admin                        | -      | -         | -     |
-| set roles, close the room           | -      | -         | yes   |
+| set roles (not of another admin)    | -      | -         | yes   |
+| close the room                      | -      | -         | yes   |
+
+Operators (users with status admin) are the admins of support rooms and may close
+any support room they are in.
 
 Widget-wide bans are for the owner only. A banned user cannot send or join; a
 muted member cannot send until the mute ends.
@@ -36,7 +40,7 @@ from imbachat.store.db import Database
 from imbachat.webhooks.outbox import Outbox
 
 RANK = {"member": 0, "moderator": 1, "admin": 2}
-STAFF_ACTIONS = ("ban", "unban", "mute", "remove")
+STAFF_ACTIONS = ("ban", "unban", "mute", "unmute", "remove")
 MAX_MUTE_SECONDS = 366 * 86_400
 MAX_BLOCKED_WORDS = 1_000
 
@@ -96,7 +100,7 @@ class ModerationService:
         actor: User | None = None,
         seconds: int | None = None,
     ) -> None:
-        """Ban, unban, mute or remove ``target`` (a host user id), in a room or, for
+        """Ban, unban, mute, unmute or remove ``target`` (a host user id), in a room or, for
         bans by the owner (``actor`` None), in the whole widget."""
         if action not in STAFF_ACTIONS:
             raise Invalid(f"action is one of {', '.join(STAFF_ACTIONS)}.", field="action")
@@ -116,6 +120,8 @@ class ModerationService:
                     await room_store.set_member(conn, room.id, target.id, is_banned=action == "ban")
                     kind = events.USER_BANNED if action == "ban" else events.USER_UNBANNED
                     happened.append(events.moderation(kind, widget.imba_id, room, target, None))
+                elif action == "unmute":
+                    await room_store.set_member(conn, room.id, target.id, muted_until=None)
                 elif action == "mute":
                     if seconds is None or not 1 <= seconds <= MAX_MUTE_SECONDS:
                         raise Invalid(f"seconds must be 1 to {MAX_MUTE_SECONDS}.", field="seconds")
@@ -140,11 +146,15 @@ class ModerationService:
             raise Invalid("role is admin, moderator or member.", field="role")
         async with self._db.write() as conn:
             target = await self._user(conn, widget, target_remote_id)
-            room, _ = await require_member(conn, widget, room_id, target)
+            room, target_member = await require_member(conn, widget, room_id, target)
             if actor is not None:
                 _, acting = await require_member(conn, widget, room_id, actor)
                 if acting.role != "admin":
                     raise Forbidden("Only room admins set roles.", field="role")
+                if target_member.role == "admin" and target.id != actor.id:
+                    raise Forbidden(
+                        "Only the widget owner changes another admin's role.", field="role"
+                    )
             await room_store.set_member(conn, room.id, target.id, role=role)
 
     async def close_room(self, widget: Widget, room_id: int, actor: User | None) -> Room:
@@ -156,8 +166,13 @@ class ModerationService:
                 raise NotFound(f"No room with room_id {room_id}.", field="room_id")
             if actor is not None:
                 _, acting = await require_member(conn, widget, room_id, actor)
-                if acting.role != "admin" and actor.status != "admin":
-                    raise Forbidden("Only room admins and operators close rooms.", field="room_id")
+                now_actor = await self._user(conn, widget, actor.remote_user_id)  # status now
+                operator_of_support = now_actor.status == "admin" and room.type == 3
+                if acting.role != "admin" and not operator_of_support:
+                    raise Forbidden(
+                        "Only room admins, and operators in support rooms, close rooms.",
+                        field="room_id",
+                    )
             await room_store.set_status(conn, room.id, 1, utcnow())
             closed = await room_store.get(conn, widget.imba_id, room.id)
             assert closed is not None

@@ -46,6 +46,8 @@ class RoomSpec:
     is_public: int = 0
     type: int = 0
     users_ids: list[int] = field(default_factory=list)
+    # Host ids who become admins of a new room; default: the first listed user.
+    admin_ids: list[int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,15 @@ class RoomView:
     @property
     def unread(self) -> int:
         return max(0, self.room.last_seq - self.member.last_read_seq)
+
+
+RESERVED_PIPES = ("dialog-", "support-")
+
+
+def _first_admin(members: list[User], spec: RoomSpec) -> int | None:
+    if spec.admin_ids is not None:
+        return next((u.id for u in members if u.remote_user_id in spec.admin_ids), None)
+    return members[0].id if members else None
 
 
 def dialog_pipe(first: int, second: int) -> str:
@@ -104,7 +115,7 @@ class RoomService:
                     pipe=spec.pipe or new_pipe(),
                     now=now,
                     name=spec.title,
-                    admin_id=members[0].id if members else None,
+                    admin_id=_first_admin(members, spec),
                     type=spec.type,
                     tab=0,
                     is_public=spec.is_public,
@@ -114,7 +125,10 @@ class RoomService:
                 )
             roles = {user.id: "member" for user in members}
             if created and members:
-                roles[members[0].id] = "admin"
+                admins = spec.admin_ids if spec.admin_ids is not None else [spec.users_ids[0]]
+                for user in members:
+                    if user.remote_user_id in admins:
+                        roles[user.id] = "admin"
             added = await room_store.add_members(conn, room.id, roles, now)
             room = await room_store.get(conn, widget.imba_id, room.id)
             assert room is not None
@@ -136,8 +150,7 @@ class RoomService:
         """The 1-to-1 room of the user and another host user, created on first use."""
         if other_remote_id == user.remote_user_id:
             raise Invalid("A dialog needs another user.", field="user_id")
-        if user.is_banned:
-            raise Forbidden("You are banned from this chat.", field="user_id")
+        await self.refuse_banned(user)
         spec = RoomSpec(
             title="Dialog",
             pipe=dialog_pipe(user.remote_user_id, other_remote_id),
@@ -152,12 +165,14 @@ class RoomService:
         only for its members (its admins add people)."""
         if not spec.pipe:
             raise Invalid("pipe is required.", field="pipe")
-        if user.is_banned:
-            raise Forbidden("You are banned from this chat.", field="user_id")
+        await self.refuse_banned(user)
         async with self._db.read() as conn:
             existing = await room_store.by_pipe(conn, widget.imba_id, spec.pipe)
             member = await room_store.membership(conn, existing.id, user.id) if existing else None
-        if existing is not None and member is None and not existing.is_public:
+        if existing is None and spec.pipe.startswith(RESERVED_PIPES):
+            raise Forbidden("Pipes starting with dialog- or support- are reserved.", field="pipe")
+        active = member is not None and member.status == 0
+        if existing is not None and not active and not existing.is_public:
             raise Forbidden("This room is closed: ask one of its admins to add you.", field="pipe")
         if existing is not None:
             spec = RoomSpec(pipe=spec.pipe, users_ids=[user.remote_user_id])
@@ -168,8 +183,15 @@ class RoomService:
     async def create_for(self, widget: Widget, user: User, spec: RoomSpec) -> RoomChange:
         """A room a user starts from the widget (e.g. a conference with chosen users);
         the user is its admin."""
+        await self.refuse_banned(user)
         people = [user.remote_user_id, *(i for i in spec.users_ids if i != user.remote_user_id)]
         return await self.create_or_join(widget, replace(spec, pipe=None, users_ids=people))
+
+    async def refuse_banned(self, user: User) -> None:
+        """Banned users cannot join or start rooms (checked against the database)."""
+        async with self._db.read() as conn:
+            if await user_store.is_banned(conn, user.id):
+                raise Forbidden("You are banned from this chat.", field="user_id")
 
     async def public(self, widget: Widget, limit: int = 100) -> list[Room]:
         """Public conferences anyone in the widget may join."""

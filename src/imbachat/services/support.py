@@ -8,7 +8,6 @@ they see all open requests, and they (or the room's admin) close them.
 from __future__ import annotations
 
 from imbachat.domain import User, Widget
-from imbachat.errors import Forbidden
 from imbachat.services.rooms import RoomChange, RoomService, RoomSpec
 from imbachat.store import rooms as room_store
 from imbachat.store import users as user_store
@@ -28,8 +27,7 @@ class SupportService:
 
     async def open(self, widget: Widget, visitor: User) -> RoomChange:
         """The visitor's support room, created (or reopened) with every operator."""
-        if visitor.is_banned:
-            raise Forbidden("You are banned from this chat.", field="user_id")
+        await self._rooms.refuse_banned(visitor)
         async with self._db.write() as conn:
             operators = await user_store.operators(conn, widget.imba_id)
             existing = await room_store.by_pipe(conn, widget.imba_id, support_pipe(visitor))
@@ -39,5 +37,12 @@ class SupportService:
             visitor.remote_user_id,
             *(o.remote_user_id for o in operators if o.id != visitor.id),
         ]
-        spec = RoomSpec(title=SUPPORT_TITLE, pipe=support_pipe(visitor), type=3, users_ids=people)
+        # Operators run the room: they are its admins; the visitor is a member.
+        spec = RoomSpec(
+            title=SUPPORT_TITLE,
+            pipe=support_pipe(visitor),
+            type=3,
+            users_ids=people,
+            admin_ids=[o.remote_user_id for o in operators if o.id != visitor.id],
+        )
         return await self._rooms.create_or_join(widget, spec)

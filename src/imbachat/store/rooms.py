@@ -64,12 +64,19 @@ async def add_members(
     if not roles:
         return []
     present = await conn.execute(
-        select(members.c.user_id).where(
+        select(members.c.user_id, members.c.status).where(
             members.c.room_id == room_id, members.c.user_id.in_(list(roles))
         )
     )
-    already = {row.user_id for row in present}
-    added = [user_id for user_id in roles if user_id not in already]
+    rows = {row.user_id: row.status for row in present}
+    returning = [user_id for user_id, status in rows.items() if status != 0]
+    if returning:  # members who had left or were removed come back
+        await conn.execute(
+            update(members)
+            .where(members.c.room_id == room_id, members.c.user_id.in_(returning))
+            .values(status=0, last_read_seq=last_seq, updated_at=now)
+        )
+    added = [user_id for user_id in roles if user_id not in rows]
     if added:
         await conn.execute(
             members.insert(),
@@ -88,12 +95,13 @@ async def add_members(
                 for user_id in added
             ],
         )
+    if added or returning:
         await conn.execute(
             update(rooms)
             .where(rooms.c.id == room_id)
-            .values(member_count=rooms.c.member_count + len(added))
+            .values(member_count=rooms.c.member_count + len(added) + len(returning))
         )
-    return added
+    return added + returning
 
 
 async def membership(conn: AsyncConnection, room_id: int, user_id: int) -> Member | None:
@@ -253,7 +261,7 @@ async def public(conn: AsyncConnection, imba_id: int, limit: int) -> list[Room]:
             rooms.c.status == 0,
             rooms.c.deleted_at.is_(None),
         )
-        .order_by(rooms.c.last_message_at.desc(), rooms.c.id.desc())
+        .order_by(rooms.c.last_message_at.desc().nulls_last(), rooms.c.id.desc())
         .limit(limit)
     )
     return [Room.from_row(row) for row in await conn.execute(query)]

@@ -123,3 +123,9 @@ async def operators(conn: AsyncConnection, imba_id: int) -> list[User]:
         .order_by(users.c.id)
     )
     return [User.from_row(row) for row in await conn.execute(query)]
+
+
+async def is_banned(conn: AsyncConnection, user_id: int) -> bool:
+    """The widget-wide ban as stored now (a socket's copy of the user may be older)."""
+    banned = await conn.scalar(select(users.c.is_banned).where(users.c.id == user_id))
+    return bool(banned)
