@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import resource
 from typing import Any
 
 import uvicorn
@@ -28,7 +30,20 @@ def uvicorn_config(settings: Settings, **overrides: Any) -> uvicorn.Config:
     return uvicorn.Config(create_app(settings), **options)
 
 
+def raise_open_files_limit(wanted: int = 262_144) -> None:
+    """Each socket is a file descriptor: allow as many as the system lets us
+    (raising the hard limit too where we may, e.g. as root)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    for limits in ((wanted, max(hard, wanted)), (hard, hard)):
+        if limits[0] <= soft:
+            return
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, limits)
+            return
+
+
 def run_server(settings: Settings) -> None:
+    raise_open_files_limit()
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

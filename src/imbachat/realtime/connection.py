@@ -48,6 +48,7 @@ class Connection:
         self.closing = False
         self.close_code: int | None = None
         self.typing_sent: dict[int, float] = {}
+        self.sending: set[asyncio.Task[None]] = set()  # sends awaiting their commit
 
     # ---- outbound ----------------------------------------------------------
 

@@ -195,10 +195,31 @@ class Gateway:
             client_id=frame["client_id"],
             origin=self.hub.socket_key(conn),
         )
-        message = await self.services.messages.send(conn.widget, command)
-        # The hub marks the message delivered on this socket in seq order (via origin);
-        # the ack answers the request and carries the stored message.
-        conn.push(protocol.ack(frame["client_id"], message))
+        # Checked and queued in frame order; the ack follows the group commit while
+        # this socket's next frames are already being read (sends pipeline).
+        messages = self.services.messages
+        stored = messages.enqueue(await messages.prepare(conn.widget, command))
+        task = asyncio.create_task(self._acknowledge(conn, command, stored))
+        conn.sending.add(task)
+        task.add_done_callback(conn.sending.discard)
+
+    async def _acknowledge(self, conn: Connection, command: SendCommand, stored: Any) -> None:
+        try:
+            message = await self.services.messages.complete(command, stored)
+        except ImbaError as exc:
+            conn.push(protocol.error(exc.status, exc.message, command.client_id))
+            return
+        except Exception:
+            log.exception("storing a message from socket %s failed", conn.id)
+            conn.push(
+                protocol.error(
+                    500, "The message could not be stored; send it again.", command.client_id
+                )
+            )
+            return
+        # The hub marked the message delivered on this socket in seq order (via
+        # origin); the ack answers the request and carries the stored message.
+        conn.push(protocol.ack(command.client_id or "", message))
 
     async def _read(self, conn: Connection, frame: dict[str, Any]) -> None:
         await self.services.members.mark_read(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -15,6 +18,7 @@ from imbachat.services.members import require_member
 from imbachat.services.moderation import ModerationService
 from imbachat.services.ratelimit import SendLimiter
 from imbachat.store import messages as message_store
+from imbachat.store import rooms as room_store
 from imbachat.store import users as user_store
 from imbachat.store import widgets as widget_store
 from imbachat.store.db import Database
@@ -22,6 +26,7 @@ from imbachat.store.writer import MessageWriter
 from imbachat.webhooks.outbox import Outbox
 
 MAX_MESSAGE_LENGTH = 10_000
+WIDGET_CACHE_SECONDS = 2.0
 MAX_PAGE = 200
 
 
@@ -63,6 +68,7 @@ class MessageService:
         self._outbox = outbox
         self._moderation = moderation
         self._limiter = limiter
+        self._widgets: dict[int, tuple[float, int, Widget]] = {}
 
     async def send(self, widget: Widget, command: SendCommand) -> Message:
         """Store a message from a member of the room and announce it.
@@ -70,19 +76,29 @@ class MessageService:
         Re-sending the same ``client_id`` returns the stored message instead of a
         second one, and announces nothing new.
         """
+        draft = await self.prepare(widget, command)
+        return await self.complete(command, self._writer.enqueue(draft))
+
+    async def prepare(self, widget: Widget, command: SendCommand) -> MessageDraft:
+        """Check everything about a send (one query) and return the draft to store."""
         check_text(command.text)
+        widget = await self._current(widget)
         async with self._db.read() as conn:
-            widget = await self._current(conn, widget)
-            authors = await user_store.by_remote_ids(
-                conn, widget.imba_id, [command.author_remote_id]
+            room, author, member = await room_store.sender_context(
+                conn, widget.imba_id, command.room_id, command.author_remote_id
             )
-            author = authors.get(command.author_remote_id)
+            if room is None or room.deleted_at is not None:
+                raise NotFound(f"No room with room_id {command.room_id}.", field="room_id")
             if author is None:
                 raise NotFound(
                     f"No user with user_id {command.author_remote_id} in this widget.",
                     field="user_id",
                 )
-            room, member = await require_member(conn, widget, command.room_id, author)
+            if member is None or member.status != 0:
+                raise Forbidden(
+                    f"User {author.remote_user_id} is not a member of room {room.id}.",
+                    field="room_id",
+                )
             self._moderation.check_may_send(author, member)
             if room.status != 0:
                 raise Forbidden("This room is closed.", field="room_id")
@@ -96,7 +112,7 @@ class MessageService:
                         "answer_to must be the id of a message in the same room.",
                         field="answer_to",
                     )
-        draft = MessageDraft(
+        return MessageDraft(
             imba_id=widget.imba_id,
             room_id=room.id,
             author_id=author.id,
@@ -104,8 +120,17 @@ class MessageService:
             answer_to=command.answer_to,
             client_id=command.client_id,
         )
-        message, created = await self._writer.submit(draft)
-        if not created and message.room_id != room.id:
+
+    def enqueue(self, draft: MessageDraft) -> asyncio.Future[tuple[Message, bool]]:
+        """Queue a prepared draft for the next group commit, in call order."""
+        return self._writer.enqueue(draft)
+
+    async def complete(
+        self, command: SendCommand, stored: Awaitable[tuple[Message, bool]]
+    ) -> Message:
+        """Wait for the draft's commit, then announce it (live and to webhooks)."""
+        message, created = await stored
+        if not created and message.room_id != command.room_id:
             raise Conflict(
                 "This client_id was already used for a message in another room.",
                 field="client_id",
@@ -145,8 +170,8 @@ class MessageService:
         """Authors may change the text of their own messages, under the rules of
         sending (not banned, not muted, an open room, no blocked words)."""
         check_text(text)
+        widget = await self._current(widget)
         async with self._db.write() as conn:
-            widget = await self._current(conn, widget)
             message = await self._own_message(conn, widget, user, message_id)
             room, member = await require_member(conn, widget, message.room_id, user)
             author = (await user_store.by_remote_ids(conn, widget.imba_id, [user.remote_user_id]))[
@@ -179,11 +204,18 @@ class MessageService:
         await self._bus.publish(event)
         return deleted
 
-    @staticmethod
-    async def _current(conn: AsyncConnection, widget: Widget) -> Widget:
-        """The widget as stored now: a socket's copy may predate a blocklist change."""
-        fresh = await widget_store.get(conn, widget.imba_id)
-        return fresh or widget
+    async def _current(self, widget: Widget) -> Widget:
+        """The widget as stored at most a few seconds ago: a socket's copy may predate
+        a blocklist change, and reading it on every send would cost a query."""
+        now = time.monotonic()
+        version = self._moderation.widget_versions.get(widget.imba_id, 0)
+        cached = self._widgets.get(widget.imba_id)
+        if cached is None or cached[0] < now or cached[1] != version:
+            async with self._db.read() as conn:
+                fresh = await widget_store.get(conn, widget.imba_id)
+            cached = (now + WIDGET_CACHE_SECONDS, version, fresh or widget)
+            self._widgets[widget.imba_id] = cached
+        return cached[2]
 
     async def _deletable(
         self, conn: AsyncConnection, widget: Widget, user: User | None, message_id: int

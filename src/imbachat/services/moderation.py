@@ -66,6 +66,8 @@ class ModerationService:
         self._bus = bus
         self._outbox = outbox
         self._patterns: dict[int, tuple[str | None, re.Pattern[str] | None]] = {}
+        # Bumped when a widget's blocklist changes here, so caches of it refresh at once.
+        self.widget_versions: dict[int, int] = {}
 
     # ---- the send path's checks ------------------------------------------------
 
@@ -190,6 +192,7 @@ class ModerationService:
             )
         async with self._db.write() as conn:
             await widget_store.set_blocked_words(conn, widget.imba_id, "\n".join(clean), utcnow())
+        self.widget_versions[widget.imba_id] = self.widget_versions.get(widget.imba_id, 0) + 1
         return clean
 
     async def set_bot(self, widget: Widget, remote_id: int, is_bot: bool) -> None:

@@ -118,4 +118,4 @@ class WebhookService:
         async with self._db.write() as conn:
             if not await webhook_store.replay(conn, widget.imba_id, delivery_row_id, utcnow()):
                 raise NotFound(f"No delivery {delivery_row_id}.", field="delivery_id")
-        self._outbox.recorded()
+        self._outbox.recorded(force=True)

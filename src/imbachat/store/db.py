@@ -18,6 +18,7 @@ from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Any fixed number: PostgreSQL advisory lock that lets one node migrate at a time.
@@ -53,9 +54,12 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = normalize_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
-        options: dict[str, Any] = {}
-        if not self.is_sqlite:
-            options = {"pool_size": pool_size, "max_overflow": pool_size, "pool_pre_ping": True}
+        options: dict[str, Any] = {"pool_size": pool_size, "max_overflow": pool_size}
+        if self.is_sqlite:
+            # Keep connections: with aiosqlite each new one costs a thread and PRAGMAs.
+            options["poolclass"] = AsyncAdaptedQueuePool
+        else:
+            options["pool_pre_ping"] = True
         self.engine: AsyncEngine = create_async_engine(self.url, **options)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         if self.is_sqlite:

@@ -20,6 +20,10 @@ _UUID_ALPHABET = string.ascii_letters + string.digits
 
 
 def _with_author_and_room() -> Select[Any]:
+    return _WITH_AUTHOR_AND_ROOM
+
+
+def _build_with_author_and_room() -> Select[Any]:
     return (
         select(
             messages,
@@ -31,6 +35,9 @@ def _with_author_and_room() -> Select[Any]:
         .join(users, users.c.id == messages.c.author_id)
         .join(rooms, rooms.c.id == messages.c.room_id)
     )
+
+
+_WITH_AUTHOR_AND_ROOM = _build_with_author_and_room()  # built once, reused by every read
 
 
 def new_uuid(room_id: int, now: datetime) -> str:
@@ -61,10 +68,18 @@ async def _already_stored(
     keys = {(d.author_id, d.client_id) for d in drafts if d.client_id is not None}
     if not keys:
         return {}
+    # Two plain IN lists use the (author_id, client_id) unique index on every
+    # backend; the exact pairs are picked out here.
     query = select(messages.c.author_id, messages.c.client_id, messages.c.id).where(
-        tuple_(messages.c.author_id, messages.c.client_id).in_(list(keys))
+        messages.c.author_id.in_({author for author, _ in keys}),
+        messages.c.client_id.in_({client for _, client in keys}),
     )
-    return {(row.author_id, row.client_id): row.id for row in await conn.execute(query)}
+    rows = await conn.execute(query)
+    return {
+        (row.author_id, row.client_id): row.id
+        for row in rows
+        if (row.author_id, row.client_id) in keys
+    }
 
 
 async def insert_batch(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, exists, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, case, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imbachat.domain import Member, Page, Room, RoomMember, RoomQuery, Slice, User
@@ -265,3 +266,48 @@ async def public(conn: AsyncConnection, imba_id: int, limit: int) -> list[Room]:
         .limit(limit)
     )
     return [Room.from_row(row) for row in await conn.execute(query)]
+
+
+def _sender_context_query() -> Select[Any]:
+    author = users.alias("author")
+    membership = members.alias("membership")
+    return (
+        select(
+            rooms,
+            *[c.label(f"u_{c.name}") for c in author.c],
+            *[c.label(f"m_{c.name}") for c in membership.c],
+        )
+        .select_from(rooms)
+        .outerjoin(
+            author,
+            (author.c.imba_id == rooms.c.imba_id)
+            & (author.c.remote_user_id == bindparam("remote_user_id")),
+        )
+        .outerjoin(
+            membership,
+            (membership.c.room_id == rooms.c.id) & (membership.c.user_id == author.c.id),
+        )
+        .where(rooms.c.id == bindparam("room_id"), rooms.c.imba_id == bindparam("imba_id"))
+    )
+
+
+# Built once: constructing aliased selects per call cost a third of the send path.
+_SENDER_CONTEXT = _sender_context_query()
+
+
+async def sender_context(
+    conn: AsyncConnection, imba_id: int, room_id: int, remote_user_id: int
+) -> tuple[Room | None, User | None, Member | None]:
+    """The room, the user with this host id, and their membership, in one query."""
+    params = {"imba_id": imba_id, "room_id": room_id, "remote_user_id": remote_user_id}
+    row = (await conn.execute(_SENDER_CONTEXT, params)).first()
+    if row is None:
+        return None, None, None
+    mapping = row._mapping
+    user = None
+    if mapping["u_id"] is not None:
+        user = User(**{f.name: mapping[f"u_{f.name}"] for f in fields(User)})
+    member = None
+    if mapping["m_room_id"] is not None:
+        member = Member(**{f.name: mapping[f"m_{f.name}"] for f in fields(Member)})
+    return Room.from_row(row), user, member

@@ -50,11 +50,16 @@ class MessageWriter:
 
     async def submit(self, draft: MessageDraft) -> Stored:
         """Store the draft; returns ``(message, created)`` once it is committed."""
+        return await self.enqueue(draft)
+
+    def enqueue(self, draft: MessageDraft) -> asyncio.Future[Stored]:
+        """Queue the draft now (drafts are stored in the order they are queued);
+        the future resolves when its batch is committed."""
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="message-writer")
         future: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
-        await self._queue.put((draft, future))
-        return await future
+        self._queue.put_nowait((draft, future))
+        return future
 
     async def _run(self) -> None:
         stopping = False

@@ -45,12 +45,17 @@ def _author(event: Event) -> int | None:
 class Outbox:
     def __init__(self) -> None:
         self._listeners: list[Callable[[], None]] = []
+        self._fresh = False  # deliveries were written since the last wake-up
 
     def on_recorded(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` (the dispatcher's wake-up) after deliveries are recorded."""
         self._listeners.append(listener)
 
-    def recorded(self) -> None:
+    def recorded(self, force: bool = False) -> None:
+        """After a commit: wake the dispatcher, if anything was written for it."""
+        if not (self._fresh or force):
+            return
+        self._fresh = False
         for listener in self._listeners:
             listener()
 
@@ -91,6 +96,7 @@ class Outbox:
                     }
                 )
         await webhook_store.add_deliveries(conn, rows)
+        self._fresh = self._fresh or bool(rows)
         return len(rows)
 
 

@@ -1,0 +1,1 @@
+"""Load harness for imbachat: `python -m bench.run SCENARIO [--quick] [--json FILE]`."""

@@ -1,0 +1,259 @@
+"""python -m bench.run SCENARIO [--quick] [--json FILE]
+
+Starts a real server, builds the scenario's rooms through the REST API, runs the
+load from separate processes, and reports rate, latency percentiles, loss,
+duplication, order, and the server's CPU and peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import platform
+import secrets
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from hdrh.histogram import HdrHistogram
+
+import imbachat
+from bench import load
+from bench.server import ServerUnderTest
+
+WORKERS = 2
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    rooms: int
+    members: int
+    rate: float  # messages per second, offered, in total
+    duration: float
+    mode: str = "ws"
+    idle: int = 0
+    target: str = ""
+
+
+SCENARIOS = {
+    "send": (
+        Scenario(
+            "send",
+            rooms=100,
+            members=10,
+            rate=2000,
+            duration=20,
+            target=">= 2,000 msg/s, p99 <= 50 ms, zero loss",
+        ),
+        Scenario("send", rooms=20, members=10, rate=400, duration=8),
+    ),
+    "send-rest": (
+        Scenario(
+            "send-rest",
+            rooms=50,
+            members=10,
+            rate=1000,
+            duration=20,
+            mode="rest",
+            target=">= 1,000 msg/s, p99 <= 50 ms",
+        ),
+        Scenario("send-rest", rooms=20, members=10, rate=300, duration=8, mode="rest"),
+    ),
+    "bigroom": (
+        Scenario(
+            "bigroom",
+            rooms=1,
+            members=1000,
+            rate=20,
+            duration=20,
+            target="p99 to the last member <= 25 ms",
+        ),
+        Scenario("bigroom", rooms=1, members=200, rate=20, duration=8),
+    ),
+    "idle": (
+        Scenario(
+            "idle",
+            rooms=0,
+            members=0,
+            rate=0,
+            duration=0,
+            idle=19_000,
+            target=">= 20,000 sockets in <= 1 GiB",
+        ),
+        Scenario("idle", rooms=0, members=0, rate=0, duration=0, idle=2_000),
+    ),
+}
+
+
+def build_rooms(server: ServerUnderTest, imba_id: int, scenario: Scenario) -> list[dict[str, Any]]:
+    rooms = []
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        for index in range(scenario.rooms):
+            members = list(range(index * scenario.members + 1, (index + 1) * scenario.members + 1))
+            data: dict[str, Any] = {
+                "imba_id": imba_id,
+                "login": "bench",
+                "password": "bench",
+                "room_type": 1,
+            }
+            data.update({f"users_ids[{i}]": user for i, user in enumerate(members)})
+            answer = client.post("/imbachat/v1/widget/imba_rooms", data=data)
+            answer.raise_for_status()
+            rooms.append(
+                {
+                    "id": answer.json()["data"][0]["room_id"],
+                    "members": members,
+                    "sender": members[0],
+                }
+            )
+    return rooms
+
+
+def split(rooms: list[dict[str, Any]], idle: int, scenario: Scenario) -> list[dict[str, list[Any]]]:
+    """Rooms (or, for one big room, its members) and idle users per worker."""
+    parts: list[dict[str, list[Any]]] = [{"rooms": [], "idle_users": []} for _ in range(WORKERS)]
+    if scenario.rooms == 1:
+        room = rooms[0]
+        for worker in range(WORKERS):
+            members = room["members"][worker::WORKERS]
+            parts[worker]["rooms"].append({**room, "members": members})
+    else:
+        for index, room in enumerate(rooms):
+            parts[index % WORKERS]["rooms"].append(room)
+    for index, user in enumerate(range(1, idle + 1)):
+        parts[index % WORKERS]["idle_users"].append(user)
+    return parts
+
+
+def percentiles(histogram: HdrHistogram) -> dict[str, float]:
+    if histogram.get_total_count() == 0:
+        return {}
+    return {
+        f"p{p}": round(histogram.get_value_at_percentile(p) / 1000, 2) for p in (50, 90, 99)
+    } | {"max": round(histogram.get_max_value() / 1000, 2)}
+
+
+def run(scenario: Scenario, quick: bool) -> dict[str, Any]:
+    server = ServerUnderTest()
+    server.start()
+    try:
+        imba_id, secret = server.create_widget()
+        rooms = build_rooms(server, imba_id, scenario)
+        ctx = mp.get_context("spawn")
+        ready, results, go, stop = ctx.Queue(), ctx.Queue(), ctx.Event(), ctx.Event()
+        start_at = ctx.Value("d", 0.0)
+        configs = [
+            {
+                "ws_url": server.ws_url,
+                "url": server.url,
+                "imba_id": imba_id,
+                "secret": secret,
+                "tag": secrets.token_hex(4),
+                "mode": scenario.mode,
+                "duration": scenario.duration,
+                "room_rate": scenario.rate / max(1, scenario.rooms),
+                "drain": 3.0,
+                "stop": stop,
+                "start_value": start_at,
+                **part,
+            }
+            for part in split(rooms, scenario.idle, scenario)
+        ]
+        tag = configs[0]["tag"]
+        for cfg in configs:
+            cfg["tag"] = tag
+        workers = [ctx.Process(target=load.main, args=(cfg, ready, go, results)) for cfg in configs]
+        for worker in workers:
+            worker.start()
+        connected = sum(ready.get(timeout=600) for _ in workers)
+        print(f"{scenario.name}: {connected} sockets connected", file=sys.stderr, flush=True)
+        start_at.value = time.time() + 1.0  # every worker's first message is due then
+        server.measure()
+        idle_rss = None
+        if scenario.idle:
+            time.sleep(3)
+            idle_rss = round(server.rss() / 2**20, 1)
+            stop.set()
+        go.set()
+        outcome = [results.get(timeout=600) for _ in workers]
+        for worker in workers:
+            worker.join(timeout=30)
+        usage = server.stop_measuring()
+    finally:
+        server.stop()
+    return summarize(scenario, quick, rooms, outcome, usage, connected, idle_rss)
+
+
+def summarize(
+    scenario: Scenario,
+    quick: bool,
+    rooms: list[dict[str, Any]],
+    outcome: list[dict[str, Any]],
+    usage: dict[str, float],
+    connected: int,
+    idle_rss: float | None,
+) -> dict[str, Any]:
+    latency = HdrHistogram(1, load.HIGHEST_US, 3)
+    slowest: dict[str, int] = {}
+    sent: dict[int, int] = {}
+    received: dict[str, int] = {}
+    for part in outcome:
+        latency.add(HdrHistogram.decode(part["histogram"]))
+        for key, us in part["slowest"].items():
+            slowest[key] = max(slowest.get(key, 0), us)
+        for room, count in part["sent"].items():
+            sent[int(room)] = sent.get(int(room), 0) + count
+        received.update(part["received"])
+    expected = sum(sent.get(r["id"], 0) * (len(r["members"]) - 1) for r in rooms)
+    unique = sum(received.values())
+    last_member = HdrHistogram(1, load.HIGHEST_US, 3)
+    for us in slowest.values():
+        last_member.record_value(min(us, load.HIGHEST_US))
+    messages = sum(sent.values())
+    report = {
+        "scenario": scenario.name,
+        "quick": quick,
+        "target": scenario.target,
+        "offered_rate": scenario.rate,
+        "achieved_rate": round(messages / scenario.duration, 1) if scenario.duration else 0,
+        "messages": messages,
+        "deliveries": unique,
+        "deliveries_per_second": round(unique / scenario.duration, 1) if scenario.duration else 0,
+        "latency_ms": percentiles(latency),
+        "last_member_latency_ms": percentiles(last_member),
+        "lost": max(0, expected - unique),
+        "duplicated": sum(p["duplicates"] for p in outcome),
+        "out_of_order": sum(p["out_of_order"] for p in outcome),
+        "sockets": connected,
+        "idle_rss_mb": idle_rss,
+        "server": usage,
+        "versions": {
+            "imbachat": imbachat.__version__,
+            "python": platform.python_version(),
+            "machine": f"{platform.machine()}, {mp.cpu_count()} cores",
+        },
+    }
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scenario", choices=sorted(SCENARIOS))
+    parser.add_argument("--quick", action="store_true", help="a short smoke run (under 60 s)")
+    parser.add_argument("--json", dest="json_file", help="also write the report here")
+    args = parser.parse_args()
+    full, quick = SCENARIOS[args.scenario]
+    report = run(quick if args.quick else full, args.quick)
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.json_file:
+        with open(args.json_file, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""The server under test: a real `imbachat serve` process on a fresh SQLite database,
+with its CPU time and peak memory sampled while the load runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerUnderTest:
+    def __init__(self, database_url: str | None = None, bus_url: str = "") -> None:
+        self.tmp = tempfile.TemporaryDirectory(prefix="imbachat-bench-")
+        self.database_url = database_url or f"sqlite:///{Path(self.tmp.name) / 'bench.db'}"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "IMBACHAT_SEND_RATE_PER_SECOND": "0",  # the harness measures, it does not abuse
+            "IMBACHAT_WS_MAX_QUEUE": "100000",
+            "IMBACHAT_BUS_URL": bus_url,
+        }
+        self.peak_rss = 0
+        self._sampling = False
+
+    def imbachat(self, *args: str) -> str:
+        command = [sys.executable, "-m", "imbachat", *args, "--database", self.database_url]
+        return subprocess.run(
+            command, env=self.env, check=True, capture_output=True, text=True
+        ).stdout
+
+    def create_widget(self) -> tuple[int, str]:
+        created = json.loads(
+            self.imbachat("widgets", "create", "--login", "bench", "--password", "bench")
+        )
+        return int(created["imba_id"]), str(created["secret_key"])
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "imbachat", "serve", "--port", str(self.port),
+             "--database", self.database_url, "--log-level", "warning"],
+            env=self.env,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.1)
+        self.ps = psutil.Process(self.process.pid)
+
+    def measure(self) -> None:
+        """Start sampling CPU and memory (call when the load begins)."""
+        self._cpu0 = sum(self.ps.cpu_times()[:2])
+        self._t0 = time.monotonic()
+        self._sampling = True
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _sample(self) -> None:
+        while self._sampling:
+            self.peak_rss = max(self.peak_rss, self.ps.memory_info().rss)
+            time.sleep(0.2)
+
+    def rss(self) -> int:
+        return int(self.ps.memory_info().rss)
+
+    def stop_measuring(self) -> dict[str, float]:
+        self._sampling = False
+        cpu = sum(self.ps.cpu_times()[:2]) - self._cpu0
+        wall = time.monotonic() - self._t0
+        self.peak_rss = max(self.peak_rss, self.ps.memory_info().rss)
+        return {
+            "cpu_percent": round(100 * cpu / wall, 1),
+            "peak_rss_mb": round(self.peak_rss / 2**20, 1),
+        }
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=20)
+        self.tmp.cleanup()
