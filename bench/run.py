@@ -21,7 +21,7 @@ import httpx
 from hdrh.histogram import HdrHistogram
 
 import imbachat
-from bench import load
+from bench import load, roomlist
 from bench.server import ServerUnderTest
 
 WORKERS = 2
@@ -73,6 +73,12 @@ SCENARIOS = {
             target="p99 to the last member <= 25 ms",
         ),
         Scenario("bigroom", rooms=1, members=200, rate=20, duration=8),
+    ),
+    "fanout": (
+        Scenario(
+            "fanout", rooms=1, members=1000, rate=60, duration=15, target=">= 50,000 deliveries/s"
+        ),
+        Scenario("fanout", rooms=1, members=500, rate=60, duration=8),
     ),
     "idle": (
         Scenario(
@@ -242,12 +248,15 @@ def summarize(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("scenario", choices=sorted(SCENARIOS))
+    parser.add_argument("scenario", choices=sorted([*SCENARIOS, "roomlist"]))
     parser.add_argument("--quick", action="store_true", help="a short smoke run (under 60 s)")
     parser.add_argument("--json", dest="json_file", help="also write the report here")
     args = parser.parse_args()
-    full, quick = SCENARIOS[args.scenario]
-    report = run(quick if args.quick else full, args.quick)
+    if args.scenario == "roomlist":
+        report = roomlist.run(args.quick)
+    else:
+        full, quick = SCENARIOS[args.scenario]
+        report = run(quick if args.quick else full, args.quick)
     text = json.dumps(report, indent=2)
     print(text)
     if args.json_file:

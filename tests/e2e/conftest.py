@@ -53,14 +53,14 @@ def open_page(browser):
     """A fresh browser context (like a separate person) on a host-site page."""
     contexts = []
 
-    def open_(url: str):
+    def open_(url: str, ready: str = "window.events && window.events.includes('resolved')"):
         context = browser.new_context(viewport={"width": 1100, "height": 760})
         contexts.append(context)
         page = context.new_page()
         page.errors = []
         page.on("pageerror", lambda error: page.errors.append(str(error)))
         page.goto(url)
-        page.wait_for_function("window.events && window.events.includes('resolved')")
+        page.wait_for_function(ready)
         return page
 
     yield open_

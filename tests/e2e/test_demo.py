@@ -18,26 +18,12 @@ def demo(start_server, tmp_path: Path):
     return server
 
 
-@pytest.fixture
-def open_demo(browser):
-    contexts = []
-
-    def open_(url: str):
-        context = browser.new_context(viewport={"width": 1100, "height": 760})
-        contexts.append(context)
-        page = context.new_page()
-        page.goto(url)
-        page.wait_for_function("window.imbaChat && document.querySelector('[data-imbachat]')")
-        return page
-
-    yield open_
-    for context in contexts:
-        context.close()
+WIDGET_SHOWN = "window.imbaChat && document.querySelector('[data-imbachat]')"
 
 
-def test_alice_writes_to_bob_from_his_profile_and_bob_answers(demo, open_demo) -> None:
-    alice = open_demo(f"{demo.url}/?user=1")
-    bob = open_demo(f"{demo.url}/?user=2")
+def test_alice_writes_to_bob_from_his_profile_and_bob_answers(demo, open_page) -> None:
+    alice = open_page(f"{demo.url}/?user=1", WIDGET_SHOWN)
+    bob = open_page(f"{demo.url}/?user=2", WIDGET_SHOWN)
     expect(alice.get_by_text("Logged in as Alice")).to_be_visible()
     expect(bob.locator(".ic-launcher .ic-badge")).to_have_text("2")  # unread demo history
 
@@ -55,8 +41,8 @@ def test_alice_writes_to_bob_from_his_profile_and_bob_answers(demo, open_demo) -
     screenshot(alice, "demo-dialog")
 
 
-def test_the_demo_has_a_conference_and_a_support_room_with_history(demo, open_demo) -> None:
-    carol = open_demo(f"{demo.url}/?user=3")
+def test_the_demo_has_a_conference_and_a_support_room_with_history(demo, open_page) -> None:
+    carol = open_page(f"{demo.url}/?user=3", WIDGET_SHOWN)
     carol.click(".ic-launcher")
 
     carol.get_by_role("tab", name="Conferences").click()

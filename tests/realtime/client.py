@@ -7,7 +7,7 @@ import contextlib
 import itertools
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import websockets
@@ -138,3 +138,37 @@ class ChatClient:
     def room(self, room_id: int) -> dict[str, Any]:
         [room] = [r for r in self.ready["rooms"] if r["id"] == room_id]
         return room
+
+
+def live(scenario: Callable[[], Awaitable[None]]) -> None:
+    asyncio.run(scenario())
+
+
+async def connect(server: Any, widget: Any, user_id: int) -> ChatClient:
+    return await ChatClient.connect(server.ws_url, widget.imba_id, widget.token(user_id))
+
+
+async def settled(client: ChatClient) -> None:
+    """Every frame this client sent before has been handled: frames of one socket are
+    served in order, so the pong comes after them (for frames with no direct answer)."""
+    await client.send_frame({"type": "ping"})
+    try:
+        await client.next("pong")
+    except AssertionError:
+        if client.closed_with is not None:
+            raise AssertionError(
+                f"the server dropped the socket (code {client.closed_with})"
+            ) from None
+        raise
+
+
+async def answer_code(client: ChatClient, frame: dict[str, Any]) -> int | None:
+    """Send a frame; the code of the error frame it got, or None when it was accepted."""
+    await client.send_frame(frame)
+    await settled(client)  # an error frame is queued before the pong
+    ref = frame.get("client_id", frame["type"])
+    if client.taken_none("error", ref=ref):
+        return None
+    error = await client.next("error", ref=ref)
+    code: int = error["code"]
+    return code

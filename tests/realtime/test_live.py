@@ -4,17 +4,8 @@ whether they came from a socket or from the REST API."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
-from tests.realtime.client import ChatClient
-
-
-def live(scenario: Callable[[], Awaitable[None]]) -> None:
-    asyncio.run(scenario())
-
-
-async def connect(server, widget, user_id: int) -> ChatClient:
-    return await ChatClient.connect(server.ws_url, widget.imba_id, widget.token(user_id))
+from tests.realtime.client import connect, live
 
 
 def test_two_users_exchange_messages_both_ways(server, widgets) -> None:

@@ -6,23 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 
 from tests.factories import TestWidget, WidgetFactory
-from tests.realtime.client import ChatClient
+from tests.realtime.client import ChatClient, answer_code, connect, live, settled
 
 # ---- helpers ------------------------------------------------------------------
-
-
-def live(scenario: Callable[[], Awaitable[None]]) -> None:
-    asyncio.run(scenario())
-
-
-async def connect(server, widget: TestWidget, user_id: int) -> ChatClient:
-    return await ChatClient.connect(server.ws_url, widget.imba_id, widget.token(user_id))
 
 
 def owner(widget: TestWidget, method: str, path: str, **kw: Any) -> httpx.Response:
@@ -46,32 +37,6 @@ def room_of(widget: TestWidget, room: int) -> dict[str, Any]:
 
 def message_ids(widget: TestWidget, room: int) -> list[int]:
     return [m["id"] for m in widget.listed("get_messages", room_id=str(room))]
-
-
-async def settled(client: ChatClient) -> None:
-    """Every frame this client sent before has been handled: frames of one socket are
-    served in order, so the pong comes after them (for frames with no direct answer)."""
-    await client.send_frame({"type": "ping"})
-    try:
-        await client.next("pong")
-    except AssertionError:
-        if client.closed_with is not None:
-            raise AssertionError(
-                f"the server dropped the socket (code {client.closed_with})"
-            ) from None
-        raise
-
-
-async def answer_code(client: ChatClient, frame: dict[str, Any]) -> int | None:
-    """Send a frame; the code of the error frame it got, or None when it was accepted."""
-    await client.send_frame(frame)
-    await settled(client)  # an error frame is queued before the pong
-    ref = frame.get("client_id", frame["type"])
-    if client.taken_none("error", ref=ref):
-        return None
-    error = await client.next("error", ref=ref)
-    code: int = error["code"]
-    return code
 
 
 async def refused(client: ChatClient, frame: dict[str, Any]) -> dict[str, Any]:

@@ -4,31 +4,14 @@ pipe; a closed room (not public) that exists is only for its members."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 
 from tests.factories import TestWidget
-from tests.realtime.client import ChatClient
+from tests.realtime.client import connect, live, settled
 
 NEWCOMER = 7
-
-
-def live(scenario: Callable[[], Awaitable[None]]) -> None:
-    asyncio.run(scenario())
-
-
-async def connect(server, widget: TestWidget, user_id: int) -> ChatClient:
-    return await ChatClient.connect(server.ws_url, widget.imba_id, widget.token(user_id))
-
-
-async def settled(client: ChatClient) -> None:
-    """Every frame this client sent before has been handled (frames of one socket are
-    served in order; an error frame is queued before the pong)."""
-    await client.send_frame({"type": "ping"})
-    await client.next("pong")
 
 
 def owner(widget: TestWidget, method: str, path: str, **kw: Any) -> httpx.Response:

@@ -4,42 +4,14 @@ and opening it again reopens the same room."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 
 from tests.factories import TestWidget
-from tests.realtime.client import ChatClient
+from tests.realtime.client import answer_code, connect, live, settled
 
 OPERATOR, VISITOR, BYSTANDER = 9, 5, 7
-
-
-def live(scenario: Callable[[], Awaitable[None]]) -> None:
-    asyncio.run(scenario())
-
-
-async def connect(server, widget: TestWidget, user_id: int) -> ChatClient:
-    return await ChatClient.connect(server.ws_url, widget.imba_id, widget.token(user_id))
-
-
-async def settled(client: ChatClient) -> None:
-    """Every frame this client sent before has been handled (frames of one socket are
-    served in order; an error frame is queued before the pong)."""
-    await client.send_frame({"type": "ping"})
-    await client.next("pong")
-
-
-async def answer_code(client: ChatClient, frame: dict[str, Any]) -> int | None:
-    """Send a frame; the code of the error frame it got, or None when it was accepted."""
-    await client.send_frame(frame)
-    await settled(client)
-    ref = frame.get("client_id", frame["type"])
-    if client.taken_none("error", ref=ref):
-        return None
-    code: int = (await client.next("error", ref=ref))["code"]
-    return code
 
 
 def with_operator(widgets) -> TestWidget:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,3 +36,12 @@ class Bus(Protocol):
 
     async def close(self) -> None:
         """Stop delivering and release connections."""
+
+
+async def deliver(handlers: list[Handler], event: Event) -> None:
+    """Hand an event to every handler; one failing must not stop the others."""
+    for handler in handlers:
+        try:
+            await handler(event)
+        except Exception:
+            log.exception("bus handler failed for %s", event.type)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from imbachat.bus.base import Event, Handler
+from imbachat.bus.base import Event, Handler, deliver
 
 log = logging.getLogger(__name__)
 
@@ -14,12 +14,7 @@ class InMemoryBus:
         self._handlers: list[Handler] = []
 
     async def publish(self, event: Event) -> None:
-        for handler in self._handlers:
-            try:
-                await handler(event)
-            except Exception:
-                # One failing subscriber must not stop the others or the publisher.
-                log.exception("bus handler failed for %s", event.type)
+        await deliver(self._handlers, event)
 
     def subscribe(self, handler: Handler) -> None:
         self._handlers.append(handler)

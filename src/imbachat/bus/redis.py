@@ -21,7 +21,7 @@ import orjson
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
-from imbachat.bus.base import Event, Handler
+from imbachat.bus.base import Event, Handler, deliver
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +71,7 @@ class RedisBus:
         self._outbox.put_nowait(data)
 
     async def _deliver(self, event: Event) -> None:
-        for handler in self._handlers:
-            try:
-                await handler(event)
-            except Exception:
-                log.exception("bus handler failed for %s", event.type)
+        await deliver(self._handlers, event)
 
     async def _send(self) -> None:
         backoff = 0.1

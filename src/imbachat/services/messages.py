@@ -172,7 +172,7 @@ class MessageService:
         check_text(text)
         widget = await self._current(widget)
         async with self._db.write() as conn:
-            message = await self._own_message(conn, widget, user, message_id)
+            message = await self._message_for(conn, widget, user, message_id, staff_may=False)
             room, member = await require_member(conn, widget, message.room_id, user)
             author = (await user_store.by_remote_ids(conn, widget.imba_id, [user.remote_user_id]))[
                 user.remote_user_id
@@ -194,7 +194,7 @@ class MessageService:
         """Authors delete their own messages, room moderators and admins anyone's,
         the widget owner (``user`` None) any; the seq stays, the text goes."""
         async with self._db.write() as conn:
-            message = await self._deletable(conn, widget, user, message_id)
+            message = await self._message_for(conn, widget, user, message_id, staff_may=True)
             await message_store.set_deleted(conn, message.id, utcnow())
             deleted = await message_store.get(conn, widget.imba_id, message.id)
             assert deleted is not None
@@ -217,30 +217,28 @@ class MessageService:
             self._widgets[widget.imba_id] = cached
         return cached[2]
 
-    async def _deletable(
-        self, conn: AsyncConnection, widget: Widget, user: User | None, message_id: int
+    async def _message_for(
+        self,
+        conn: AsyncConnection,
+        widget: Widget,
+        user: User | None,
+        message_id: int,
+        *,
+        staff_may: bool,
     ) -> Message:
+        """A live message the user may change: their own, or (``staff_may``) any in a
+        room they moderate; the owner (``user`` None) may change any."""
         message = await message_store.get(conn, widget.imba_id, message_id)
         if message is None or message.deleted_at is not None:
             raise NotFound(f"No message with id {message_id}.", field="message_id")
         if user is None:
             return message
         _, member = await require_member(conn, widget, message.room_id, user)
-        if message.author_id != user.id and member.role not in ("admin", "moderator"):
-            raise Forbidden(
-                "Only the author or a room moderator may delete this.", field="message_id"
-            )
-        return message
-
-    async def _own_message(
-        self, conn: AsyncConnection, widget: Widget, user: User, message_id: int
-    ) -> Message:
-        message = await message_store.get(conn, widget.imba_id, message_id)
-        if message is None or message.deleted_at is not None:
-            raise NotFound(f"No message with id {message_id}.", field="message_id")
-        await require_member(conn, widget, message.room_id, user)
-        if message.author_id != user.id:
-            raise Forbidden("Only the author may change this message.", field="message_id")
+        if message.author_id != user.id and not (
+            staff_may and member.role in ("admin", "moderator")
+        ):
+            who = "the author or a room moderator" if staff_may else "the author"
+            raise Forbidden(f"Only {who} may change this message.", field="message_id")
         return message
 
     async def find(
