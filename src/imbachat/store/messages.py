@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, exists, select, tuple_, update
+from sqlalchemy import ColumnElement, Select, bindparam, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imbachat.clock import unix
@@ -251,11 +251,17 @@ async def in_room_before(
 
 
 async def last_of_rooms(conn: AsyncConnection, room_seqs: dict[int, int]) -> dict[int, Message]:
-    """The message at each room's last ``seq``: the room list's preview."""
-    wanted = [(room_id, seq) for room_id, seq in room_seqs.items() if seq > 0]
+    """The message at each room's last ``seq``: the room list's preview.
+
+    Joined on the room's own ``last_seq`` so each room is one probe of the
+    (room_id, seq) index (a row-value IN list makes SQLite scan the table).
+    """
+    wanted = [room_id for room_id, seq in room_seqs.items() if seq > 0]
     if not wanted:
         return {}
-    query = _with_author_and_room().where(tuple_(messages.c.room_id, messages.c.seq).in_(wanted))
+    query = _with_author_and_room().where(
+        messages.c.room_id.in_(wanted), messages.c.seq == rooms.c.last_seq
+    )
     return {row.room_id: Message.from_row(row) for row in await conn.execute(query)}
 
 
