@@ -59,7 +59,10 @@ def token(secret: str, user: int) -> str:
 
 
 async def connect(cfg: dict[str, Any], user: int, limit: asyncio.Semaphore) -> Any:
-    url = f"{cfg['ws_url']}/imbachat/v1/{cfg['imba_id']}/ws?token={token(cfg['secret'], user)}"
+    """Senders connect to ``sender_ws_url`` (node A), everyone else to ``ws_url``."""
+    senders = {room["sender"] for room in cfg["rooms"]}
+    base = cfg.get("sender_ws_url", cfg["ws_url"]) if user in senders else cfg["ws_url"]
+    url = f"{base}/imbachat/v1/{cfg['imba_id']}/ws?token={token(cfg['secret'], user)}"
     async with limit:
         for attempt in range(5):
             try:

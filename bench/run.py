@@ -14,7 +14,7 @@ import platform
 import secrets
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -22,7 +22,7 @@ from hdrh.histogram import HdrHistogram
 
 import imbachat
 from bench import load, roomlist
-from bench.server import ServerUnderTest
+from bench.server import REDIS_URL, ServerUnderTest, drop_postgres, scratch_postgres
 
 WORKERS = 2
 
@@ -73,6 +73,18 @@ SCENARIOS = {
             target="p99 to the last member <= 25 ms",
         ),
         Scenario("bigroom", rooms=1, members=200, rate=20, duration=8),
+    ),
+    "multinode": (
+        Scenario(
+            "multinode",
+            rooms=100,
+            members=10,
+            rate=1000,
+            duration=15,
+            mode="multinode",
+            target="p99 within 5 ms of one node at 1,000 msg/s",
+        ),
+        Scenario("multinode", rooms=20, members=10, rate=200, duration=8, mode="multinode"),
     ),
     "fanout": (
         Scenario(
@@ -144,7 +156,42 @@ def percentiles(histogram: HdrHistogram) -> dict[str, float]:
 
 
 def run(scenario: Scenario, quick: bool) -> dict[str, Any]:
+    if scenario.mode == "multinode":
+        return run_multinode(scenario, quick)
     server = ServerUnderTest()
+    return run_on(scenario, quick, server, server)
+
+
+def run_multinode(scenario: Scenario, quick: bool) -> dict[str, Any]:
+    """The same load on one node, then on two (senders on A, receivers on B), both
+    on PostgreSQL; the second adds the Redis bus between the nodes."""
+    database = scratch_postgres()
+    try:
+        one = ServerUnderTest(database)
+        single = run_on(replace(scenario, mode="ws"), quick, one, one)
+    finally:
+        drop_postgres(database)
+    database = scratch_postgres()
+    node_a = ServerUnderTest(database, REDIS_URL)
+    try:
+        node_a.start()  # migrates first, alone
+        node_b = ServerUnderTest(database, REDIS_URL)
+        double = run_on(replace(scenario, mode="ws"), quick, node_b, node_a)
+    finally:
+        node_a.stop()
+        drop_postgres(database)
+    double["scenario"] = "multinode"
+    double["single_node_latency_ms"] = single["latency_ms"]
+    p99 = double["latency_ms"].get("p99", 0) - single["latency_ms"].get("p99", 0)
+    double["p99_difference_ms"] = round(p99, 2)
+    return double
+
+
+def run_on(
+    scenario: Scenario, quick: bool, server: ServerUnderTest, sender_node: ServerUnderTest
+) -> dict[str, Any]:
+    """Run a scenario with receivers on ``server`` and senders on ``sender_node``
+    (the same server unless two nodes are measured)."""
     server.start()
     try:
         imba_id, secret = server.create_widget()
@@ -165,6 +212,7 @@ def run(scenario: Scenario, quick: bool) -> dict[str, Any]:
                 "drain": 3.0,
                 "stop": stop,
                 "start_value": start_at,
+                "sender_ws_url": sender_node.ws_url,
                 **part,
             }
             for part in split(rooms, scenario.idle, scenario)

@@ -25,6 +25,7 @@ def free_port() -> int:
 
 class ServerUnderTest:
     def __init__(self, database_url: str | None = None, bus_url: str = "") -> None:
+        self.shared_database = database_url is not None
         self.tmp = tempfile.TemporaryDirectory(prefix="imbachat-bench-")
         self.database_url = database_url or f"sqlite:///{Path(self.tmp.name) / 'bench.db'}"
         self.port = free_port()
@@ -98,3 +99,42 @@ class ServerUnderTest:
         self.process.terminate()
         self.process.wait(timeout=20)
         self.tmp.cleanup()
+
+
+POSTGRES_URL = os.environ.get("IMBACHAT_BENCH_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("IMBACHAT_BENCH_REDIS_URL", "redis://127.0.0.1:6379")
+
+
+def _admin(sql: str) -> None:
+    import asyncio
+
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    parts = make_url(POSTGRES_URL)
+
+    async def run() -> None:
+        conn = await asyncpg.connect(
+            host=parts.host, port=parts.port, user=parts.username, database=parts.database
+        )
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+def scratch_postgres() -> str:
+    """A new empty PostgreSQL database for one run; drop it with drop_postgres."""
+    from sqlalchemy.engine import make_url
+
+    name = f"imbachat_bench_{os.getpid()}_{int(time.time())}"
+    _admin(f'CREATE DATABASE "{name}"')
+    return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres(url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    _admin(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
