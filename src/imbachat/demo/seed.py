@@ -45,6 +45,10 @@ class DemoSeed:
         imba, secret = self.widget.imba_id, self.widget.secret_key
         auth = f"--user {imba}:{secret}"
         return f"""
+Open the demo site as two people and chat:
+  {base}/?user=1   (Alice)
+  {base}/?user=2   (Bob, in another browser or a private window)
+
 imbachat demo: widget imba_id={imba}, owner login {DEMO_LOGIN!r} / password {DEMO_PASSWORD!r}
   secret_key: {secret}
   users: Alice (1, admin), Bob (2), Carol (3); conference room {self.conference_id},
