@@ -11,8 +11,8 @@ from sqlalchemy.engine import Row
 T = TypeVar("T")
 
 ROOM_TYPES = {0: "dialog", 1: "conference", 3: "support"}
-USER_STATUSES = ("user", "admin")
-MEMBER_ROLES = ("admin", "moderator", "member")
+# Room types as form values: "0", "1", "3".
+ROOM_TYPE_FIELD = {str(number): number for number in ROOM_TYPES}
 
 
 class _FromRow:

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from imbachat.api import envelopes
 from imbachat.api.deps import services_of
 from imbachat.api.forms import Fields, form_body
+from imbachat.domain import ROOM_TYPE_FIELD
 from imbachat.services.rooms import DEFAULT_TITLE, RoomSpec
 
 router = APIRouter(tags=["ImbaChat v1"])
@@ -42,7 +43,7 @@ async def imba_rooms(request: Request) -> Response:
         pipe=fields.text("room_pipe"),
         room_id=fields.integer("room_id", minimum=1),
         is_public=int(fields.flag("room_is_public") or False),
-        type=fields.choice("room_type", {"0": 0, "1": 1, "3": 3}) or 0,
+        type=fields.choice("room_type", ROOM_TYPE_FIELD) or 0,
         users_ids=fields.integers("users_ids"),
     )
     services = services_of(request)

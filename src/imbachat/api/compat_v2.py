@@ -16,7 +16,7 @@ from imbachat.api.deps import (
     widget_by_basic,
 )
 from imbachat.api.forms import Fields, form_body
-from imbachat.domain import MessageQuery, RoomQuery, UserQuery
+from imbachat.domain import ROOM_TYPE_FIELD, MessageQuery, RoomQuery, UserQuery
 from imbachat.services.messages import MAX_MESSAGE_LENGTH, SendCommand
 
 router = APIRouter(prefix="/imbachat/v2/{imba_id}", tags=["ImbaChat v2"])
@@ -27,7 +27,6 @@ _PAGE_FIELDS = {
     "offset": "Rows to skip after the cursor.",
     "order": "asc (default) or desc by id.",
 }
-_ROOM_TYPES = {"0": 0, "1": 1, "3": 3}
 _MEMBER_ROLES = {"admin": "admin", "moderator": "moderator", "member": "member", "user": "member"}
 
 
@@ -87,7 +86,7 @@ async def get_rooms(request: Request, imba_id: str) -> Response:
     query = RoomQuery(
         id=fields.integer("room_id", minimum=1),
         pipe=fields.text("room_pipe"),
-        type=fields.choice("room_type", _ROOM_TYPES),
+        type=fields.choice("room_type", ROOM_TYPE_FIELD),
         status=fields.integer("status", maximum=32767),
         count_users=fields.integer("count_users", maximum=2**31 - 1),
         banned=fields.flag("banned"),
@@ -120,7 +119,7 @@ async def get_messages(request: Request, imba_id: str) -> Response:
     query = MessageQuery(
         id=fields.integer("id", minimum=1),
         room_id=fields.integer("room_id", minimum=1),
-        room_type=fields.choice("room_type", _ROOM_TYPES),
+        room_type=fields.choice("room_type", ROOM_TYPE_FIELD),
         user_name=fields.text("user_name"),
         user_role=fields.choice("user_role", _MEMBER_ROLES),
         author_remote_id=fields.integer("user_id", minimum=1),

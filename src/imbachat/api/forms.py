@@ -82,9 +82,6 @@ class Fields:
             )
         return cls(items)
 
-    def has(self, name: str) -> bool:
-        return self.value(name) is not None
-
     def value(self, name: str, *, raw: bool = False) -> str | None:
         """The field's text, or None when absent or empty."""
         if name not in self._raw:

@@ -39,7 +39,6 @@ class RedisBus:
         self._outbox: asyncio.Queue[bytes] = asyncio.Queue(MAX_OUTBOX)
         self._tasks: list[asyncio.Task[None]] = []
         self._subscribed = asyncio.Event()
-        self.connected = False
 
     async def start(self) -> None:
         self._tasks = [
@@ -98,7 +97,6 @@ class RedisBus:
             try:
                 async with self.client.pubsub(ignore_subscribe_messages=True) as pubsub:
                     await pubsub.subscribe(self.channel)
-                    self.connected = True
                     self._subscribed.set()
                     if not first:
                         log.info("Redis bus reconnected; catching sockets up")
@@ -110,7 +108,6 @@ class RedisBus:
                         if message is not None:
                             await self._received(message["data"])
             except (RedisError, OSError) as exc:
-                self.connected = False
                 log.warning("Redis bus subscription lost (%r); reconnecting", exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)

@@ -19,7 +19,6 @@ import contextlib
 import itertools
 import logging
 from collections import deque
-from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketState
 
@@ -180,6 +179,3 @@ class Connection:
 
     def high(self, room_id: int) -> int:
         return self._window.get(room_id, [0, 0])[1]
-
-    def describe(self) -> dict[str, Any]:
-        return {"id": self.id, "user": self.user.remote_user_id, "rooms": len(self.rooms)}

@@ -188,9 +188,16 @@ class Hub:
             order.filling = False
 
     def _fan_out_message(self, room_id: int, seq: int, text: str, origin: str | None) -> None:
+        own_id = self._local_socket_id(origin)
         for conn in self._by_room.get(room_id, ()):
-            own = origin is not None and origin == self.socket_key(conn)
-            conn.deliver(room_id, seq, None if own else text)
+            conn.deliver(room_id, seq, None if conn.id == own_id else text)
+
+    def _local_socket_id(self, origin: str | None) -> int | None:
+        """The id of this node's socket named by ``origin`` (None if on another node)."""
+        if origin is None:
+            return None
+        node, _, socket_id = origin.partition(":")
+        return int(socket_id) if node == self.node_id and socket_id.isdigit() else None
 
     def push_to_room(self, room_id: int | None, text: str, skip_user: int | None = None) -> None:
         """Queue one encoded frame on every socket following the room."""

@@ -14,7 +14,7 @@ import orjson
 
 from imbachat import render
 from imbachat.clock import format_api
-from imbachat.domain import Message, User
+from imbachat.domain import ROOM_TYPES, Message, User
 from imbachat.services.rooms import RoomView
 
 MAX_ID = 2**63 - 1
@@ -86,7 +86,6 @@ _FIELDS: dict[str, dict[str, tuple[type, bool]]] = {
     "ping": {},
 }
 MAX_ROOM_USERS = 100
-CLIENT_FRAMES = frozenset(_FIELDS)
 
 
 def parse(text: str | bytes) -> dict[str, Any]:
@@ -126,7 +125,7 @@ def _check_room_fields(kind: str, checked: dict[str, Any]) -> None:
     for name in ("title", "pipe"):
         if len(checked.get(name, "")) > 255:
             raise FrameError(413, f"{kind}: {name} is at most 255 characters.", kind)
-    if checked.get("room_type", 1) not in (0, 1, 3):
+    if checked.get("room_type", 1) not in ROOM_TYPES:
         raise FrameError(422, f"{kind}: room_type must be 0, 1 or 3.", kind)
     if checked.get("is_public", 0) not in (0, 1):
         raise FrameError(422, f"{kind}: is_public must be 0 or 1.", kind)

@@ -124,14 +124,6 @@ class ProfileRefresher:
             self._open_until[imba_id] = time.monotonic() + OPEN_SECONDS
             self._failures.pop(imba_id, None)
 
-    def circuit_open(self, imba_id: int) -> bool:
-        return self._open_until.get(imba_id, 0.0) > time.monotonic()
-
-    async def wait_idle(self) -> None:
-        """Wait for every scheduled refresh (tests and shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
     async def close(self) -> None:
         for task in self._tasks:
             task.cancel()

@@ -111,11 +111,6 @@ async def membership(conn: AsyncConnection, room_id: int, user_id: int) -> Membe
     return Member.from_row(row) if row else None
 
 
-async def member_ids(conn: AsyncConnection, room_id: int) -> list[int]:
-    query = select(members.c.user_id).where(members.c.room_id == room_id, members.c.status == 0)
-    return [row.user_id for row in await conn.execute(query)]
-
-
 def _visible_to(viewer_id: int) -> ColumnElement[bool]:
     return exists().where(
         members.c.room_id == rooms.c.id, members.c.user_id == viewer_id, members.c.status == 0
