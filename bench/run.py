@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
+import psutil
 from hdrh.histogram import HdrHistogram
 
 import imbachat
@@ -227,6 +228,9 @@ def run_on(
         print(f"{scenario.name}: {connected} sockets connected", file=sys.stderr, flush=True)
         start_at.value = time.time() + 1.0  # every worker's first message is due then
         server.measure()
+        usage: dict[str, float] = {}
+        loadgen = [psutil.Process(worker.pid) for worker in workers]
+        loadgen_cpu0, loadgen_t0 = sum(sum(p.cpu_times()[:2]) for p in loadgen), time.monotonic()
         idle_rss = None
         if scenario.idle:
             time.sleep(3)
@@ -234,9 +238,11 @@ def run_on(
             stop.set()
         go.set()
         outcome = [results.get(timeout=600) for _ in workers]
+        loadgen_cpu = sum(sum(p.cpu_times()[:2]) for p in loadgen) - loadgen_cpu0
+        usage["loadgen_cpu_percent"] = round(100 * loadgen_cpu / (time.monotonic() - loadgen_t0), 1)
         for worker in workers:
             worker.join(timeout=30)
-        usage = server.stop_measuring()
+        usage.update(server.stop_measuring())
     finally:
         server.stop()
     return summarize(scenario, quick, rooms, outcome, usage, connected, idle_rss)
@@ -299,12 +305,19 @@ def main() -> None:
     parser.add_argument("scenario", choices=sorted([*SCENARIOS, "roomlist"]))
     parser.add_argument("--quick", action="store_true", help="a short smoke run (under 60 s)")
     parser.add_argument("--json", dest="json_file", help="also write the report here")
+    parser.add_argument("--rate", type=float, help="offer this many messages/s instead")
+    parser.add_argument("--duration", type=float, help="send for this many seconds instead")
     args = parser.parse_args()
     if args.scenario == "roomlist":
         report = roomlist.run(args.quick)
     else:
         full, quick = SCENARIOS[args.scenario]
-        report = run(quick if args.quick else full, args.quick)
+        scenario = quick if args.quick else full
+        if args.rate is not None:
+            scenario = replace(scenario, rate=args.rate)
+        if args.duration is not None:
+            scenario = replace(scenario, duration=args.duration)
+        report = run(scenario, args.quick)
     text = json.dumps(report, indent=2)
     print(text)
     if args.json_file:

@@ -116,13 +116,32 @@ class Message(_FromRow):
 
 
 @dataclass(frozen=True, slots=True)
+class SendRequest:
+    """A send as it arrives: who (by host user id), where, what. The writer checks it
+    against the database inside the batch that stores it."""
+
+    imba_id: int
+    room_id: int
+    author_remote_id: int
+    body: str
+    answer_to: int = 0
+    client_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class MessageDraft:
-    """A message about to be stored; ``seq``, ``id`` and ``uuid`` are assigned on write."""
+    """A checked message about to be stored; ``seq``, ``id`` and ``uuid`` are assigned
+    on write. It carries its author and room type, so the stored message is built
+    without reading it back."""
 
     imba_id: int
     room_id: int
     author_id: int
     body: str
+    author_remote_id: int
+    author_name: str | None
+    author_is_bot: bool
+    room_type: int
     answer_to: int = 0
     client_id: str | None = None
 

@@ -162,10 +162,29 @@ async def settled(client: ChatClient) -> None:
         raise
 
 
+async def handled(client: ChatClient, frame: dict[str, Any]) -> None:
+    """Wait until a frame sent before was handled. A send is answered (``ack`` or
+    ``error``) when its batch commits, possibly after later frames' answers; other
+    frames are served in order, so their answers come before the next pong."""
+    if frame.get("type") != "send":
+        await settled(client)
+        return
+    ref = frame.get("client_id")
+
+    def answered() -> bool:
+        return any(
+            (f["type"] == "ack" and f.get("client_id") == ref)
+            or (f["type"] == "error" and f.get("ref") == ref)
+            for f in client.frames
+        )
+
+    await client.until(answered)
+
+
 async def answer_code(client: ChatClient, frame: dict[str, Any]) -> int | None:
     """Send a frame; the code of the error frame it got, or None when it was accepted."""
     await client.send_frame(frame)
-    await settled(client)  # an error frame is queued before the pong
+    await handled(client, frame)
     ref = frame.get("client_id", frame["type"])
     if client.taken_none("error", ref=ref):
         return None

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from tests.factories import TestWidget, WidgetFactory
-from tests.realtime.client import ChatClient, answer_code, connect, live, settled
+from tests.realtime.client import ChatClient, answer_code, connect, handled, live, settled
 
 # ---- helpers ------------------------------------------------------------------
 
@@ -42,7 +42,7 @@ def message_ids(widget: TestWidget, room: int) -> list[int]:
 async def refused(client: ChatClient, frame: dict[str, Any]) -> dict[str, Any]:
     """Send a frame that must be refused; returns its error frame."""
     await client.send_frame(frame)
-    await settled(client)  # an error frame is queued before the pong
+    await handled(client, frame)
     ref = frame.get("client_id", frame["type"])
     assert not client.taken_none("error", ref=ref), (
         f"{frame} was accepted; frames since: {[f['type'] for f in client.frames]}"

@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import asyncio
 
-from imbachat.domain import MessageDraft
-
-
-def s_widget(services, widget):
-    return services.widgets.get(widget.imba_id)
+from imbachat.domain import SendRequest
 
 
 def test_a_hundred_concurrent_sends_cost_a_few_commits(server, widgets) -> None:
     widget = widgets()
-    room = widget.room([1, 2])
+    room = widget.room(list(range(1, 101)))
 
     async def burst(services):
-        author = (await services.users.ensure(await s_widget(services, widget), [1]))[0]
         before = (services.writer.stats.batches, services.writer.stats.messages)
         drafts = [
-            MessageDraft(imba_id=widget.imba_id, room_id=room, author_id=author.id, body=f"m{i}")
-            for i in range(100)
+            SendRequest(imba_id=widget.imba_id, room_id=room, author_remote_id=i, body=f"m{i}")
+            for i in range(1, 101)
         ]
         stored = await asyncio.gather(*(services.writer.submit(d) for d in drafts))
         after = (services.writer.stats.batches, services.writer.stats.messages)
@@ -31,7 +26,8 @@ def test_a_hundred_concurrent_sends_cost_a_few_commits(server, widgets) -> None:
     assert messages == 100
     assert batches <= 3, f"100 concurrent sends took {batches} commits"
     assert sorted(message.seq for message, created in stored if created) == list(range(1, 101))
-    assert [m.body for m, _ in stored] == [f"m{i}" for i in range(100)]  # each sender gets its own
+    assert [m.body for m, _ in stored] == [f"m{i}" for i in range(1, 101)]  # each gets its own
+    assert [m.author_remote_id for m, _ in stored] == list(range(1, 101))
     assert widget.listed("get_rooms", room_id=str(room))[0]["last_seq"] == 100
 
 
@@ -40,12 +36,11 @@ def test_a_bad_draft_fails_alone_and_the_rest_of_its_batch_is_stored(server, wid
     room = widget.room([1])
 
     async def mixed(services):
-        author = (await services.users.ensure(await s_widget(services, widget), [1]))[0]
         good = [
-            MessageDraft(imba_id=widget.imba_id, room_id=room, author_id=author.id, body=f"ok{i}")
+            SendRequest(imba_id=widget.imba_id, room_id=room, author_remote_id=1, body=f"ok{i}")
             for i in range(5)
         ]
-        bad = MessageDraft(imba_id=widget.imba_id, room_id=2**40, author_id=author.id, body="x")
+        bad = SendRequest(imba_id=widget.imba_id, room_id=2**40, author_remote_id=1, body="x")
         return await asyncio.gather(
             *(services.writer.submit(d) for d in [*good[:2], bad, *good[2:]]),
             return_exceptions=True,
@@ -64,9 +59,8 @@ def test_duplicate_client_ids_in_one_batch_store_one_message(server, widgets) ->
     room = widget.room([1])
 
     async def twice(services):
-        author = (await services.users.ensure(await s_widget(services, widget), [1]))[0]
-        draft = MessageDraft(
-            imba_id=widget.imba_id, room_id=room, author_id=author.id, body="x", client_id="dup"
+        draft = SendRequest(
+            imba_id=widget.imba_id, room_id=room, author_remote_id=1, body="x", client_id="dup"
         )
         return await asyncio.gather(services.writer.submit(draft), services.writer.submit(draft))
 

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from imbachat import events
 from imbachat.auth.owner import OwnerAuthenticator
 from imbachat.bus.base import Bus
 from imbachat.config import Settings
-from imbachat.domain import Message
 from imbachat.services.members import MemberService
 from imbachat.services.messages import MessageService
 from imbachat.services.moderation import ModerationService
@@ -50,13 +46,9 @@ def build_services(db: Database, bus: Bus, settings: Settings) -> Services:
         db, bus, HostSite(settings.host_site_timeout_seconds), settings.host_site_cache_seconds
     )
     outbox = Outbox()
-
-    async def message_outbox(conn: AsyncConnection, created: list[Message]) -> int:
-        return await outbox.record(conn, [events.message_new(message) for message in created])
-
-    writer = MessageWriter(db, on_stored=message_outbox)
     moderation = ModerationService(db, bus, outbox)
     limiter = SendLimiter(settings.send_rate_per_second, settings.send_burst)
+    messages = MessageService(db, bus, outbox, moderation, limiter)
     rooms = RoomService(db, bus, profiles, outbox)
     return Services(
         db=db,
@@ -66,9 +58,9 @@ def build_services(db: Database, bus: Bus, settings: Settings) -> Services:
         widgets=WidgetService(db),
         users=UserService(db, profiles),
         rooms=rooms,
-        messages=MessageService(db, bus, writer, outbox, moderation, limiter),
+        messages=messages,
         members=MemberService(db, bus),
-        writer=writer,
+        writer=messages.writer,
         outbox=outbox,
         webhooks=WebhookService(db, outbox),
         moderation=moderation,

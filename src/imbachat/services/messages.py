@@ -12,8 +12,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from imbachat import events
 from imbachat.bus.base import Bus
 from imbachat.clock import utcnow
-from imbachat.domain import Message, MessageDraft, MessageQuery, Page, Slice, User, Widget
-from imbachat.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
+from imbachat.domain import (
+    Member,
+    Message,
+    MessageDraft,
+    MessageQuery,
+    Page,
+    Room,
+    SendRequest,
+    Slice,
+    User,
+    Widget,
+)
+from imbachat.errors import Conflict, Forbidden, ImbaError, Invalid, NotFound, TooLarge
 from imbachat.services.members import require_member
 from imbachat.services.moderation import ModerationService
 from imbachat.services.ratelimit import SendLimiter
@@ -57,15 +68,14 @@ class MessageService:
         self,
         db: Database,
         bus: Bus,
-        writer: MessageWriter,
         outbox: Outbox,
         moderation: ModerationService,
         limiter: SendLimiter,
     ) -> None:
         self._db = db
         self._bus = bus
-        self._writer = writer
         self._outbox = outbox
+        self.writer = MessageWriter(db, self.check_batch, on_stored=self._record_new)
         self._moderation = moderation
         self._limiter = limiter
         self._widgets: dict[int, tuple[float, int, Widget]] = {}
@@ -76,54 +86,91 @@ class MessageService:
         Re-sending the same ``client_id`` returns the stored message instead of a
         second one, and announces nothing new.
         """
-        draft = await self.prepare(widget, command)
-        return await self.complete(command, self._writer.enqueue(draft))
+        request = await self.prepare(widget, command)
+        return await self.complete(command, self.writer.enqueue(request))
 
-    async def prepare(self, widget: Widget, command: SendCommand) -> MessageDraft:
-        """Check everything about a send (one query) and return the draft to store."""
+    async def prepare(self, widget: Widget, command: SendCommand) -> SendRequest:
+        """The checks that need no database (text, blocked words); the rest run in
+        the batch that stores the message (:meth:`check_batch`)."""
         check_text(command.text)
         widget = await self._current(widget)
-        async with self._db.read() as conn:
-            room, author, member = await room_store.sender_context(
-                conn, widget.imba_id, command.room_id, command.author_remote_id
-            )
-            if room is None or room.deleted_at is not None:
-                raise NotFound(f"No room with room_id {command.room_id}.", field="room_id")
-            if author is None:
-                raise NotFound(
-                    f"No user with user_id {command.author_remote_id} in this widget.",
-                    field="user_id",
-                )
-            if member is None or member.status != 0:
-                raise Forbidden(
-                    f"User {author.remote_user_id} is not a member of room {room.id}.",
-                    field="room_id",
-                )
-            self._moderation.check_may_send(author, member)
-            if room.status != 0:
-                raise Forbidden("This room is closed.", field="room_id")
-            self._moderation.check_words(widget, command.text)
-            if not author.is_bot:  # bots answer many users at once
-                self._limiter.take(widget.imba_id, author.id)
-            if command.answer_to:
-                replied = await message_store.get(conn, widget.imba_id, command.answer_to)
-                if replied is None or replied.room_id != room.id:
-                    raise Invalid(
-                        "answer_to must be the id of a message in the same room.",
-                        field="answer_to",
-                    )
-        return MessageDraft(
+        self._moderation.check_words(widget, command.text)
+        return SendRequest(
             imba_id=widget.imba_id,
-            room_id=room.id,
-            author_id=author.id,
+            room_id=command.room_id,
+            author_remote_id=command.author_remote_id,
             body=command.text,
             answer_to=command.answer_to,
             client_id=command.client_id,
         )
 
-    def enqueue(self, draft: MessageDraft) -> asyncio.Future[tuple[Message, bool]]:
-        """Queue a prepared draft for the next group commit, in call order."""
-        return self._writer.enqueue(draft)
+    async def check_batch(
+        self, conn: AsyncConnection, requests: list[SendRequest]
+    ) -> list[MessageDraft | Exception]:
+        """Inside the writer's transaction: may each author send to their room?
+        A few queries for the whole batch; each request gets a draft or its error."""
+        contexts = await room_store.sender_contexts(
+            conn, [(r.imba_id, r.room_id, r.author_remote_id) for r in requests]
+        )
+        replied = await message_store.rooms_of(conn, [r.answer_to for r in requests if r.answer_to])
+        checked: list[MessageDraft | Exception] = []
+        for request in requests:
+            key = (request.imba_id, request.room_id, request.author_remote_id)
+            try:
+                checked.append(self._check_one(request, *contexts[key], replied))
+            except ImbaError as exc:
+                checked.append(exc)
+        return checked
+
+    def _check_one(
+        self,
+        request: SendRequest,
+        room: Room | None,
+        author: User | None,
+        member: Member | None,
+        replied: dict[int, tuple[int, int]],
+    ) -> MessageDraft:
+        if room is None or room.deleted_at is not None:
+            raise NotFound(f"No room with room_id {request.room_id}.", field="room_id")
+        if author is None:
+            raise NotFound(
+                f"No user with user_id {request.author_remote_id} in this widget.",
+                field="user_id",
+            )
+        if member is None or member.status != 0:
+            raise Forbidden(
+                f"User {author.remote_user_id} is not a member of room {room.id}.",
+                field="room_id",
+            )
+        self._moderation.check_may_send(author, member)
+        if room.status != 0:
+            raise Forbidden("This room is closed.", field="room_id")
+        if request.answer_to and replied.get(request.answer_to) != (room.imba_id, room.id):
+            raise Invalid(
+                "answer_to must be the id of a message in the same room.", field="answer_to"
+            )
+        if not author.is_bot:  # bots answer many users at once
+            self._limiter.take(request.imba_id, author.id)
+        return MessageDraft(
+            imba_id=request.imba_id,
+            room_id=room.id,
+            author_id=author.id,
+            body=request.body,
+            author_remote_id=author.remote_user_id,
+            author_name=author.name,
+            author_is_bot=author.is_bot,
+            room_type=room.type,
+            answer_to=request.answer_to,
+            client_id=request.client_id,
+        )
+
+    async def _record_new(self, conn: AsyncConnection, created: list[Message]) -> None:
+        """The webhook outbox rows of new messages, in the batch's transaction."""
+        await self._outbox.record(conn, [events.message_new(message) for message in created])
+
+    def enqueue(self, request: SendRequest) -> asyncio.Future[tuple[Message, bool]]:
+        """Queue a prepared request for the next group commit, in call order."""
+        return self.writer.enqueue(request)
 
     async def complete(
         self, command: SendCommand, stored: Awaitable[tuple[Message, bool]]

@@ -89,8 +89,7 @@ async def insert_batch(
 
     A draft whose ``(author, client_id)`` is already stored (or repeated in the batch)
     yields the stored message with ``created=False``. Each room's ``seq`` advances by
-    one ``UPDATE … RETURNING`` per room, which is gap-free and, on PostgreSQL, holds
-    the room's row lock until commit.
+    the number of its new messages (see :func:`_reserve_seqs`).
     """
     ids_by_key = await _already_stored(conn, drafts)
     to_insert: dict[int, list[int]] = {}  # room id -> indices of drafts, in order
@@ -105,8 +104,10 @@ async def insert_batch(
 
     rows: list[dict[str, Any]] = []
     row_draft: list[int] = []
+    first_seqs = await _reserve_seqs(
+        conn, {room_id: len(indices) for room_id, indices in to_insert.items()}, now
+    )
     for room_id, indices in to_insert.items():
-        first_seq = await _reserve_seqs(conn, room_id, len(indices), now)
         for offset, index in enumerate(indices):
             draft = drafts[index]
             row_draft.append(index)
@@ -114,7 +115,7 @@ async def insert_batch(
                 {
                     "imba_id": draft.imba_id,
                     "room_id": room_id,
-                    "seq": first_seq + offset,
+                    "seq": first_seqs[room_id] + offset,
                     "author_id": draft.author_id,
                     "uuid": new_uuid(room_id, now),
                     "body": draft.body,
@@ -124,38 +125,96 @@ async def insert_batch(
                     "created_at": now,
                 }
             )
-    created: dict[int, int] = {}  # draft index -> new message id
+    created: dict[int, Message] = {}  # draft index -> the new message
     if rows:
         result = await conn.execute(
             messages.insert().returning(messages.c.id, sort_by_parameter_order=True), rows
         )
-        for index, row in zip(row_draft, result, strict=True):
-            created[index] = row.id
+        for index, row, values in zip(row_draft, result, rows, strict=True):
             draft = drafts[index]
+            created[index] = _new_message(row.id, values, draft)
             if draft.client_id is not None:
                 ids_by_key[(draft.author_id, draft.client_id)] = row.id
         await _mark_authors(conn, rows, now)
 
-    outcome = [
-        (created[index], True)
-        if index in created
-        else (ids_by_key[(draft.author_id, draft.client_id or "")], False)
+    repeated = [
+        ids_by_key[(draft.author_id, draft.client_id or "")]
         for index, draft in enumerate(drafts)
+        if index not in created
     ]
-    stored = await by_ids(conn, [message_id for message_id, _ in outcome])
-    return [(message, fresh) for message, (_, fresh) in zip(stored, outcome, strict=True)]
+    earlier = iter(await by_ids(conn, repeated))
+    return [
+        (created[index], True) if index in created else (next(earlier), False)
+        for index in range(len(drafts))
+    ]
 
 
-async def _reserve_seqs(conn: AsyncConnection, room_id: int, count: int, now: datetime) -> int:
-    """Advance the room's ``seq`` by ``count``; returns the first reserved value."""
-    statement = (
-        update(rooms)
-        .where(rooms.c.id == room_id)
-        .values(last_seq=rooms.c.last_seq + count, last_message_at=now, updated_at=now)
-        .returning(rooms.c.last_seq)
+def _new_message(message_id: int, values: dict[str, Any], draft: MessageDraft) -> Message:
+    """The stored message, from what was inserted (no read back)."""
+    return Message(
+        id=message_id,
+        imba_id=values["imba_id"],
+        room_id=values["room_id"],
+        seq=values["seq"],
+        author_id=values["author_id"],
+        uuid=values["uuid"],
+        body=values["body"],
+        answer_to=values["answer_to"],
+        liked=0,
+        client_id=values["client_id"],
+        created_at=values["created_at"],
+        edited_at=None,
+        deleted_at=None,
+        author_remote_id=draft.author_remote_id,
+        author_name=draft.author_name,
+        author_is_bot=draft.author_is_bot,
+        room_type=draft.room_type,
     )
-    last_seq = int((await conn.execute(statement)).scalar_one())
-    return last_seq - count + 1
+
+
+_ADVANCE_SEQ = (
+    update(rooms)
+    .where(rooms.c.id == bindparam("b_room"))
+    .values(
+        last_seq=rooms.c.last_seq + bindparam("b_count"),
+        last_message_at=bindparam("b_now"),
+        updated_at=bindparam("b_now"),
+    )
+)
+_LAST_SEQS = select(rooms.c.id, rooms.c.last_seq).where(
+    rooms.c.id.in_(bindparam("room_ids", expanding=True))
+)
+
+
+async def _reserve_seqs(
+    conn: AsyncConnection, counts: dict[int, int], now: datetime
+) -> dict[int, int]:
+    """Advance each room's ``seq`` by its count; returns each room's first reserved value.
+
+    One UPDATE for all rooms, then one read of the new values. The rows stay locked by
+    this transaction until commit (on SQLite the whole database does), so the values
+    read are this batch's own. Rooms are updated in id order, so two nodes writing to
+    the same rooms take their row locks in the same order and cannot deadlock.
+    """
+    if not counts:
+        return {}
+    room_ids = sorted(counts)
+    await conn.execute(
+        _ADVANCE_SEQ,
+        [{"b_room": room_id, "b_count": counts[room_id], "b_now": now} for room_id in room_ids],
+    )
+    rows = await conn.execute(_LAST_SEQS, {"room_ids": room_ids})
+    return {row.id: row.last_seq - counts[row.id] + 1 for row in rows}
+
+
+async def rooms_of(conn: AsyncConnection, message_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """``message id -> (imba_id, room_id)`` for the ids that exist."""
+    if not message_ids:
+        return {}
+    query = select(messages.c.id, messages.c.imba_id, messages.c.room_id).where(
+        messages.c.id.in_(sorted(set(message_ids)))
+    )
+    return {row.id: (row.imba_id, row.room_id) for row in await conn.execute(query)}
 
 
 async def _mark_authors(conn: AsyncConnection, rows: list[dict[str, Any]], now: datetime) -> None:

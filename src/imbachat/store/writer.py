@@ -1,10 +1,12 @@
 """Group commit for messages: concurrent sends share one transaction.
 
-Senders queue drafts and wait; one task takes everything queued (up to
-``max_batch``), stores it with :func:`messages.insert_batch` in one commit, and
-answers each sender. Under load, N concurrent sends cost far fewer than N commits;
-alone, a send is committed at once. If a batch fails, its drafts are retried one
-by one so a single bad draft fails alone.
+Senders queue requests and wait; one task takes everything queued (up to
+``max_batch``) and, in one transaction, checks them all against the database with
+the ``check`` hook (a few queries per batch, not per send), stores the drafts that
+passed with :func:`messages.insert_batch`, and answers each sender. Under load, N
+concurrent sends cost far fewer than N round trips; alone, a send is committed at
+once. A request that fails its check fails alone; if storing a batch fails, its
+requests are retried one by one, so a single bad one fails alone there too.
 """
 
 from __future__ import annotations
@@ -17,16 +19,18 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imbachat.clock import utcnow
-from imbachat.domain import Message, MessageDraft
+from imbachat.domain import Message, MessageDraft, SendRequest
 from imbachat.store import messages as message_store
 from imbachat.store.db import Database
 
 log = logging.getLogger(__name__)
 
 Stored = tuple[Message, bool]
-# Runs inside the batch's transaction with the messages it created (the webhook outbox).
+# Runs first inside the batch's transaction: a draft, or the error to answer, per request.
+Check = Callable[[AsyncConnection, list[SendRequest]], Awaitable[list[MessageDraft | Exception]]]
+# Runs last inside the batch's transaction with the messages it created (the webhook outbox).
 OnStored = Callable[[AsyncConnection, list[Message]], Awaitable[object]]
-_Item = tuple[MessageDraft, "asyncio.Future[Stored]"]
+_Item = tuple[SendRequest, "asyncio.Future[Stored]"]
 
 
 @dataclass
@@ -38,9 +42,10 @@ class WriterStats:
 
 class MessageWriter:
     def __init__(
-        self, db: Database, max_batch: int = 500, on_stored: OnStored | None = None
+        self, db: Database, check: Check, max_batch: int = 500, on_stored: OnStored | None = None
     ) -> None:
         self._db = db
+        self._check = check
         self._on_stored = on_stored
         self._max_batch = max_batch
         # None is the stop signal, queued behind everything already submitted.
@@ -48,17 +53,17 @@ class MessageWriter:
         self._task: asyncio.Task[None] | None = None
         self.stats = WriterStats()
 
-    async def submit(self, draft: MessageDraft) -> Stored:
-        """Store the draft; returns ``(message, created)`` once it is committed."""
-        return await self.enqueue(draft)
+    async def submit(self, request: SendRequest) -> Stored:
+        """Store the message; returns ``(message, created)`` once it is committed."""
+        return await self.enqueue(request)
 
-    def enqueue(self, draft: MessageDraft) -> asyncio.Future[Stored]:
-        """Queue the draft now (drafts are stored in the order they are queued);
-        the future resolves when its batch is committed."""
+    def enqueue(self, request: SendRequest) -> asyncio.Future[Stored]:
+        """Queue the request now (requests are stored in the order they are queued);
+        the future resolves when its batch is committed, or fails with its error."""
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="message-writer")
         future: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((draft, future))
+        self._queue.put_nowait((request, future))
         return future
 
     async def _run(self) -> None:
@@ -77,15 +82,16 @@ class MessageWriter:
                 await self._commit(batch)
 
     async def _commit(self, batch: list[_Item]) -> None:
+        answers: list[Stored | Exception] = []
         try:
             async with self._db.write() as conn:
-                results = await message_store.insert_batch(
-                    conn, [draft for draft, _ in batch], utcnow()
-                )
+                checked = await self._check(conn, [request for request, _ in batch])
+                drafts = [d for d in checked if isinstance(d, MessageDraft)]
+                results = iter(await message_store.insert_batch(conn, drafts, utcnow()))
+                answers = [c if isinstance(c, Exception) else next(results) for c in checked]
                 if self._on_stored is not None:
-                    await self._on_stored(
-                        conn, [message for message, created in results if created]
-                    )
+                    created = [a[0] for a in answers if not isinstance(a, Exception) and a[1]]
+                    await self._on_stored(conn, created)
         except Exception as exc:
             if len(batch) > 1:
                 log.warning(
@@ -94,16 +100,17 @@ class MessageWriter:
                 for item in batch:
                     await self._commit([item])
                 return
-            _, future = batch[0]
-            if not future.done():
-                future.set_exception(exc)
-            return
+            answers = [exc]
         self.stats.batches += 1
         self.stats.messages += len(batch)
         self.stats.largest_batch = max(self.stats.largest_batch, len(batch))
-        for (_, future), result in zip(batch, results, strict=True):
-            if not future.done():
-                future.set_result(result)
+        for (_, future), answer in zip(batch, answers, strict=True):
+            if future.done():
+                continue
+            if isinstance(answer, Exception):
+                future.set_exception(answer)
+            else:
+                future.set_result(answer)
 
     async def close(self) -> None:
         """Commit everything already submitted, then stop."""
