@@ -22,7 +22,7 @@ import psutil
 from hdrh.histogram import HdrHistogram
 
 import imbachat
-from bench import load, roomlist
+from bench import load, roomlist, storm
 from bench.server import REDIS_URL, ServerUnderTest, drop_postgres, scratch_postgres
 
 WORKERS = 2
@@ -302,7 +302,7 @@ def summarize(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("scenario", choices=sorted([*SCENARIOS, "roomlist"]))
+    parser.add_argument("scenario", choices=sorted([*SCENARIOS, "roomlist", "storm"]))
     parser.add_argument("--quick", action="store_true", help="a short smoke run (under 60 s)")
     parser.add_argument("--json", dest="json_file", help="also write the report here")
     parser.add_argument("--rate", type=float, help="offer this many messages/s instead")
@@ -310,6 +310,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.scenario == "roomlist":
         report = roomlist.run(args.quick)
+    elif args.scenario == "storm":
+        report = storm.run(args.quick, args.rate)
     else:
         full, quick = SCENARIOS[args.scenario]
         scenario = quick if args.quick else full

@@ -23,12 +23,30 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_port_below_ephemeral() -> int:
+    """A free port outside the kernel's ephemeral range. A server that restarts
+    while thousands of clients keep connecting needs one: while it is down, a
+    client's connect to 127.0.0.1:P can be given P itself as its local port (a
+    self-connect), and then the new server cannot bind P."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for port in range(low - 1, 1024, -1):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
+
+
 class ServerUnderTest:
-    def __init__(self, database_url: str | None = None, bus_url: str = "") -> None:
+    def __init__(
+        self, database_url: str | None = None, bus_url: str = "", port: int | None = None
+    ) -> None:
         self.shared_database = database_url is not None
         self.tmp = tempfile.TemporaryDirectory(prefix="imbachat-bench-")
         self.database_url = database_url or f"sqlite:///{Path(self.tmp.name) / 'bench.db'}"
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
         self.env = {
@@ -52,16 +70,18 @@ class ServerUnderTest:
         )
         return int(created["imba_id"]), str(created["secret_key"])
 
-    def start(self) -> None:
+    def start(self, timeout: float = 30) -> None:
+        self.started_at = time.time()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "imbachat", "serve", "--port", str(self.port),
              "--database", self.database_url, "--log-level", "warning"],
             env=self.env,
         )  # fmt: skip
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + timeout
         while True:
             try:
                 if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    self.ready_at = time.time()
                     break
             except httpx.HTTPError:
                 pass
@@ -93,6 +113,29 @@ class ServerUnderTest:
         return {
             "cpu_percent": round(100 * cpu / wall, 1),
             "peak_rss_mb": round(self.peak_rss / 2**20, 1),
+        }
+
+    def restart(self, timeout: float = 60) -> dict[str, float | bool]:
+        """Stop the process as a deploy does (SIGTERM: it closes every socket, 1012)
+        and start a new one on the same port and database; the new process is
+        measured from zero. Returns how long each half took."""
+        self._sampling = False
+        began = time.monotonic()
+        self.process.terminate()
+        killed = False
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            killed = True
+        stopped = time.monotonic()
+        self.peak_rss = 0
+        self.start(timeout)
+        return {
+            "stop_seconds": round(stopped - began, 2),
+            "start_seconds": round(self.ready_at - self.started_at, 2),
+            "killed": killed,
         }
 
     def stop(self) -> None:

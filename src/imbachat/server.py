@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import resource
 from typing import Any
@@ -47,4 +48,16 @@ def run_server(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    uvicorn.Server(uvicorn_config(settings)).run()
+    config = uvicorn_config(settings)
+    calm_garbage_collector()
+    uvicorn.Server(config).run()
+
+
+def calm_garbage_collector() -> None:
+    """Keep the cyclic GC's full passes short: they stop the whole process, and one
+    over every module, route and SQL construct took 100-200 ms (the worst send
+    latencies under load). What exists once the app is built lives as long as the
+    process, so it is frozen out of collection; young passes run less often."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)

@@ -46,3 +46,40 @@ def test_migrations_build_exactly_the_declared_schema_and_rerun_as_no_ops(
             await db.close()
 
     assert asyncio.run(check()) == []
+
+
+def test_sqlite_writes_are_checkpointed_beside_the_writers_not_inside_their_commits(
+    tmp_path,
+) -> None:
+    """SQLite's own checkpoint would run (and fsync) inside a commit; it is off, and the
+    database checkpoints in a thread of its own, so the WAL stays small all the same."""
+    from sqlalchemy import text
+
+    def wal_size_after_writes(checkpoint_every_seconds: float) -> int:
+        path = tmp_path / f"every-{checkpoint_every_seconds}.db"
+        db = Database(f"sqlite:///{path}", checkpoint_every_seconds=checkpoint_every_seconds)
+
+        async def write() -> int:
+            try:
+                await db.run_write(lambda conn: conn.execute(text("CREATE TABLE t (x TEXT)")))
+                for batch in range(200):
+                    rows = [{"x": f"{batch}-{i}" * 20} for i in range(50)]
+                    await db.run_write(
+                        lambda conn, rows=rows: conn.execute(
+                            text("INSERT INTO t (x) VALUES (:x)"), rows
+                        )
+                    )
+                    await asyncio.sleep(0.001)  # let the checkpoint thread run
+                async with db.read() as conn:
+                    count = (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one()
+                assert count == 200 * 50
+                return (path.parent / f"{path.name}-wal").stat().st_size
+            finally:
+                await db.close()
+
+        return asyncio.run(write())
+
+    never = wal_size_after_writes(checkpoint_every_seconds=3600)
+    always = wal_size_after_writes(checkpoint_every_seconds=0)
+    assert never > 2_000_000, "autocheckpoint should be off: the WAL grows without ours"
+    assert always < never / 4

@@ -7,6 +7,7 @@ import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imbachat import events
@@ -104,15 +105,15 @@ class MessageService:
             client_id=command.client_id,
         )
 
-    async def check_batch(
-        self, conn: AsyncConnection, requests: list[SendRequest]
+    def check_batch(
+        self, conn: Connection, requests: list[SendRequest]
     ) -> list[MessageDraft | Exception]:
         """Inside the writer's transaction: may each author send to their room?
         A few queries for the whole batch; each request gets a draft or its error."""
-        contexts = await room_store.sender_contexts(
+        contexts = room_store.sender_contexts(
             conn, [(r.imba_id, r.room_id, r.author_remote_id) for r in requests]
         )
-        replied = await message_store.rooms_of(conn, [r.answer_to for r in requests if r.answer_to])
+        replied = message_store.rooms_of(conn, [r.answer_to for r in requests if r.answer_to])
         checked: list[MessageDraft | Exception] = []
         for request in requests:
             key = (request.imba_id, request.room_id, request.author_remote_id)
@@ -164,9 +165,9 @@ class MessageService:
             client_id=request.client_id,
         )
 
-    async def _record_new(self, conn: AsyncConnection, created: list[Message]) -> None:
+    def _record_new(self, conn: Connection, created: list[Message]) -> None:
         """The webhook outbox rows of new messages, in the batch's transaction."""
-        await self._outbox.record(conn, [events.message_new(message) for message in created])
+        self._outbox.write(conn, [events.message_new(message) for message in created])
 
     def enqueue(self, request: SendRequest) -> asyncio.Future[tuple[Message, bool]]:
         """Queue a prepared request for the next group commit, in call order."""

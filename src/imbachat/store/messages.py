@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, exists, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imbachat.clock import unix
@@ -46,10 +47,13 @@ def new_uuid(room_id: int, now: datetime) -> str:
     return f"{room_id}-{unix(now)}-{suffix}"
 
 
-async def by_ids(conn: AsyncConnection, ids: Sequence[int]) -> list[Message]:
+_BY_IDS = _WITH_AUTHOR_AND_ROOM.where(messages.c.id.in_(bindparam("ids", expanding=True)))
+
+
+def by_ids(conn: Connection, ids: Sequence[int]) -> list[Message]:
     if not ids:
         return []
-    rows = await conn.execute(_with_author_and_room().where(messages.c.id.in_(list(ids))))
+    rows = conn.execute(_BY_IDS, {"ids": sorted(set(ids))})
     found = {row.id: Message.from_row(row) for row in rows}
     return [found[i] for i in ids]
 
@@ -62,28 +66,34 @@ async def get(conn: AsyncConnection, imba_id: int, message_id: int) -> Message |
     return Message.from_row(row) if row else None
 
 
-async def _already_stored(
-    conn: AsyncConnection, drafts: Sequence[MessageDraft]
-) -> dict[tuple[int, str], int]:
+# Built once, like every statement of the write path: building them per batch cost
+# time and left thousands of cyclic objects per second for the garbage collector.
+# Two plain IN lists use the (author_id, client_id) unique index on every backend;
+# the exact pairs are picked out in Python.
+_STORED_CLIENT_IDS = select(messages.c.author_id, messages.c.client_id, messages.c.id).where(
+    messages.c.author_id.in_(bindparam("authors", expanding=True)),
+    messages.c.client_id.in_(bindparam("client_ids", expanding=True)),
+)
+_INSERT = messages.insert().returning(messages.c.id, sort_by_parameter_order=True)
+
+
+def _already_stored(conn: Connection, drafts: Sequence[MessageDraft]) -> dict[tuple[int, str], int]:
     keys = {(d.author_id, d.client_id) for d in drafts if d.client_id is not None}
     if not keys:
         return {}
-    # Two plain IN lists use the (author_id, client_id) unique index on every
-    # backend; the exact pairs are picked out here.
-    query = select(messages.c.author_id, messages.c.client_id, messages.c.id).where(
-        messages.c.author_id.in_({author for author, _ in keys}),
-        messages.c.client_id.in_({client for _, client in keys}),
-    )
-    rows = await conn.execute(query)
+    params = {
+        "authors": sorted({author for author, _ in keys}),
+        "client_ids": sorted({client for _, client in keys}),
+    }
     return {
         (row.author_id, row.client_id): row.id
-        for row in rows
+        for row in conn.execute(_STORED_CLIENT_IDS, params)
         if (row.author_id, row.client_id) in keys
     }
 
 
-async def insert_batch(
-    conn: AsyncConnection, drafts: Sequence[MessageDraft], now: datetime
+def insert_batch(
+    conn: Connection, drafts: Sequence[MessageDraft], now: datetime
 ) -> list[tuple[Message, bool]]:
     """Store drafts in one transaction, in order; returns ``(message, created)`` for each.
 
@@ -91,7 +101,7 @@ async def insert_batch(
     yields the stored message with ``created=False``. Each room's ``seq`` advances by
     the number of its new messages (see :func:`_reserve_seqs`).
     """
-    ids_by_key = await _already_stored(conn, drafts)
+    ids_by_key = _already_stored(conn, drafts)
     to_insert: dict[int, list[int]] = {}  # room id -> indices of drafts, in order
     pending: set[tuple[int, str]] = set()
     for index, draft in enumerate(drafts):
@@ -104,7 +114,7 @@ async def insert_batch(
 
     rows: list[dict[str, Any]] = []
     row_draft: list[int] = []
-    first_seqs = await _reserve_seqs(
+    first_seqs = _reserve_seqs(
         conn, {room_id: len(indices) for room_id, indices in to_insert.items()}, now
     )
     for room_id, indices in to_insert.items():
@@ -127,22 +137,20 @@ async def insert_batch(
             )
     created: dict[int, Message] = {}  # draft index -> the new message
     if rows:
-        result = await conn.execute(
-            messages.insert().returning(messages.c.id, sort_by_parameter_order=True), rows
-        )
+        result = conn.execute(_INSERT, rows)
         for index, row, values in zip(row_draft, result, rows, strict=True):
             draft = drafts[index]
             created[index] = _new_message(row.id, values, draft)
             if draft.client_id is not None:
                 ids_by_key[(draft.author_id, draft.client_id)] = row.id
-        await _mark_authors(conn, rows, now)
+        _mark_authors(conn, rows, now)
 
     repeated = [
         ids_by_key[(draft.author_id, draft.client_id or "")]
         for index, draft in enumerate(drafts)
         if index not in created
     ]
-    earlier = iter(await by_ids(conn, repeated))
+    earlier = iter(by_ids(conn, repeated))
     return [
         (created[index], True) if index in created else (next(earlier), False)
         for index in range(len(drafts))
@@ -186,9 +194,7 @@ _LAST_SEQS = select(rooms.c.id, rooms.c.last_seq).where(
 )
 
 
-async def _reserve_seqs(
-    conn: AsyncConnection, counts: dict[int, int], now: datetime
-) -> dict[int, int]:
+def _reserve_seqs(conn: Connection, counts: dict[int, int], now: datetime) -> dict[int, int]:
     """Advance each room's ``seq`` by its count; returns each room's first reserved value.
 
     One UPDATE for all rooms, then one read of the new values. The rows stay locked by
@@ -199,43 +205,56 @@ async def _reserve_seqs(
     if not counts:
         return {}
     room_ids = sorted(counts)
-    await conn.execute(
+    conn.execute(
         _ADVANCE_SEQ,
         [{"b_room": room_id, "b_count": counts[room_id], "b_now": now} for room_id in room_ids],
     )
-    rows = await conn.execute(_LAST_SEQS, {"room_ids": room_ids})
+    rows = conn.execute(_LAST_SEQS, {"room_ids": room_ids})
     return {row.id: row.last_seq - counts[row.id] + 1 for row in rows}
 
 
-async def rooms_of(conn: AsyncConnection, message_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+_ROOMS_OF = select(messages.c.id, messages.c.imba_id, messages.c.room_id).where(
+    messages.c.id.in_(bindparam("ids", expanding=True))
+)
+
+
+def rooms_of(conn: Connection, message_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
     """``message id -> (imba_id, room_id)`` for the ids that exist."""
     if not message_ids:
         return {}
-    query = select(messages.c.id, messages.c.imba_id, messages.c.room_id).where(
-        messages.c.id.in_(sorted(set(message_ids)))
+    rows = conn.execute(_ROOMS_OF, {"ids": sorted(set(message_ids))})
+    return {row.id: (row.imba_id, row.room_id) for row in rows}
+
+
+_MARK_READ = (
+    update(members)
+    .where(
+        members.c.room_id == bindparam("b_room"),
+        members.c.user_id == bindparam("b_user"),
+        members.c.last_read_seq < bindparam("b_seq"),
     )
-    return {row.id: (row.imba_id, row.room_id) for row in await conn.execute(query)}
+    .values(last_read_seq=bindparam("b_seq"))
+)
+_MARK_LAST_MESSAGE = (
+    update(users)
+    .where(users.c.id == bindparam("b_user"))
+    .values(last_message_at=bindparam("b_now"))
+)
 
 
-async def _mark_authors(conn: AsyncConnection, rows: list[dict[str, Any]], now: datetime) -> None:
+def _mark_authors(conn: Connection, rows: list[dict[str, Any]], now: datetime) -> None:
     """An author has read their own message, and it is their latest one."""
     newest: dict[tuple[int, int], int] = {}
     for row in rows:
         key = (row["room_id"], row["author_id"])
         newest[key] = max(newest.get(key, 0), row["seq"])
-    await conn.execute(
-        update(members)
-        .where(
-            members.c.room_id == bindparam("b_room"),
-            members.c.user_id == bindparam("b_user"),
-            members.c.last_read_seq < bindparam("b_seq"),
-        )
-        .values(last_read_seq=bindparam("b_seq")),
+    conn.execute(
+        _MARK_READ,
         [{"b_room": room, "b_user": user, "b_seq": seq} for (room, user), seq in newest.items()],
     )
-    await conn.execute(
-        update(users).where(users.c.id == bindparam("b_user")).values(last_message_at=now),
-        [{"b_user": user} for user in {user for _, user in newest}],
+    conn.execute(
+        _MARK_LAST_MESSAGE,
+        [{"b_user": user, "b_now": now} for user in sorted({user for _, user in newest})],
     )
 
 

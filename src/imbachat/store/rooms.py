@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, case, exists, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imbachat.domain import Member, Page, Room, RoomMember, RoomQuery, Slice, User
@@ -277,9 +278,7 @@ _MEMBERS_OF = select(members).where(
 )
 
 
-async def sender_contexts(
-    conn: AsyncConnection, keys: Sequence[SenderKey]
-) -> dict[SenderKey, SenderContext]:
+def sender_contexts(conn: Connection, keys: Sequence[SenderKey]) -> dict[SenderKey, SenderContext]:
     """For each key: the room (of that widget), the author, and their membership.
 
     Three queries for a whole batch of sends, each on an index with plain IN lists
@@ -289,8 +288,7 @@ async def sender_contexts(
         return {}
     room_ids = sorted({room_id for _, room_id, _ in keys})
     found_rooms = {
-        row.id: Room.from_row(row)
-        for row in await conn.execute(_ROOMS_BY_ID, {"room_ids": room_ids})
+        row.id: Room.from_row(row) for row in conn.execute(_ROOMS_BY_ID, {"room_ids": room_ids})
     }
     params = {
         "imba_ids": sorted({imba_id for imba_id, _, _ in keys}),
@@ -298,12 +296,12 @@ async def sender_contexts(
     }
     found_users = {
         (row.imba_id, row.remote_user_id): User.from_row(row)
-        for row in await conn.execute(_USERS_BY_REMOTE_ID, params)
+        for row in conn.execute(_USERS_BY_REMOTE_ID, params)
     }
     user_ids = sorted({user.id for user in found_users.values()})
     found_members = {}
     if user_ids:
-        rows = await conn.execute(_MEMBERS_OF, {"room_ids": room_ids, "user_ids": user_ids})
+        rows = conn.execute(_MEMBERS_OF, {"room_ids": room_ids, "user_ids": user_ids})
         found_members = {(row.room_id, row.user_id): Member.from_row(row) for row in rows}
     contexts: dict[SenderKey, SenderContext] = {}
     for key in keys:

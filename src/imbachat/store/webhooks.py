@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.engine import RowMapping
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imbachat.store.schema import members, webhook_deliveries, webhooks
@@ -23,9 +23,13 @@ async def of_widget(conn: AsyncConnection, imba_id: int) -> list[RowMapping]:
     return list((await conn.execute(query)).mappings())
 
 
-async def active_of_widgets(conn: AsyncConnection, imba_ids: Sequence[int]) -> list[RowMapping]:
-    query = select(webhooks).where(webhooks.c.imba_id.in_(list(imba_ids)), webhooks.c.active)
-    return list((await conn.execute(query)).mappings())
+_ACTIVE_OF_WIDGETS = select(webhooks).where(
+    webhooks.c.imba_id.in_(bindparam("imba_ids", expanding=True)), webhooks.c.active
+)  # built once: it runs for every batch of messages
+
+
+def active_of_widgets(conn: Connection, imba_ids: Sequence[int]) -> list[RowMapping]:
+    return list(conn.execute(_ACTIVE_OF_WIDGETS, {"imba_ids": list(imba_ids)}).mappings())
 
 
 async def deactivate(conn: AsyncConnection, imba_id: int, webhook_id: int) -> bool:
@@ -37,8 +41,8 @@ async def deactivate(conn: AsyncConnection, imba_id: int, webhook_id: int) -> bo
     return bool(result.rowcount)
 
 
-async def rooms_with_members(
-    conn: AsyncConnection, room_ids: Sequence[int], user_ids: Sequence[int]
+def rooms_with_members(
+    conn: Connection, room_ids: Sequence[int], user_ids: Sequence[int]
 ) -> set[tuple[int, int]]:
     """Which of the users are active members of which of the rooms."""
     if not room_ids or not user_ids:
@@ -48,12 +52,12 @@ async def rooms_with_members(
         members.c.user_id.in_(list(user_ids)),
         members.c.status == 0,
     )
-    return {(row.room_id, row.user_id) for row in await conn.execute(query)}
+    return {(row.room_id, row.user_id) for row in conn.execute(query)}
 
 
-async def add_deliveries(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+def add_deliveries(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if rows:
-        await conn.execute(webhook_deliveries.insert(), rows)
+        conn.execute(webhook_deliveries.insert(), rows)
 
 
 async def claim_due(

@@ -3,7 +3,9 @@
 Senders queue requests and wait; one task takes everything queued (up to
 ``max_batch``) and, in one transaction, checks them all against the database with
 the ``check`` hook (a few queries per batch, not per send), stores the drafts that
-passed with :func:`messages.insert_batch`, and answers each sender. Under load, N
+passed with :func:`messages.insert_batch`, and answers each sender. The whole
+transaction is one synchronous function run by :meth:`Database.run_write` (on
+SQLite, one hop to the writer thread for the batch). Under load, N
 concurrent sends cost far fewer than N round trips; alone, a send is committed at
 once. A request that fails its check fails alone; if storing a batch fails, its
 requests are retried one by one, so a single bad one fails alone there too.
@@ -13,10 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from imbachat.clock import utcnow
 from imbachat.domain import Message, MessageDraft, SendRequest
@@ -27,9 +29,9 @@ log = logging.getLogger(__name__)
 
 Stored = tuple[Message, bool]
 # Runs first inside the batch's transaction: a draft, or the error to answer, per request.
-Check = Callable[[AsyncConnection, list[SendRequest]], Awaitable[list[MessageDraft | Exception]]]
+Check = Callable[[Connection, list[SendRequest]], list[MessageDraft | Exception]]
 # Runs last inside the batch's transaction with the messages it created (the webhook outbox).
-OnStored = Callable[[AsyncConnection, list[Message]], Awaitable[object]]
+OnStored = Callable[[Connection, list[Message]], object]
 _Item = tuple[SendRequest, "asyncio.Future[Stored]"]
 
 
@@ -82,16 +84,9 @@ class MessageWriter:
                 await self._commit(batch)
 
     async def _commit(self, batch: list[_Item]) -> None:
-        answers: list[Stored | Exception] = []
+        requests = [request for request, _ in batch]
         try:
-            async with self._db.write() as conn:
-                checked = await self._check(conn, [request for request, _ in batch])
-                drafts = [d for d in checked if isinstance(d, MessageDraft)]
-                results = iter(await message_store.insert_batch(conn, drafts, utcnow()))
-                answers = [c if isinstance(c, Exception) else next(results) for c in checked]
-                if self._on_stored is not None:
-                    created = [a[0] for a in answers if not isinstance(a, Exception) and a[1]]
-                    await self._on_stored(conn, created)
+            answers = await self._db.run_write(lambda conn: self._store(conn, requests))
         except Exception as exc:
             if len(batch) > 1:
                 log.warning(
@@ -111,6 +106,16 @@ class MessageWriter:
                 future.set_exception(answer)
             else:
                 future.set_result(answer)
+
+    def _store(self, conn: Connection, requests: list[SendRequest]) -> list[Stored | Exception]:
+        checked = self._check(conn, requests)
+        drafts = [d for d in checked if isinstance(d, MessageDraft)]
+        results = iter(message_store.insert_batch(conn, drafts, utcnow()))
+        answers = [c if isinstance(c, Exception) else next(results) for c in checked]
+        if self._on_stored is not None:
+            created = [a[0] for a in answers if not isinstance(a, Exception) and a[1]]
+            self._on_stored(conn, created)
+        return answers
 
     async def close(self) -> None:
         """Commit everything already submitted, then stop."""

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imbachat import events
@@ -64,12 +65,19 @@ class Outbox:
         wanted = [event for event in happened if event.type in WEBHOOK_EVENTS]
         if not wanted:
             return 0
-        hooks = await webhook_store.active_of_widgets(conn, sorted({e.imba_id for e in wanted}))
+        return await conn.run_sync(self.write, wanted)
+
+    def write(self, conn: Connection, happened: Iterable[Event]) -> int:
+        """:meth:`record` on a synchronous connection (inside a batch's transaction)."""
+        wanted = [event for event in happened if event.type in WEBHOOK_EVENTS]
+        if not wanted:
+            return 0
+        hooks = webhook_store.active_of_widgets(conn, sorted({e.imba_id for e in wanted}))
         if not hooks:
             return 0
         bots = [hook["bot_user_id"] for hook in hooks if hook["bot_user_id"] is not None]
         rooms = sorted({e.room_id for e in wanted if e.room_id is not None})
-        bot_rooms = await webhook_store.rooms_with_members(conn, rooms, bots)
+        bot_rooms = webhook_store.rooms_with_members(conn, rooms, bots)
         now = utcnow()
         rows = []
         for event in wanted:
@@ -95,7 +103,7 @@ class Outbox:
                         "created_at": now,
                     }
                 )
-        await webhook_store.add_deliveries(conn, rows)
+        webhook_store.add_deliveries(conn, rows)
         self._fresh = self._fresh or bool(rows)
         return len(rows)
 
