@@ -19,7 +19,18 @@ class _FromRow:
     @classmethod
     def from_row(cls, row: Row[Any]) -> Self:
         mapping = row._mapping
-        return cls(**{f.name: mapping[f.name] for f in fields(cls)})  # type: ignore[arg-type]
+        return cls(*[mapping[name] for name in _field_names(cls)])
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """A record's fields in order (``dataclasses.fields`` is slow on the hot path)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,7 +52,7 @@ async def receive_with_kills(
         )
         await client.next("resumed")
         finishing = stop.is_set()
-        kill_at = time.monotonic() + rng.uniform(0.02, 0.3)
+        kill_at = time.monotonic() + rng.uniform(0.02, 0.15)
         while finishing or time.monotonic() < kill_at:
             await asyncio.sleep(0.01)
             while client.frames:
@@ -90,7 +90,7 @@ async def send_with_kills(
                     break
                 await client.next("ack", client_id=client_id)
                 sent += 1
-                await asyncio.sleep(rng.uniform(0, 0.01))
+                await asyncio.sleep(rng.uniform(0.005, 0.03))  # a run long enough to cut
         finally:
             await client.close()
 

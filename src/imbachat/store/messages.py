@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, exists, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, exists, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -41,10 +41,16 @@ def _build_with_author_and_room() -> Select[Any]:
 _WITH_AUTHOR_AND_ROOM = _build_with_author_and_room()  # built once, reused by every read
 
 
-def new_uuid(room_id: int, now: datetime) -> str:
-    """``{room_id}-{unix_time}-{random6}``, the documented message uuid."""
-    suffix = "".join(secrets.choice(_UUID_ALPHABET) for _ in range(6))
-    return f"{room_id}-{unix(now)}-{suffix}"
+def new_uuids(room_ids: Sequence[int], now: datetime) -> list[str]:
+    """``{room_id}-{unix_time}-{random6}``, the documented message uuid, for each room
+    id; the random parts come from one read of the system's random source."""
+    pool = secrets.token_bytes(6 * len(room_ids))
+    stamp = unix(now)
+    return [
+        f"{room_id}-{stamp}-"
+        + "".join(_UUID_ALPHABET[byte % len(_UUID_ALPHABET)] for byte in pool[6 * i : 6 * i + 6])
+        for i, room_id in enumerate(room_ids)
+    ]
 
 
 _BY_IDS = _WITH_AUTHOR_AND_ROOM.where(messages.c.id.in_(bindparam("ids", expanding=True)))
@@ -68,28 +74,29 @@ async def get(conn: AsyncConnection, imba_id: int, message_id: int) -> Message |
 
 # Built once, like every statement of the write path: building them per batch cost
 # time and left thousands of cyclic objects per second for the garbage collector.
-# Two plain IN lists use the (author_id, client_id) unique index on every backend;
-# the exact pairs are picked out in Python.
-_STORED_CLIENT_IDS = select(messages.c.author_id, messages.c.client_id, messages.c.id).where(
-    messages.c.author_id.in_(bindparam("authors", expanding=True)),
-    messages.c.client_id.in_(bindparam("client_ids", expanding=True)),
-)
 _INSERT = messages.insert().returning(messages.c.id, sort_by_parameter_order=True)
 
 
 def _already_stored(conn: Connection, drafts: Sequence[MessageDraft]) -> dict[tuple[int, str], int]:
-    keys = {(d.author_id, d.client_id) for d in drafts if d.client_id is not None}
+    keys = sorted({(d.author_id, d.client_id) for d in drafts if d.client_id is not None})
     if not keys:
         return {}
-    params = {
-        "authors": sorted({author for author, _ in keys}),
-        "client_ids": sorted({client for _, client in keys}),
-    }
-    return {
-        (row.author_id, row.client_id): row.id
-        for row in conn.execute(_STORED_CLIENT_IDS, params)
-        if (row.author_id, row.client_id) in keys
-    }
+    # Joined on a VALUES list: one probe of the (author_id, client_id) unique index per
+    # pair. Two IN lists would probe every combination of them (SQLite walks the cross
+    # product: 10,000 probes for a batch of 100 senders).
+    pairs = ", ".join(
+        f"(CAST(:a{i} AS BIGINT), CAST(:c{i} AS VARCHAR(64)))" for i in range(len(keys))
+    )
+    statement = text(
+        "SELECT m.author_id, m.client_id, m.id"  # noqa: S608 (only placeholders are formatted in)
+        f" FROM (VALUES {pairs}) AS wanted JOIN messages AS m"
+        " ON m.author_id = wanted.column1 AND m.client_id = wanted.column2"
+    )
+    params: dict[str, Any] = {}
+    for i, (author, client) in enumerate(keys):
+        params[f"a{i}"] = author
+        params[f"c{i}"] = client
+    return {(row.author_id, row.client_id): row.id for row in conn.execute(statement, params)}
 
 
 def insert_batch(
@@ -127,7 +134,7 @@ def insert_batch(
                     "room_id": room_id,
                     "seq": first_seqs[room_id] + offset,
                     "author_id": draft.author_id,
-                    "uuid": new_uuid(room_id, now),
+                    "uuid": "",
                     "body": draft.body,
                     "answer_to": draft.answer_to,
                     "liked": 0,
@@ -135,6 +142,8 @@ def insert_batch(
                     "created_at": now,
                 }
             )
+    for values, uuid in zip(rows, new_uuids([v["room_id"] for v in rows], now), strict=True):
+        values["uuid"] = uuid
     created: dict[int, Message] = {}  # draft index -> the new message
     if rows:
         result = conn.execute(_INSERT, rows)

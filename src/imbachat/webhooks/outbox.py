@@ -5,16 +5,17 @@ and never the bot's own messages."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imbachat import events
 from imbachat.bus.base import Event
 from imbachat.clock import utcnow
+from imbachat.domain import Message
 from imbachat.store import webhooks as webhook_store
 
 WEBHOOK_EVENTS = (
@@ -67,14 +68,27 @@ class Outbox:
             return 0
         return await conn.run_sync(self.write, wanted)
 
+    def write_new_messages(self, conn: Connection, created: Sequence[Message]) -> int:
+        """``message.new`` deliveries, inside a batch's transaction. The events are
+        built only when the widgets have webhooks (most batches need none)."""
+        if not created:
+            return 0
+        hooks = webhook_store.active_of_widgets(conn, sorted({m.imba_id for m in created}))
+        if not hooks:
+            return 0
+        return self._write(conn, [events.message_new(message) for message in created], hooks)
+
     def write(self, conn: Connection, happened: Iterable[Event]) -> int:
-        """:meth:`record` on a synchronous connection (inside a batch's transaction)."""
+        """:meth:`record` on a synchronous connection."""
         wanted = [event for event in happened if event.type in WEBHOOK_EVENTS]
         if not wanted:
             return 0
         hooks = webhook_store.active_of_widgets(conn, sorted({e.imba_id for e in wanted}))
         if not hooks:
             return 0
+        return self._write(conn, wanted, hooks)
+
+    def _write(self, conn: Connection, wanted: list[Event], hooks: list[RowMapping]) -> int:
         bots = [hook["bot_user_id"] for hook in hooks if hook["bot_user_id"] is not None]
         rooms = sorted({e.room_id for e in wanted if e.room_id is not None})
         bot_rooms = webhook_store.rooms_with_members(conn, rooms, bots)
