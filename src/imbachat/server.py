@@ -16,7 +16,8 @@ from imbachat.config import Settings
 
 def uvicorn_config(settings: Settings, **overrides: Any) -> uvicorn.Config:
     """The server as imbachat runs it: WebSocket pings drop dead sockets, frames are
-    bounded, and compression is off (it costs memory and CPU per socket)."""
+    bounded, and compression is off (it costs memory and CPU per socket). The
+    websockets sans-I/O protocol lets fan-out write ready frames (realtime.wire)."""
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
@@ -24,6 +25,7 @@ def uvicorn_config(settings: Settings, **overrides: Any) -> uvicorn.Config:
         "ws_ping_interval": settings.ws_ping_interval_seconds,
         "ws_ping_timeout": settings.ws_ping_timeout_seconds,
         "ws_max_size": settings.ws_max_frame_bytes,
+        "ws": "websockets-sansio",
         "ws_per_message_deflate": False,
         "server_header": False,
         **overrides,

@@ -30,7 +30,7 @@ def path_imba_id(raw: str) -> int:
 async def widget_by_basic(request: Request, raw_imba_id: str) -> Widget:
     imba_id = path_imba_id(raw_imba_id)
     authorization = request.headers.get("authorization")
-    return await authenticate_basic(services_of(request).db, imba_id, authorization)
+    return await authenticate_basic(services_of(request).widgets, imba_id, authorization)
 
 
 async def widget_and_viewer(request: Request, raw_imba_id: str) -> tuple[Widget, User | None]:

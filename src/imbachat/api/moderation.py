@@ -77,7 +77,8 @@ async def delete_message(request: Request, imba_id: str, message_id: int) -> Res
 @router.get("/blocklist", summary="Words messages may not contain")
 async def get_blocklist(request: Request, imba_id: str) -> Response:
     widget = await widget_by_basic(request, imba_id)
-    words = [w for w in (widget.blocked_words or "").splitlines() if w]
+    stored = await services_of(request).widgets.get(widget.imba_id)  # not a cached copy
+    words = [w for w in (stored.blocked_words or "").splitlines() if w]
     return json_response({"data": {"words": words}})
 
 
@@ -86,7 +87,9 @@ async def put_blocklist(request: Request, imba_id: str) -> Response:
     fields = await Fields.from_request(request)
     widget = await widget_by_basic(request, imba_id)
     listed = fields.texts("words")
-    words = await services_of(request).moderation.set_blocked_words(widget, listed)
+    services = services_of(request)
+    words = await services.moderation.set_blocked_words(widget, listed)
+    services.widgets.forget(widget.imba_id)
     return json_response({"data": {"words": words}})
 
 

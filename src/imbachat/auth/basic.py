@@ -7,9 +7,8 @@ import binascii
 import hmac
 
 from imbachat.domain import Widget
-from imbachat.errors import Unauthorized
-from imbachat.store import widgets as widget_store
-from imbachat.store.db import Database
+from imbachat.errors import NotFound, Unauthorized
+from imbachat.services.widgets import WidgetService
 
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="imbachat"'}
 
@@ -37,13 +36,17 @@ def parse_basic(authorization: str | None) -> tuple[str, str]:
     return user, password
 
 
-async def authenticate_basic(db: Database, imba_id: int, authorization: str | None) -> Widget:
+async def authenticate_basic(
+    widgets: WidgetService, imba_id: int, authorization: str | None
+) -> Widget:
     """The widget of the path, if the header carries its id and secret key."""
     user, password = parse_basic(authorization)
     if user.strip() != str(imba_id):
         raise _refuse("The Basic user must be the imba_id of the URL.")
-    async with db.read() as conn:
-        widget = await widget_store.get(conn, imba_id)
-    if widget is None or not hmac.compare_digest(widget.secret_key.encode(), password.encode()):
+    try:
+        widget = await widgets.recent(imba_id)
+    except NotFound:
+        raise _refuse("Wrong imba_id or secret_key.") from None
+    if not hmac.compare_digest(widget.secret_key.encode(), password.encode()):
         raise _refuse("Wrong imba_id or secret_key.")
     return widget

@@ -1,7 +1,8 @@
 """One client socket: a bounded outbound queue drained by its own task, and the
 per-room window of messages already delivered on it.
 
-Fan-out only appends pre-encoded text to queues (no await per recipient). A
+Fan-out only appends pre-encoded text to queues (no await per recipient); the
+socket's writer sends everything queued in one write (see :mod:`wire`). A
 socket whose queue overflows is closed with CLOSE_TOO_SLOW instead of slowing
 anyone else; the client reconnects and resumes.
 
@@ -24,6 +25,7 @@ from starlette.websockets import WebSocket, WebSocketState
 
 from imbachat.domain import User, Widget
 from imbachat.realtime import protocol
+from imbachat.realtime.wire import DirectWriter
 
 log = logging.getLogger(__name__)
 _ids = itertools.count(1)
@@ -43,6 +45,7 @@ class Connection:
         self._window: dict[int, list[int]] = {}
         self._held: dict[int, list[tuple[int, str | None]]] = {}
         self._writer: asyncio.Task[None] | None = None
+        self._direct = DirectWriter.of(ws)
         self._closer: asyncio.Task[None] | None = None
         self.closing = False
         self.close_code: int | None = None
@@ -87,7 +90,12 @@ class Connection:
                 await self._wake.wait()
                 self._wake.clear()
                 while self._out:
-                    await self.ws.send_text(self._out.popleft())
+                    if self._direct is not None and self._direct.open:
+                        texts = list(self._out)
+                        self._out.clear()
+                        await self._direct.write(texts)
+                    else:
+                        await self.ws.send_text(self._out.popleft())
                     if len(self._out) <= self._max_queue // 2:
                         self._space.set()
         except Exception as exc:  # the peer went away mid-send; the reader sees it too

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from dataclasses import dataclass
 
 from imbachat.auth.owner import hash_password, password_matches
@@ -12,6 +13,8 @@ from imbachat.domain import Widget
 from imbachat.errors import Conflict, Invalid, NotFound
 from imbachat.store import widgets as widget_store
 from imbachat.store.db import Database
+
+RECENT_SECONDS = 2.0
 
 
 def new_secret_key() -> str:
@@ -33,6 +36,8 @@ class NewWidget:
 class WidgetService:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._recent: dict[int, tuple[float, Widget]] = {}
+        self._reading: dict[int, asyncio.Future[Widget]] = {}
 
     async def create(self, spec: NewWidget) -> Widget:
         """Create a widget and, unless the login exists, its owner account.
@@ -78,6 +83,29 @@ class WidgetService:
             raise NotFound(f"No widget with imba_id {imba_id}.", field="imba_id")
         return widget
 
+    async def recent(self, imba_id: int) -> Widget:
+        """The widget as read at most RECENT_SECONDS ago, so authenticating each REST
+        call costs no query; one read at a time per widget. A secret rotated on
+        another node or by the CLI is refused here within RECENT_SECONDS."""
+        cached = self._recent.get(imba_id)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        reading = self._reading.get(imba_id)
+        if reading is None:
+            reading = asyncio.ensure_future(self._read_recent(imba_id))
+            self._reading[imba_id] = reading
+            reading.add_done_callback(lambda _: self._reading.pop(imba_id, None))
+        return await asyncio.shield(reading)
+
+    def forget(self, imba_id: int) -> None:
+        """The widget changed here: the next :meth:`recent` reads it again."""
+        self._recent.pop(imba_id, None)
+
+    async def _read_recent(self, imba_id: int) -> Widget:
+        widget = await self.get(imba_id)
+        self._recent[imba_id] = (time.monotonic() + RECENT_SECONDS, widget)
+        return widget
+
     async def list(self) -> list[tuple[Widget, str]]:
         """Every widget with its owner's login."""
         async with self._db.read() as conn:
@@ -91,4 +119,5 @@ class WidgetService:
             await widget_store.set_secret(conn, imba_id, secret_key or new_secret_key(), utcnow())
             widget = await widget_store.get(conn, imba_id)
         assert widget is not None
+        self.forget(imba_id)
         return widget

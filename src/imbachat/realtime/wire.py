@@ -1,0 +1,75 @@
+"""Outgoing frames straight to the socket, encoded once for all recipients.
+
+A server's WebSocket frames are not masked, so a message's frame is the same bytes
+for every recipient. Going through ASGI costs a chain of coroutines and a frame
+serialisation per recipient; instead, when the server is uvicorn's websockets
+(sans-I/O) protocol, ready frames are written to its transport directly, several
+queued frames in one write. Control frames (ping, pong, close) stay with uvicorn:
+they and these writes are whole frames on the same transport, so they interleave
+safely. Anything else (another server, a closing socket) uses plain ASGI sends.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from starlette.websockets import WebSocket
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.protocol import State
+
+_TEXT_FIN = 0x81  # FIN bit and the text opcode
+_last: tuple[str | None, bytes] = (None, b"")  # a fan-out writes one text to many sockets
+
+
+def text_frame(text: str) -> bytes:
+    """The wire bytes of one unmasked text frame."""
+    global _last
+    if text is _last[0]:
+        return _last[1]
+    payload = text.encode()
+    size = len(payload)
+    if size < 126:
+        header = bytes((_TEXT_FIN, size))
+    elif size < 65_536:
+        header = struct.pack("!BBH", _TEXT_FIN, 126, size)
+    else:
+        header = struct.pack("!BBQ", _TEXT_FIN, 127, size)
+    frame = header + payload
+    _last = (text, frame)
+    return frame
+
+
+class DirectWriter:
+    """Writes ready frames to a uvicorn WebSocket's transport."""
+
+    def __init__(self, protocol: WebSocketsSansIOProtocol) -> None:
+        self._protocol = protocol
+
+    @classmethod
+    def of(cls, ws: WebSocket) -> DirectWriter | None:
+        """A writer for the socket, or None when it is not served by uvicorn's
+        sans-I/O protocol (then frames go through ASGI)."""
+        send: Any = getattr(ws, "_send", None)
+        protocol = getattr(send, "__self__", None)
+        if isinstance(protocol, WebSocketsSansIOProtocol):
+            return cls(protocol)
+        return None
+
+    @property
+    def open(self) -> bool:
+        protocol = self._protocol
+        return (
+            protocol.handshake_complete
+            and not protocol.close_sent
+            and protocol.conn.state is State.OPEN
+            and not protocol.transport.is_closing()
+        )
+
+    async def write(self, texts: list[str]) -> None:
+        """Write the frames in one go, after waiting while the peer reads too slowly
+        (uvicorn pauses writing when the transport's buffer is full)."""
+        await self._protocol.writable.wait()
+        if not self.open:
+            raise ConnectionError("the socket closed while its frames waited")
+        self._protocol.transport.write(b"".join([text_frame(text) for text in texts]))
