@@ -27,6 +27,7 @@ from imbachat.realtime import gateway, protocol
 from imbachat.realtime.gateway import Gateway
 from imbachat.realtime.hub import Hub
 from imbachat.realtime.presence import MemoryPresence, Presence, RedisPresence
+from imbachat.realtime.wire import FindProtocol
 from imbachat.services import build_services, close_services
 from imbachat.store.db import Database
 from imbachat.webhooks.dispatcher import WebhookDispatcher
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(FindProtocol)
     _map_errors(app)
     app.include_router(health.router)
     app.include_router(compat_v1.router)

@@ -58,3 +58,23 @@ def test_long_multibyte_messages_reach_every_member_intact(server, widgets) -> N
             await client.close()
 
     asyncio.run(scenario())
+
+
+def test_sockets_served_by_uvicorn_write_their_frames_directly(server, widgets) -> None:
+    widget = widgets()
+    widget.room([1, 2], room_type=1)
+
+    async def scenario() -> None:
+        alice = await ChatClient.connect(server.ws_url, widget.imba_id, widget.token(1))
+
+        async def sockets_of_alice(services):
+            [user] = await services.users.ensure(await services.widgets.get(widget.imba_id), [1])
+            return server.app.state.gateway.hub.connections_of(user.id)
+
+        [conn] = await asyncio.wrap_future(
+            asyncio.run_coroutine_threadsafe(sockets_of_alice(server.services), server.loop)
+        )
+        assert conn.writes_directly
+        await alice.close()
+
+    asyncio.run(scenario())

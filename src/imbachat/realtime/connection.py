@@ -57,6 +57,11 @@ class Connection:
     def start(self) -> None:
         self._writer = asyncio.create_task(self._drain(), name=f"ws-writer-{self.id}")
 
+    @property
+    def writes_directly(self) -> bool:
+        """Frames go straight to the transport (see :mod:`wire`), not through ASGI."""
+        return self._direct is not None
+
     def push(self, text: str) -> None:
         """Queue a frame; never waits. Overflow closes the socket as too slow."""
         if self.closing:

@@ -12,13 +12,14 @@ safely. Anything else (another server, a closing socket) uses plain ASGI sends.
 from __future__ import annotations
 
 import struct
-from typing import Any
 
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.protocol import State
 
 _TEXT_FIN = 0x81  # FIN bit and the text opcode
+_SCOPE_KEY = "imbachat.ws_protocol"
 _last: tuple[str | None, bytes] = (None, b"")  # a fan-out writes one text to many sockets
 
 
@@ -50,8 +51,7 @@ class DirectWriter:
     def of(cls, ws: WebSocket) -> DirectWriter | None:
         """A writer for the socket, or None when it is not served by uvicorn's
         sans-I/O protocol (then frames go through ASGI)."""
-        send: Any = getattr(ws, "_send", None)
-        protocol = getattr(send, "__self__", None)
+        protocol = ws.scope.get(_SCOPE_KEY)
         if isinstance(protocol, WebSocketsSansIOProtocol):
             return cls(protocol)
         return None
@@ -73,3 +73,16 @@ class DirectWriter:
         if not self.open:
             raise ConnectionError("the socket closed while its frames waited")
         self._protocol.transport.write(b"".join([text_frame(text) for text in texts]))
+
+
+class FindProtocol:
+    """ASGI middleware: notes in a WebSocket's scope the server protocol behind its
+    ``send`` (the framework wraps ``send`` further in, so it is found out here)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            scope[_SCOPE_KEY] = getattr(send, "__self__", None)
+        await self.app(scope, receive, send)
