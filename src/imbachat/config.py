@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     ws_max_queue: int = 2000
     ws_max_frame_bytes: int = 64 * 1024
     ws_auth_timeout_seconds: float = 10.0
+    # Sockets being welcomed (authenticated, sent ready, replayed) at once; the rest
+    # wait their turn instead of all queuing for database connections at once.
+    ws_concurrent_welcomes: int = 32
     # Protocol pings to idle sockets; a socket silent past the timeout is dropped.
     ws_ping_interval_seconds: float = 20.0
     ws_ping_timeout_seconds: float = 20.0

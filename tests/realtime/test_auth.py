@@ -125,3 +125,28 @@ def test_a_user_receives_nothing_from_rooms_they_are_not_in(server, widgets) -> 
             await client.close()
 
     asyncio.run(scenario())
+
+
+def test_sockets_are_let_in_by_turns_and_a_silent_one_holds_nobody_up(
+    start_server, widgets
+) -> None:
+    server = start_server(ws_concurrent_welcomes=1)
+    widget = widgets()
+    room = widget.room(list(range(1, 21)), room_type=1)
+
+    async def scenario() -> None:
+        url = f"{server.ws_url}/imbachat/v1/{widget.imba_id}/ws"
+        async with websockets.connect(url):  # connected, never sends its auth frame
+            started = time.monotonic()
+            clients = await asyncio.gather(
+                *(
+                    ChatClient.connect(server.ws_url, widget.imba_id, widget.token(user))
+                    for user in range(1, 21)
+                )
+            )
+            assert time.monotonic() - started < 5
+            assert all(c.ready["rooms"][0]["id"] == room for c in clients)
+            for client in clients:
+                await client.close()
+
+    asyncio.run(scenario())

@@ -54,6 +54,7 @@ class Gateway:
         self.services = services
         self.hub = hub
         self.settings = settings
+        self._welcoming = asyncio.Semaphore(settings.ws_concurrent_welcomes)
         self._handlers: dict[str, Callable[[Connection, dict[str, Any]], Awaitable[None]]] = {
             "ping": self._ping,
             "send": self._send,
@@ -76,35 +77,35 @@ class Gateway:
 
     async def serve(self, ws: WebSocket, raw_imba_id: str) -> None:
         await ws.accept()
+        conn: Connection | None = None
         try:
-            widget, user, resume_from = await self._authenticate(ws, raw_imba_id)
-        except AuthFailed as failure:
-            await ws.close(failure.code, failure.reason)
-            return
-        except WebSocketDisconnect:
-            return
-        conn = Connection(ws, widget, user, self.settings.ws_max_queue)
-        try:
-            await self._welcome(conn, resume_from)
+            try:
+                token, resume_from = await self._credentials(ws, raw_imba_id)
+                # A reconnect storm let in all at once would have every socket wait
+                # for a database connection at the same time, long enough for the
+                # pool to time out and the work done for them to be lost; let in by
+                # turns, they all get in, as fast as the database allows.
+                async with self._welcoming:
+                    widget, user = await self._identify(raw_imba_id, token)
+                    conn = Connection(ws, widget, user, self.settings.ws_max_queue)
+                    await self._welcome(conn, resume_from)
+            except AuthFailed as failure:
+                await ws.close(failure.code, failure.reason)
+                return
             await self._serve_frames(conn)
         except WebSocketDisconnect:
             pass
         finally:
-            await self.hub.detach(conn)
-            await conn.stop()
+            if conn is not None:
+                await self.hub.detach(conn)
+                await conn.stop()
 
-    async def _authenticate(
-        self, ws: WebSocket, raw_imba_id: str
-    ) -> tuple[Widget, User, dict[int, int]]:
-        """The widget, the user, and the positions to resume from (query
-        ``resume=room:seq,…`` or the auth frame's ``resume``)."""
+    async def _credentials(self, ws: WebSocket, raw_imba_id: str) -> tuple[str, dict[int, int]]:
+        """The token and the positions to resume from (query ``resume=room:seq,…`` or
+        the auth frame's ``resume``); no database work, so waiting costs nothing."""
         text = raw_imba_id.strip()
         if not text.isdigit() or not 0 < int(text) < 2**63:
             raise AuthFailed(protocol.CLOSE_NOT_FOUND, f"no widget {raw_imba_id!r}")
-        try:
-            widget = await self.services.widgets.get(int(text))
-        except NotFound:
-            raise AuthFailed(protocol.CLOSE_NOT_FOUND, f"no widget {text}") from None
         token = ws.query_params.get("token")
         try:
             resume_from = protocol.positions(ws.query_params.get("resume", ""))
@@ -113,12 +114,21 @@ class Gateway:
         if token is None:
             token, in_frame = await self._auth_frame(ws)
             resume_from = in_frame or resume_from
+        return token, resume_from
+
+    async def _identify(self, raw_imba_id: str, token: str) -> tuple[Widget, User]:
+        """The widget and the user the token names."""
+        imba_id = int(raw_imba_id.strip())
+        try:
+            widget = await self.services.widgets.get(imba_id)
+        except NotFound:
+            raise AuthFailed(protocol.CLOSE_NOT_FOUND, f"no widget {imba_id}") from None
         try:
             remote_id = verify_user_token(widget.secret_key, token)
         except ImbaError as exc:
             raise AuthFailed(protocol.CLOSE_UNAUTHORIZED, exc.message) from None
         [user] = await self.services.users.ensure(widget, [remote_id])
-        return widget, user, resume_from
+        return widget, user
 
     async def _auth_frame(self, ws: WebSocket) -> tuple[str, dict[int, int]]:
         try:
