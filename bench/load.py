@@ -17,12 +17,13 @@ from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
 from typing import Any
 
-import httpx
 import jwt
 import orjson
 import uvloop
 import websockets
 from hdrh.histogram import HdrHistogram
+
+from bench.rest_client import RestPool
 
 HIGHEST_US = 120_000_000  # 2 minutes
 
@@ -90,13 +91,15 @@ async def receive(ws: Any, user: int, tag: str, tally: Tally) -> None:
 
 
 async def send_open_loop(
-    cfg: dict[str, Any], room: int, sender: int, ws: Any, http: httpx.AsyncClient | None
-) -> int:
+    cfg: dict[str, Any], room: int, sender: int, ws: Any, http: RestPool | None
+) -> tuple[int, int]:
+    """Send the room's messages on time; returns how many were sent, and how many
+    REST calls failed (not answered 200)."""
     rate, start, end = cfg["room_rate"], cfg["start_at"], cfg["start_at"] + cfg["duration"]
     # Each room gets its own phase, so the aggregate offered load is smooth rather
     # than every room sending at the same instant.
     phase = random.Random(room).random() / rate
-    pending: set[asyncio.Task[Any]] = set()
+    tasks: list[asyncio.Task[tuple[int, bytes]]] = []
     n = 0
     while True:
         intended = start + phase + n / rate
@@ -112,14 +115,13 @@ async def send_open_loop(
         else:
             form = {"user_id": sender, "room_id": room, "message": text}
             task = asyncio.create_task(
-                http.post(f"/imbachat/v2/{cfg['imba_id']}/send_msg", data=form)
+                http.post_form(f"/imbachat/v2/{cfg['imba_id']}/send_msg", form)
             )
-            pending.add(task)
-            task.add_done_callback(pending.discard)
+            tasks.append(task)
         n += 1
-    if pending:
-        await asyncio.gather(*pending, return_exceptions=True)
-    return n
+    answers = await asyncio.gather(*tasks, return_exceptions=True)
+    failed = sum(1 for a in answers if isinstance(a, BaseException) or a[0] != 200)
+    return n, failed
 
 
 async def run(cfg: dict[str, Any], ready: Queue, go: Event, results: Queue) -> None:
@@ -137,11 +139,9 @@ async def run(cfg: dict[str, Any], ready: Queue, go: Event, results: Queue) -> N
     cfg["start_at"] = cfg["start_value"].value
     http = None
     if cfg["mode"] == "rest":
-        http = httpx.AsyncClient(
-            base_url=cfg["url"], auth=(str(cfg["imba_id"]), cfg["secret"]), timeout=60,
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
-        )  # fmt: skip
+        http = RestPool(cfg["url"], str(cfg["imba_id"]), cfg["secret"], size=64)
     sent: dict[int, int] = {}
+    failed = 0
     if cfg["rooms"] and cfg["duration"]:
         senders = [r for r in cfg["rooms"] if r["sender"] in sockets]
         counts = await asyncio.gather(
@@ -150,7 +150,8 @@ async def run(cfg: dict[str, Any], ready: Queue, go: Event, results: Queue) -> N
                 for r in senders
             )
         )
-        sent = {r["id"]: c for r, c in zip(senders, counts, strict=True)}
+        sent = {r["id"]: c for r, (c, _) in zip(senders, counts, strict=True)}
+        failed = sum(f for _, f in counts)
         # Listen until the run is over everywhere, not just until this worker's
         # own senders are done (a worker may hold receivers only).
         end = cfg["start_at"] + cfg["duration"] + cfg["drain"]
@@ -162,11 +163,12 @@ async def run(cfg: dict[str, Any], ready: Queue, go: Event, results: Queue) -> N
     for reader in readers:
         reader.cancel()
     if http is not None:
-        await http.aclose()
+        await http.close()
     received = {f"{u}:{room}": len(ns) for (u, room), ns in tally.seen.items()}
     results.put(
         {
             "sent": sent,
+            "rest_failed": failed,
             "received": received,
             "duplicates": tally.duplicates,
             "out_of_order": tally.out_of_order,

@@ -12,6 +12,7 @@ import json
 import multiprocessing as mp
 import platform
 import secrets
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -38,6 +39,7 @@ class Scenario:
     mode: str = "ws"
     idle: int = 0
     target: str = ""
+    profile: str = ""  # py-spy's raw samples of the server during the load go here
 
 
 SCENARIOS = {
@@ -237,15 +239,29 @@ def run_on(
             idle_rss = round(server.rss() / 2**20, 1)
             stop.set()
         go.set()
+        profiler = start_profiler(server, scenario) if scenario.profile else None
         outcome = [results.get(timeout=600) for _ in workers]
         loadgen_cpu = sum(sum(p.cpu_times()[:2]) for p in loadgen) - loadgen_cpu0
         usage["loadgen_cpu_percent"] = round(100 * loadgen_cpu / (time.monotonic() - loadgen_t0), 1)
         for worker in workers:
             worker.join(timeout=30)
         usage.update(server.stop_measuring())
+        if profiler is not None:
+            profiler.wait(timeout=60)
     finally:
         server.stop()
     return summarize(scenario, quick, rooms, outcome, usage, connected, idle_rss)
+
+
+def start_profiler(server: ServerUnderTest, scenario: Scenario) -> subprocess.Popen[bytes]:
+    """py-spy on the server for the send phase: every thread, idle samples included
+    (so waiting shows), without pausing the server."""
+    command = [
+        "py-spy", "record", "--pid", str(server.process.pid), "--duration",
+        str(max(1, int(scenario.duration))), "--rate", "200", "--format", "raw", "--threads",
+        "--nonblocking", "-o", scenario.profile,
+    ]  # fmt: skip
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def summarize(
@@ -287,6 +303,7 @@ def summarize(
         "last_member_latency_ms": percentiles(last_member),
         "lost": max(0, expected - unique),
         "duplicated": sum(p["duplicates"] for p in outcome),
+        "rest_failed": sum(p.get("rest_failed", 0) for p in outcome),
         "out_of_order": sum(p["out_of_order"] for p in outcome),
         "sockets": connected,
         "idle_rss_mb": idle_rss,
@@ -307,6 +324,9 @@ def main() -> None:
     parser.add_argument("--json", dest="json_file", help="also write the report here")
     parser.add_argument("--rate", type=float, help="offer this many messages/s instead")
     parser.add_argument("--duration", type=float, help="send for this many seconds instead")
+    parser.add_argument(
+        "--profile", metavar="FILE", help="record the server with py-spy (raw format) meanwhile"
+    )
     args = parser.parse_args()
     if args.scenario == "roomlist":
         report = roomlist.run(args.quick)
@@ -319,6 +339,8 @@ def main() -> None:
             scenario = replace(scenario, rate=args.rate)
         if args.duration is not None:
             scenario = replace(scenario, duration=args.duration)
+        if args.profile:
+            scenario = replace(scenario, profile=args.profile)
         report = run(scenario, args.quick)
     text = json.dumps(report, indent=2)
     print(text)

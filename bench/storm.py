@@ -15,21 +15,27 @@ sends counts its ``ack``s as held).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import multiprocessing as mp
 import platform
 import queue
 import random
+import shutil
+import sqlite3
+import subprocess
 import sys
 import time
+import traceback
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
+from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
+import psutil
 import uvloop
 import websockets
 from hdrh.histogram import HdrHistogram
@@ -48,10 +54,10 @@ BACKOFF_FIRST, BACKOFF_MAX = 0.1, 1.0  # seconds between attempts while the serv
 class Plan:
     rooms: int
     rate: float  # messages per second offered, in total (one sender per room)
-    before: float  # seconds of sending before the restart
-    duration: float  # seconds of sending in all; the restart falls inside
-    deadline: float  # seconds after the server is ready to wait for every client
-    drain: float  # seconds at most, after the last send is due, for acks and deliveries
+    before: float  # seconds of steady sending before the restart
+    deadline: float  # seconds after the new server listens to wait for every client
+    after: float  # seconds of sending once every client is back
+    drain: float  # seconds at most, after the last send, for acks and deliveries
     target: str = ""
 
 
@@ -59,12 +65,12 @@ FULL = Plan(
     rooms=1_000,
     rate=200,
     before=10,
-    duration=40,
     deadline=120,
+    after=10,
     drain=30,
     target="10,000 clients reconnect and resume at once: all back within 30 s, nothing lost",
 )
-QUICK = Plan(rooms=200, rate=100, before=4, duration=14, deadline=40, drain=10)
+QUICK = Plan(rooms=200, rate=100, before=3, deadline=45, after=2, drain=10)
 
 
 # ---- the load-generator processes --------------------------------------------
@@ -92,7 +98,9 @@ class Client:
     acked: dict[str, int] = field(default_factory=dict)  # client_id -> seq
     scheduled: int = 0
     frames_sent: int = 0
-    resent: int = 0
+    sent_once: set[str] = field(default_factory=set)
+    resent: int = 0  # sent again (after a reconnect or an error) while not acknowledged
+    queued: int = 0  # first sent after a reconnect (due while the socket was down)
     stored_twice: int = 0  # a client_id acknowledged with two different seqs
 
     @property
@@ -108,6 +116,7 @@ class Worker:
     latency: HdrHistogram = field(default_factory=histogram)
     errors: Counter[str] = field(default_factory=Counter)
     back: int = 0
+    stop_sending: asyncio.Event = field(default_factory=asyncio.Event)
     stopping: bool = False
     retries: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -138,6 +147,16 @@ class Worker:
         return None
 
     async def run_client(self, client: Client) -> None:
+        try:
+            await self.follow(client)
+        except Exception as exc:  # a harness bug must show in the report, not vanish
+            client.state = f"crashed while {client.state}: {exc!r}"[:200]
+            self.errors[f"client crashed: {type(exc).__name__}"] += 1
+            if self.errors[f"client crashed: {type(exc).__name__}"] == 1:
+                traceback.print_exc()
+
+    async def follow(self, client: Client) -> None:
+        """Read frames; when the socket drops, reconnect and resume, until the end."""
         while True:
             client.state = "waiting for resumed" if client.dropped_at else "connected"
             try:
@@ -148,6 +167,7 @@ class Worker:
             client.live = False
             if self.stopping:
                 return
+            self.errors[f"socket closed by the server: {client.ws.close_code}"] += 1
             client.drops += 1
             if not client.dropped_at:
                 client.dropped_at = time.time()
@@ -191,7 +211,10 @@ class Worker:
                 if self.back == len(self.clients):
                     self.events.put(("back", self.cfg["worker"], client.resumed_at))
             for cid, text in list(client.unacked.items()):
-                client.resent += 1
+                if cid in client.sent_once:
+                    client.resent += 1
+                else:
+                    client.queued += 1
                 await self.send(client, cid, text)
         elif kind == "error":
             self.errors[f"error {frame.get('code')}"] += 1
@@ -214,18 +237,23 @@ class Worker:
         try:
             await client.ws.send(orjson.dumps(frame).decode())
             client.frames_sent += 1
+            client.sent_once.add(cid)
         except websockets.ConnectionClosed:
             pass  # re-sent after the reconnect
 
     async def send_steadily(self, client: Client) -> None:
         """Message n of the room is due at start + phase + n / rate, connected or
-        not; while the socket is down it waits with the unacknowledged ones."""
+        not (while the socket is down it waits with the unacknowledged ones), until
+        the harness says stop."""
         rate, start = self.cfg["room_rate"], self.cfg["start_at"]
-        end = start + self.cfg["duration"]
         phase = random.Random(client.room).random() / rate
         n = 0
-        while (intended := start + phase + n / rate) < end:
-            await asyncio.sleep(max(0.0, intended - time.time()))
+        while True:
+            intended = start + phase + n / rate
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop_sending.wait(), max(0.0, intended - time.time()))
+            if self.stop_sending.is_set():
+                return
             n += 1
             cid = f"{self.cfg['tag']}-{client.room}-{n}"
             text = f"{self.cfg['tag']}|{client.room}|{n}|{int(intended * 1e9)}"
@@ -264,6 +292,11 @@ async def work(cfg: dict[str, Any], ready: Queue, go: Event, events: Queue, resu
     ready.put(len(worker.clients))
     await asyncio.get_running_loop().run_in_executor(None, go.wait)
     cfg["start_at"] = cfg["start_value"].value
+    progress = asyncio.create_task(report_progress(worker))
+    loop = asyncio.get_running_loop()
+    loop.run_in_executor(None, cfg["stop_sending"].wait).add_done_callback(
+        lambda _: worker.stop_sending.set()
+    )
     await asyncio.gather(*(worker.send_steadily(c) for c in worker.clients if c.sender))
     deadline = time.time() + cfg["drain"]
     while time.time() < deadline:
@@ -272,12 +305,14 @@ async def work(cfg: dict[str, Any], ready: Queue, go: Event, events: Queue, resu
         await asyncio.sleep(0.2)
     settled = worker.settled()
     worker.stopping = True
+    progress.cancel()
     await asyncio.gather(
         *(c.ws.close() for c in worker.clients if c.ws is not None), return_exceptions=True
     )
     await asyncio.wait(readers, timeout=10)
     for reader in readers:
         reader.cancel()
+    events.put(("done", cfg["worker"], time.time()))
     results.put(
         {
             "settled": settled,
@@ -305,6 +340,7 @@ async def work(cfg: dict[str, Any], ready: Queue, go: Event, events: Queue, resu
                     "unacked": len(c.unacked),
                     "frames_sent": c.frames_sent,
                     "resent": c.resent,
+                    "queued": c.queued,
                     "stored_twice": c.stored_twice,
                     "acked_seqs_distinct": len(set(c.acked.values())),
                 }
@@ -317,6 +353,19 @@ async def work(cfg: dict[str, Any], ready: Queue, go: Event, events: Queue, resu
     )
 
 
+async def report_progress(worker: Worker) -> None:
+    """Where this worker's clients are, every 2 s, on stderr."""
+    while not worker.stopping:
+        await asyncio.sleep(2)
+        states = Counter(c.state for c in worker.clients)
+        print(
+            f"storm worker {worker.cfg['worker']} {time.time() - worker.cfg['start_at']:+.0f} s:",
+            dict(states),
+            file=sys.stderr,
+            flush=True,
+        )
+
+
 def worker_main(
     cfg: dict[str, Any], ready: Queue, go: Event, events: Queue, results: Queue
 ) -> None:
@@ -326,31 +375,63 @@ def worker_main(
 # ---- the harness --------------------------------------------------------------
 
 
-def last_seqs(server: ServerUnderTest, imba_id: int, secret: str) -> dict[int, int]:
-    """Every room's last seq, as the server has it (REST get_rooms, paged)."""
-    found: dict[int, int] = {}
-    after = None
-    with httpx.Client(base_url=server.url, auth=(str(imba_id), secret), timeout=60) as client:
-        while True:
-            form: dict[str, Any] = {"limit": 500}
-            if after is not None:
-                form["after_id"] = after
-            answer = client.post(f"/imbachat/v2/{imba_id}/get_rooms", data=form)
-            answer.raise_for_status()
-            found.update({int(r["id"]): int(r["last_seq"]) for r in answer.json()["data"]})
-            after = answer.headers.get("X-Next-After-Id")
-            if not after:
-                return found
+def shut_down(server: ServerUnderTest) -> None:
+    """Stop the server, keeping its database: SIGTERM, and SIGKILL if it has not
+    exited within a minute (after a failed storm, thousands of handlers may still be
+    waiting for the database)."""
+    if server.process.poll() is not None:
+        return
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+
+
+def stored(server: ServerUnderTest, imba_id: int) -> dict[int, tuple[int, int]]:
+    """Per room, its last seq and its number of stored messages, read from the
+    database once the server has stopped."""
+    db = sqlite3.connect(server.database_url.removeprefix("sqlite:///"))
+    try:
+        rows = db.execute(
+            "SELECT r.id, r.last_seq, COUNT(m.id) FROM rooms r"
+            " LEFT JOIN messages m ON m.room_id = r.id WHERE r.imba_id = ? GROUP BY r.id",
+            (imba_id,),
+        ).fetchall()
+    finally:
+        db.close()
+    return {room: (last_seq, count) for room, last_seq, count in rows}
 
 
 def spread(values: list[float]) -> dict[str, float]:
-    """p50/p90/p99/max in ms of durations in seconds."""
+    """p50/p90/p99/max in ms of durations in seconds (up to an hour)."""
     from bench.run import percentiles
 
-    recorded = histogram()
+    recorded = HdrHistogram(1, 3_600_000_000, 3)
     for seconds in values:
-        recorded.record_value(min(HIGHEST_US, max(1, int(seconds * 1e6))))
+        recorded.record_value(min(3_600_000_000, max(1, int(seconds * 1e6))))
     return percentiles(recorded)
+
+
+def commit() -> str:
+    """The code measured: HEAD, and whether the tree had changes."""
+    git = shutil.which("git")
+    if git is None:
+        return "unknown"
+
+    def ask(*args: str) -> str:
+        found = subprocess.run(
+            [git, *args], cwd=Path(__file__).parent, capture_output=True, text=True, check=True
+        )
+        return found.stdout.strip()
+
+    try:
+        head = ask("rev-parse", "--short", "HEAD")
+        dirty = ask("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{head}{' + uncommitted changes' if dirty else ''}"
 
 
 def say(text: str) -> None:
@@ -373,7 +454,8 @@ def run(quick: bool, rate: float | None = None) -> dict[str, Any]:
             Scenario("storm", rooms=plan.rooms, members=MEMBERS, rate=plan.rate, duration=0),
         )
         ctx = mp.get_context("spawn")
-        ready, events, results, go = ctx.Queue(), ctx.Queue(), ctx.Queue(), ctx.Event()
+        ready, events, results = ctx.Queue(), ctx.Queue(), ctx.Queue()
+        go, stop_sending = ctx.Event(), ctx.Event()
         start_value = ctx.Value("d", 0.0)
         tag = f"s{random.randrange(16**6):06x}"
         configs = [
@@ -385,14 +467,14 @@ def run(quick: bool, rate: float | None = None) -> dict[str, Any]:
                 "tag": tag,
                 "rooms": rooms[index::WORKERS],
                 "room_rate": plan.rate / plan.rooms,
-                "duration": plan.duration,
                 "drain": plan.drain,
                 "start_value": start_value,
+                "stop_sending": stop_sending,
             }
             for index in range(WORKERS)
         ]
         workers = [
-            ctx.Process(target=worker_main, args=(cfg, ready, go, events, results))
+            ctx.Process(target=worker_main, args=(cfg, ready, go, events, results), daemon=True)
             for cfg in configs
         ]
         began = time.monotonic()
@@ -401,6 +483,7 @@ def run(quick: bool, rate: float | None = None) -> dict[str, Any]:
         connected = sum(ready.get(timeout=900) for _ in workers)
         connect_seconds = round(time.monotonic() - began, 1)
         say(f"{connected} sockets connected in {connect_seconds} s (200 at a time per worker)")
+        loadgen = [psutil.Process(process.pid) for process in workers]
         start_value.value = time.time() + 1.0
         server.measure()
         go.set()
@@ -408,64 +491,111 @@ def run(quick: bool, rate: float | None = None) -> dict[str, Any]:
         steady = server.stop_measuring()
         restarted_at = time.time()
         restart = server.restart()
-        stop_s, start_s = restart["stop_seconds"], restart["start_seconds"]
-        say(f"restarted: stopped in {stop_s} s, ready {start_s} s later")
+        stop_s, start_s = restart["stop_seconds"], restart["listening_seconds"]
+        say(f"restarted: stopped in {stop_s} s, listening again {start_s} s later")
         server.measure()
-        backs = []
-        deadline = server.ready_at + plan.deadline
-        while len(backs) < WORKERS:
-            try:
-                backs.append(events.get(timeout=max(0.1, deadline - time.time())))
-            except queue.Empty:
-                break
-        storm_usage = server.stop_measuring()
-        say(f"{len(backs)} of {WORKERS} workers had every client back")
+        machine = Usage(loadgen)
+        back = wait_for_workers(events, server.listening_at + plan.deadline)
+        storm_usage = server.stop_measuring() | machine.stop()
+        say(f"{len(back)} of {WORKERS} workers had every client back")
         server.measure()
-        ends = start_value.value + plan.duration + plan.drain + 120
-        outcome = [results.get(timeout=max(1.0, ends - time.time())) for _ in workers]
-        after_usage = server.stop_measuring()
-        server_seqs = last_seqs(server, imba_id, secret)
+        machine = Usage(loadgen)
+        if len(back) == WORKERS:
+            time.sleep(plan.after)
+        stop_sending.set()
+        outcome = [results.get(timeout=plan.drain + 120) for _ in workers]
+        after_usage = server.stop_measuring() | machine.stop()
         for process in workers:
             process.join(timeout=30)
     finally:
-        server.stop()
+        shut_down(server)
+    try:
+        rooms_stored = stored(server, imba_id)
+    finally:
+        server.tmp.cleanup()
     return summarize(
         plan,
         quick,
         outcome,
-        server_seqs,
+        rooms_stored,
         connected=connected,
         connect_seconds=connect_seconds,
         restarted_at=restarted_at,
-        ready_at=server.ready_at,
-        started_at=server.started_at,
+        listening_at=server.listening_at,
         restart=restart,
         usage={"before": steady, "storm": storm_usage, "after": after_usage},
     )
+
+
+def wait_for_workers(events: Queue, deadline: float) -> list[Any]:
+    """The workers' "every client back" events, until all came (or every worker
+    ended, or the deadline)."""
+    back: list[Any] = []
+    done: list[Any] = []
+    while len(back) < WORKERS and len(done) < WORKERS:
+        try:
+            event = events.get(timeout=max(0.1, deadline - time.time()))
+        except queue.Empty:
+            break
+        (back if event[0] == "back" else done).append(event)
+    return back
+
+
+class Usage:
+    """The whole machine's CPU and the load generators' over a window: the server's
+    figures mean little if the box was saturated."""
+
+    def __init__(self, loadgen: list[psutil.Process]) -> None:
+        self.loadgen = loadgen
+        self.t0 = time.monotonic()
+        self.machine0 = psutil.cpu_times()
+        self.loadgen0 = self._loadgen_cpu()
+
+    def _loadgen_cpu(self) -> float:
+        total = 0.0
+        for process in self.loadgen:
+            with contextlib.suppress(psutil.Error):
+                total += sum(process.cpu_times()[:2])
+        return total
+
+    def stop(self) -> dict[str, float]:
+        wall = time.monotonic() - self.t0
+        now = psutil.cpu_times()
+        busy = sum(now) - now.idle - (sum(self.machine0) - self.machine0.idle)
+        total = sum(now) - sum(self.machine0)
+        return {
+            "seconds": round(wall, 1),
+            "loadgen_cpu_percent": round(100 * (self._loadgen_cpu() - self.loadgen0) / wall, 1),
+            "machine_busy_percent": round(100 * busy / total, 1) if total else 0.0,
+        }
 
 
 def summarize(
     plan: Plan,
     quick: bool,
     outcome: list[dict[str, Any]],
-    server_seqs: dict[int, int],
+    rooms_stored: dict[int, tuple[int, int]],
     *,
     connected: int,
     connect_seconds: float,
     restarted_at: float,
-    ready_at: float,
-    started_at: float,
+    listening_at: float,
     restart: dict[str, Any],
     usage: dict[str, dict[str, float]],
 ) -> dict[str, Any]:
+    """The report: the workers' per-client records checked against what the
+    database holds."""
     from bench.run import percentiles
 
+    server_seqs = {room: last_seq for room, (last_seq, _) in rooms_stored.items()}
     clients = [c for part in outcome for c in part["clients"]]
     senders = [s for part in outcome for s in part["senders"]]
     back = [c for c in clients if c["resumed_at"]]
-    lost = sum(
-        len(set(range(1, server_seqs.get(c["room"], 0) + 1)) - set(c["seen"])) for c in clients
-    )
+    missing = {
+        id(c): len(set(range(1, server_seqs.get(c["room"], 0) + 1)) - set(c["seen"]))
+        for c in clients
+    }
+    lost = sum(missing.values())
     beyond = sum(
         sum(1 for seq in c["seen"] if seq > server_seqs.get(c["room"], 0)) for c in clients
     )
@@ -487,32 +617,38 @@ def summarize(
         "connected_before": connected,
         "connect_seconds": connect_seconds,
         "offered_rate": plan.rate,
-        "restart": {
-            **restart,
-            "down_seconds": round(ready_at - restarted_at, 2),
-        },
-        "clients_back": len(back),
+        "restart": {**restart, "down_seconds": round(listening_at - restarted_at, 2)},
         "clients_dropped": sum(1 for c in clients if c["dropped_at"]),
-        "all_back_seconds_after_ready": round(last_back - ready_at, 2) if back else None,
-        "all_back_seconds_after_new_process": round(last_back - started_at, 2) if back else None,
-        "back_after_ready_ms": spread([max(0.0, c["resumed_at"] - ready_at) for c in back]),
+        "clients_back": len(back),
+        # From the moment the new process listens (uvicorn binds after the app's
+        # startup): the target's "all back within".
+        "all_back_seconds": round(last_back - listening_at, 2) if back else None,
+        "back_after_seconds": {
+            seconds: sum(1 for c in back if c["resumed_at"] - listening_at <= seconds)
+            for seconds in (10, 20, 30, 60, 90, 120)
+        },
+        "back_after_listening_ms": spread([max(0.0, c["resumed_at"] - listening_at) for c in back]),
         "outage_per_client_ms": spread([c["resumed_at"] - c["dropped_at"] for c in back]),
         "not_back_by_state": dict(Counter(c["state"] for c in clients if not c["resumed_at"])),
         "reconnect_attempts": {
             "mean": round(sum(c["attempts"] for c in back) / max(1, len(back)), 2),
             "max": max((c["attempts"] for c in back), default=0),
         },
+        "drops_beyond_the_restart": sum(max(0, c["drops"] - 1) for c in clients),
         "messages": {
             "scheduled": sum(s["scheduled"] for s in senders),
             "acked": acked,
             "unacked": sum(s["unacked"] for s in senders),
             "stored_by_server": stored,
+            "rooms_with_gaps_in_store": sum(1 for last, n in rooms_stored.values() if last != n),
             "stored_without_ack": stored - sum(s["acked_seqs_distinct"] for s in senders),
             "stored_twice": sum(s["stored_twice"] for s in senders),
             "send_frames": sum(s["frames_sent"] for s in senders),
             "resent": sum(s["resent"] for s in senders),
+            "queued_while_down": sum(s["queued"] for s in senders),
         },
         "lost": lost,
+        "lost_by_clients_back": sum(missing[id(c)] for c in back),
         "duplicated": sum(c["duplicates"] for c in clients),
         "out_of_order": sum(c["out_of_order"] for c in clients),
         "beyond_last_seq": beyond,
@@ -524,6 +660,7 @@ def summarize(
             "imbachat": imbachat.__version__,
             "python": platform.python_version(),
             "websockets": websockets.__version__,
+            "commit": commit(),
             "machine": f"{platform.machine()}, {mp.cpu_count()} cores",
         },
     }
