@@ -115,22 +115,24 @@ def build_rooms(server: ServerUnderTest, imba_id: int, scenario: Scenario) -> li
     with httpx.Client(base_url=server.url, timeout=60) as client:
         for index in range(scenario.rooms):
             members = list(range(index * scenario.members + 1, (index + 1) * scenario.members + 1))
-            data: dict[str, Any] = {
-                "imba_id": imba_id,
-                "login": "bench",
-                "password": "bench",
-                "room_type": 1,
-            }
-            data.update({f"users_ids[{i}]": user for i, user in enumerate(members)})
-            answer = client.post("/imbachat/v1/widget/imba_rooms", data=data)
-            answer.raise_for_status()
-            rooms.append(
-                {
-                    "id": answer.json()["data"][0]["room_id"],
-                    "members": members,
-                    "sender": members[0],
+            room_id = None
+            # The API takes at most 500 users per call: a bigger room is created, then
+            # the rest are added to it.
+            for chunk in range(0, len(members), 500):
+                data: dict[str, Any] = {
+                    "imba_id": imba_id,
+                    "login": "bench",
+                    "password": "bench",
+                    "room_type": 1,
                 }
-            )
+                if room_id is not None:
+                    data["room_id"] = room_id
+                users = members[chunk : chunk + 500]
+                data.update({f"users_ids[{i}]": user for i, user in enumerate(users)})
+                answer = client.post("/imbachat/v1/widget/imba_rooms", data=data)
+                answer.raise_for_status()
+                room_id = int(answer.json()["data"][0]["room_id"])
+            rooms.append({"id": room_id, "members": members, "sender": members[0]})
     return rooms
 
 
