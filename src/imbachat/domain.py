@@ -17,9 +17,11 @@ ROOM_TYPE_FIELD = {str(number): number for number in ROOM_TYPES}
 
 class _FromRow:
     @classmethod
-    def from_row(cls, row: Row[Any]) -> Self:
+    def from_row(cls, row: Row[Any], prefix: str = "") -> Self:
+        """The record from a row's columns of the same names (after ``prefix``, for
+        columns labelled apart in a join)."""
         mapping = row._mapping
-        return cls(*[mapping[name] for name in _field_names(cls)])
+        return cls(*[mapping[prefix + name] for name in _field_names(cls)])
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}

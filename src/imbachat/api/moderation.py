@@ -87,9 +87,7 @@ async def put_blocklist(request: Request, imba_id: str) -> Response:
     fields = await Fields.from_request(request)
     widget = await widget_by_basic(request, imba_id)
     listed = fields.texts("words")
-    services = services_of(request)
-    words = await services.moderation.set_blocked_words(widget, listed)
-    services.widgets.forget(widget.imba_id)
+    words = await services_of(request).moderation.set_blocked_words(widget, listed)
     return json_response({"data": {"words": words}})
 
 

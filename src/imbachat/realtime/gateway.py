@@ -16,6 +16,7 @@ from fastapi import APIRouter
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from imbachat import render
+from imbachat.api.deps import path_imba_id
 from imbachat.auth.tokens import verify_user_token
 from imbachat.config import Settings
 from imbachat.domain import User, Widget
@@ -80,13 +81,17 @@ class Gateway:
         conn: Connection | None = None
         try:
             try:
-                token, resume_from = await self._credentials(ws, raw_imba_id)
+                try:
+                    imba_id = path_imba_id(raw_imba_id)
+                except NotFound as exc:
+                    raise AuthFailed(protocol.CLOSE_NOT_FOUND, exc.message) from None
+                token, resume_from = await self._credentials(ws)
                 # A reconnect storm let in all at once would have every socket wait
                 # for a database connection at the same time, long enough for the
                 # pool to time out and the work done for them to be lost; let in by
                 # turns, they all get in, as fast as the database allows.
                 async with self._welcoming:
-                    widget, user = await self._identify(raw_imba_id, token)
+                    widget, user = await self._identify(imba_id, token)
                     conn = Connection(ws, widget, user, self.settings.ws_max_queue)
                     await self._welcome(conn, resume_from)
             except AuthFailed as failure:
@@ -100,12 +105,9 @@ class Gateway:
                 await self.hub.detach(conn)
                 await conn.stop()
 
-    async def _credentials(self, ws: WebSocket, raw_imba_id: str) -> tuple[str, dict[int, int]]:
+    async def _credentials(self, ws: WebSocket) -> tuple[str, dict[int, int]]:
         """The token and the positions to resume from (query ``resume=room:seq,…`` or
         the auth frame's ``resume``); no database work, so waiting costs nothing."""
-        text = raw_imba_id.strip()
-        if not text.isdigit() or not 0 < int(text) < 2**63:
-            raise AuthFailed(protocol.CLOSE_NOT_FOUND, f"no widget {raw_imba_id!r}")
         token = ws.query_params.get("token")
         try:
             resume_from = protocol.positions(ws.query_params.get("resume", ""))
@@ -116,9 +118,8 @@ class Gateway:
             resume_from = in_frame or resume_from
         return token, resume_from
 
-    async def _identify(self, raw_imba_id: str, token: str) -> tuple[Widget, User]:
+    async def _identify(self, imba_id: int, token: str) -> tuple[Widget, User]:
         """The widget and the user the token names."""
-        imba_id = int(raw_imba_id.strip())
         try:
             widget = await self.services.widgets.get(imba_id)
         except NotFound:

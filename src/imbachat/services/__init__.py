@@ -46,16 +46,17 @@ def build_services(db: Database, bus: Bus, settings: Settings) -> Services:
         db, bus, HostSite(settings.host_site_timeout_seconds), settings.host_site_cache_seconds
     )
     outbox = Outbox()
-    moderation = ModerationService(db, bus, outbox)
+    widgets = WidgetService(db)
+    moderation = ModerationService(db, bus, outbox, widgets)
     limiter = SendLimiter(settings.send_rate_per_second, settings.send_burst)
-    messages = MessageService(db, bus, outbox, moderation, limiter)
+    messages = MessageService(db, bus, outbox, widgets, moderation, limiter)
     rooms = RoomService(db, bus, profiles, outbox)
     return Services(
         db=db,
         bus=bus,
         owners=OwnerAuthenticator(db, settings.owner_auth_cache_seconds),
         profiles=profiles,
-        widgets=WidgetService(db),
+        widgets=widgets,
         users=UserService(db, profiles),
         rooms=rooms,
         messages=messages,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
 
@@ -30,18 +28,15 @@ from imbachat.errors import Conflict, Forbidden, ImbaError, Invalid, NotFound, T
 from imbachat.services.members import require_member
 from imbachat.services.moderation import ModerationService
 from imbachat.services.ratelimit import SendLimiter
+from imbachat.services.widgets import WidgetService
 from imbachat.store import messages as message_store
 from imbachat.store import rooms as room_store
 from imbachat.store import users as user_store
-from imbachat.store import widgets as widget_store
 from imbachat.store.db import Database
 from imbachat.store.writer import MessageWriter
 from imbachat.webhooks.outbox import Outbox
 
-log = logging.getLogger(__name__)
-
 MAX_MESSAGE_LENGTH = 10_000
-WIDGET_CACHE_SECONDS = 2.0
 MAX_PAGE = 200
 
 
@@ -73,17 +68,17 @@ class MessageService:
         db: Database,
         bus: Bus,
         outbox: Outbox,
+        widgets: WidgetService,
         moderation: ModerationService,
         limiter: SendLimiter,
     ) -> None:
         self._db = db
         self._bus = bus
         self._outbox = outbox
+        self._widgets = widgets
         self.writer = MessageWriter(db, self.check_batch, on_stored=self._record_new)
         self._moderation = moderation
         self._limiter = limiter
-        self._widgets: dict[int, tuple[float, int, Widget]] = {}
-        self._refreshing: dict[int, asyncio.Future[Widget]] = {}
 
     async def send(self, widget: Widget, command: SendCommand) -> Message:
         """Store a message from a member of the room and announce it.
@@ -258,37 +253,8 @@ class MessageService:
 
     async def _current(self, widget: Widget) -> Widget:
         """The widget as stored at most a few seconds ago: a socket's copy may predate
-        a blocklist change, and reading it on every send would cost a query.
-
-        One read at a time per widget: when the copy is merely old, sends go on with
-        it while it is refreshed; when this node changed the blocklist, they wait."""
-        version = self._moderation.widget_versions.get(widget.imba_id, 0)
-        cached = self._widgets.get(widget.imba_id)
-        if cached is not None and cached[1] == version:
-            if cached[0] < time.monotonic():
-                self._refresh(widget, version)
-            return cached[2]
-        return await asyncio.shield(self._refresh(widget, version))
-
-    def _refresh(self, widget: Widget, version: int) -> asyncio.Future[Widget]:
-        running = self._refreshing.get(widget.imba_id)
-        if running is None:
-            running = asyncio.ensure_future(self._read_widget(widget, version))
-            self._refreshing[widget.imba_id] = running
-            running.add_done_callback(lambda done: self._refreshed(widget.imba_id, done))
-        return running
-
-    def _refreshed(self, imba_id: int, done: asyncio.Future[Widget]) -> None:
-        self._refreshing.pop(imba_id, None)
-        if not done.cancelled() and done.exception() is not None:
-            log.warning("reading widget %s failed: %r", imba_id, done.exception())
-
-    async def _read_widget(self, widget: Widget, version: int) -> Widget:
-        async with self._db.read() as conn:
-            fresh = await widget_store.get(conn, widget.imba_id)
-        current = fresh or widget
-        self._widgets[widget.imba_id] = (time.monotonic() + WIDGET_CACHE_SECONDS, version, current)
-        return current
+        a blocklist change, and reading it on every send would cost a query."""
+        return await self._widgets.recent(widget.imba_id)
 
     async def _message_for(
         self,

@@ -33,6 +33,7 @@ from imbachat.clock import utcnow
 from imbachat.domain import Member, Room, User, Widget
 from imbachat.errors import Forbidden, Invalid, NotFound
 from imbachat.services.members import require_member
+from imbachat.services.widgets import WidgetService
 from imbachat.store import rooms as room_store
 from imbachat.store import users as user_store
 from imbachat.store import widgets as widget_store
@@ -61,13 +62,12 @@ def blocked_pattern(words: str | None) -> re.Pattern[str] | None:
 
 
 class ModerationService:
-    def __init__(self, db: Database, bus: Bus, outbox: Outbox) -> None:
+    def __init__(self, db: Database, bus: Bus, outbox: Outbox, widgets: WidgetService) -> None:
         self._db = db
         self._bus = bus
         self._outbox = outbox
+        self._widgets = widgets
         self._patterns: dict[int, tuple[str | None, re.Pattern[str] | None]] = {}
-        # Bumped when a widget's blocklist changes here, so caches of it refresh at once.
-        self.widget_versions: dict[int, int] = {}
 
     # ---- the send path's checks ------------------------------------------------
 
@@ -192,7 +192,7 @@ class ModerationService:
             )
         async with self._db.write() as conn:
             await widget_store.set_blocked_words(conn, widget.imba_id, "\n".join(clean), utcnow())
-        self.widget_versions[widget.imba_id] = self.widget_versions.get(widget.imba_id, 0) + 1
+        self._widgets.forget(widget.imba_id)  # this node's next send sees the new list
         return clean
 
     async def set_bot(self, widget: Widget, remote_id: int, is_bot: bool) -> None:

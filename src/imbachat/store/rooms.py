@@ -151,28 +151,22 @@ async def find(
     return cut_page(found, page, lambda room: room.id)
 
 
+_ROOMS_OF_USER = (
+    select(rooms, *[c.label(f"m_{c.name}") for c in members.c])
+    .join(members, members.c.room_id == rooms.c.id)
+    .where(
+        members.c.user_id == bindparam("user_id"),
+        members.c.status == 0,
+        rooms.c.deleted_at.is_(None),
+    )
+    .order_by(rooms.c.id)
+)  # built once: every connect reads it
+
+
 async def of_user(conn: AsyncConnection, user_id: int) -> list[tuple[Room, Member]]:
     """Every room the user is an active member of, with their membership."""
-    query = (
-        select(rooms, *[c.label(f"m_{c.name}") for c in members.c])
-        .join(members, members.c.room_id == rooms.c.id)
-        .where(members.c.user_id == user_id, members.c.status == 0, rooms.c.deleted_at.is_(None))
-        .order_by(rooms.c.id)
-    )
-    found = []
-    for row in await conn.execute(query):
-        mapping = row._mapping
-        member = Member(
-            room_id=mapping["m_room_id"],
-            user_id=mapping["m_user_id"],
-            role=mapping["m_role"],
-            status=mapping["m_status"],
-            is_banned=mapping["m_is_banned"],
-            last_read_seq=mapping["m_last_read_seq"],
-            muted_until=mapping["m_muted_until"],
-        )
-        found.append((Room.from_row(row), member))
-    return found
+    rows = await conn.execute(_ROOMS_OF_USER, {"user_id": user_id})
+    return [(Room.from_row(row), Member.from_row(row, prefix="m_")) for row in rows]
 
 
 async def members_of(conn: AsyncConnection, room_ids: Sequence[int]) -> dict[int, list[RoomMember]]:
