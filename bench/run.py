@@ -12,7 +12,6 @@ import json
 import multiprocessing as mp
 import platform
 import secrets
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -241,7 +240,7 @@ def run_on(
             idle_rss = round(server.rss() / 2**20, 1)
             stop.set()
         go.set()
-        profiler = start_profiler(server, scenario) if scenario.profile else None
+        profiler = server.profile(scenario.duration, scenario.profile) if scenario.profile else None
         outcome = [results.get(timeout=600) for _ in workers]
         loadgen_cpu = sum(sum(p.cpu_times()[:2]) for p in loadgen) - loadgen_cpu0
         usage["loadgen_cpu_percent"] = round(100 * loadgen_cpu / (time.monotonic() - loadgen_t0), 1)
@@ -253,17 +252,6 @@ def run_on(
     finally:
         server.stop()
     return summarize(scenario, quick, rooms, outcome, usage, connected, idle_rss)
-
-
-def start_profiler(server: ServerUnderTest, scenario: Scenario) -> subprocess.Popen[bytes]:
-    """py-spy on the server for the send phase: every thread, idle samples included
-    (so waiting shows), without pausing the server."""
-    command = [
-        "py-spy", "record", "--pid", str(server.process.pid), "--duration",
-        str(max(1, int(scenario.duration))), "--rate", "200", "--format", "raw", "--threads",
-        "--nonblocking", "-o", scenario.profile,
-    ]  # fmt: skip
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def summarize(
@@ -331,7 +319,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.scenario == "roomlist":
-        report = roomlist.run(args.quick)
+        report = roomlist.run(args.quick, args.profile)
     elif args.scenario == "storm":
         report = storm.run(args.quick, args.rate)
     else:

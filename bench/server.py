@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -121,6 +122,17 @@ class ServerUnderTest:
 
     def rss(self) -> int:
         return int(self.ps.memory_info().rss)
+
+    def profile(self, seconds: float, output: str) -> subprocess.Popen[bytes]:
+        """py-spy on the server for ``seconds``: every thread, idle samples included
+        (so waiting shows), without pausing the server; raw format for flame graphs."""
+        py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        command = [
+            py_spy, "record", "--pid", str(self.process.pid), "--duration",
+            str(max(1, int(seconds))), "--rate", "200", "--format", "raw", "--threads",
+            "--nonblocking", "-o", output,
+        ]  # fmt: skip
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def stop_measuring(self) -> dict[str, float]:
         self._sampling = False

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-API_FORMAT = "%Y-%m-%d %H:%M:%S"
-
 
 def utcnow() -> datetime:
     """Naive UTC now, the form stored in the database on every backend."""
@@ -14,7 +12,8 @@ def utcnow() -> datetime:
 
 def format_api(value: datetime | None) -> str | None:
     """``"YYYY-MM-DD HH:MM:SS"`` or ``None``, as in the documented responses."""
-    return value.strftime(API_FORMAT) if value is not None else None
+    # isoformat, not strftime: several times faster, and a room list formats thousands.
+    return value.isoformat(" ", "seconds") if value is not None else None
 
 
 def unix(value: datetime) -> int:

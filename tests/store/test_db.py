@@ -83,3 +83,47 @@ def test_sqlite_writes_are_checkpointed_beside_the_writers_not_inside_their_comm
     always = wal_size_after_writes(checkpoint_every_seconds=0)
     assert never > 2_000_000, "autocheckpoint should be off: the WAL grows without ours"
     assert always < never / 4
+
+
+def test_reads_of_several_queries_run_in_one_transaction_off_the_event_loop(tmp_path) -> None:
+    """``run_read`` hands the whole read to a reader thread on SQLite (one trip, not
+    one per statement), sees what was committed, and runs its queries in one
+    transaction: a write committed meanwhile is not half-seen."""
+    import threading
+
+    from sqlalchemy import text
+
+    db = Database(f"sqlite:///{tmp_path / 'reads.db'}")
+    loop_thread = threading.get_ident()
+    writing_done = threading.Event()
+
+    async def scenario() -> tuple[int, int, int, bool]:
+        try:
+            await db.run_write(lambda conn: conn.execute(text("CREATE TABLE t (x INTEGER)")))
+            await db.run_write(lambda conn: conn.execute(text("INSERT INTO t VALUES (1)")))
+            loop = asyncio.get_running_loop()
+
+            def read_twice(conn) -> tuple[int, int, bool]:  # type: ignore[no-untyped-def]
+                first = conn.execute(text("SELECT count(*) FROM t")).scalar_one()
+                # Another write commits between this read's two queries.
+                asyncio.run_coroutine_threadsafe(write_more(), loop)
+                writing_done.wait(10)
+                second = conn.execute(text("SELECT count(*) FROM t")).scalar_one()
+                return first, second, threading.get_ident() != loop_thread
+
+            async def write_more() -> None:
+                await db.run_write(lambda conn: conn.execute(text("INSERT INTO t VALUES (2)")))
+                writing_done.set()
+
+            first, second, off_loop = await db.run_read(read_twice)
+            after = await db.run_read(
+                lambda conn: conn.execute(text("SELECT count(*) FROM t")).scalar_one()
+            )
+            return first, second, after, off_loop
+        finally:
+            await db.close()
+
+    first, second, after, off_loop = asyncio.run(scenario())
+    assert off_loop
+    assert (first, second) == (1, 1), "one read transaction sees one state"
+    assert after == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -75,9 +76,14 @@ def test_failing_receivers_are_retried_until_delivered_and_the_log_says_so(
     widget.send(1, room, "persist")  # message.new
 
     wait_for(lambda: len(fake.got) == 2)
-    log = widget.http.get(f"/api/v1/{widget.imba_id}/webhooks/deliveries", auth=widget.basic)
 
-    deliveries = log.json()["data"]
+    def logged() -> list[dict[str, Any]]:
+        log = widget.http.get(f"/api/v1/{widget.imba_id}/webhooks/deliveries", auth=widget.basic)
+        return list(log.json()["data"])
+
+    # The receiver has answered; the server records that right after.
+    wait_for(lambda: all(d["status"] != "pending" for d in logged()))
+    deliveries = logged()
     assert {d["event"] for d in deliveries} == {"room.created", "message.new"}
     assert all(d["status"] == "delivered" and d["attempts"] == 3 for d in deliveries)
     assert {fake.attempts[d["delivery_id"]] for d in deliveries} == {3}  # same id each retry

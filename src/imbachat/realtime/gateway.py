@@ -121,7 +121,7 @@ class Gateway:
     async def _identify(self, imba_id: int, token: str) -> tuple[Widget, User]:
         """The widget and the user the token names."""
         try:
-            widget = await self.services.widgets.get(imba_id)
+            widget = await self.services.widgets.recent(imba_id)
         except NotFound:
             raise AuthFailed(protocol.CLOSE_NOT_FOUND, f"no widget {imba_id}") from None
         try:

@@ -14,7 +14,7 @@ import orjson
 
 from imbachat import render
 from imbachat.clock import format_api
-from imbachat.domain import ROOM_TYPES, Message, User
+from imbachat.domain import ROOM_TYPES, Message, RoomMember, User
 from imbachat.services.rooms import RoomView
 
 MAX_ID = 2**63 - 1
@@ -169,17 +169,28 @@ def _typed(kind: str, name: str, value: Any, wanted: type, ref: Any) -> Any:
 # ---- server -> client -------------------------------------------------------
 
 
-def member_item(
-    user: User, role: str | None, online: bool, last_read_seq: int | None = None
-) -> dict[str, Any]:
+def member_item(member: RoomMember, online: set[int]) -> dict[str, Any]:
+    return {
+        "user_id": member.remote_user_id,
+        "name": member.name or f"User {member.remote_user_id}",
+        "avatar_url": member.avatar_url,
+        "status": member.status,
+        "role": member.role,
+        "online": member.user_id in online,
+        "last_read_seq": member.last_read_seq,
+    }
+
+
+def user_item(user: User) -> dict[str, Any]:
+    """The connected user as ``ready`` shows them."""
     return {
         "user_id": user.remote_user_id,
         "name": render.display_name(user),
         "avatar_url": user.avatar_url,
         "status": user.status,
-        "role": role,
-        "online": online,
-        "last_read_seq": last_read_seq,
+        "role": None,
+        "online": True,
+        "last_read_seq": None,
     }
 
 
@@ -215,9 +226,7 @@ def room_item(view: RoomView, online: set[int]) -> dict[str, Any]:
         "last_message_date": format_api(room.last_message_at),
         "members": None
         if view.members is None
-        else [
-            member_item(m.user, m.role, m.user.id in online, m.last_read_seq) for m in view.members
-        ],
+        else [member_item(member, online) for member in view.members],
     }
 
 
@@ -225,7 +234,7 @@ def ready(user: User, views: Iterable[RoomView], online: set[int], heartbeat: fl
     return encode(
         {
             "type": "ready",
-            "user": member_item(user, None, True),
+            "user": user_item(user),
             "rooms": [room_item(view, online) for view in views],
             "heartbeat": heartbeat,
         }

@@ -221,9 +221,9 @@ class MessageService:
         async with self._db.write() as conn:
             message = await self._message_for(conn, widget, user, message_id, staff_may=False)
             room, member = await require_member(conn, widget, message.room_id, user)
-            author = (await user_store.by_remote_ids(conn, widget.imba_id, [user.remote_user_id]))[
-                user.remote_user_id
-            ]
+            author = (
+                await conn.run_sync(user_store.by_remote_ids, widget.imba_id, [user.remote_user_id])
+            )[user.remote_user_id]
             self._moderation.check_may_send(author, member)
             if room.status != 0:
                 raise Forbidden("This room is closed.", field="room_id")

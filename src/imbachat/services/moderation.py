@@ -204,7 +204,7 @@ class ModerationService:
 
     @staticmethod
     async def _user(conn: AsyncConnection, widget: Widget, remote_id: int) -> User:
-        found = await user_store.by_remote_ids(conn, widget.imba_id, [remote_id])
+        found = await conn.run_sync(user_store.by_remote_ids, widget.imba_id, [remote_id])
         if remote_id not in found:
             raise NotFound(f"No user with user_id {remote_id} in this widget.", field="user_id")
         return found[remote_id]

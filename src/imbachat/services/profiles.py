@@ -95,8 +95,8 @@ class ProfileRefresher:
             return
         now = utcnow()
         async with self._db.write() as conn:
-            known = await user_store.by_remote_ids(
-                conn, widget.imba_id, [p.remote_user_id for p in profiles]
+            known = await conn.run_sync(
+                user_store.by_remote_ids, widget.imba_id, [p.remote_user_id for p in profiles]
             )
             for profile in profiles:
                 user = known.get(profile.remote_user_id)
@@ -111,8 +111,8 @@ class ProfileRefresher:
                     user_data=orjson.dumps(profile.extra).decode() if profile.extra else None,
                     now=now,
                 )
-            updated = await user_store.by_remote_ids(
-                conn, widget.imba_id, [p.remote_user_id for p in profiles]
+            updated = await conn.run_sync(
+                user_store.by_remote_ids, widget.imba_id, [p.remote_user_id for p in profiles]
             )
         await self._bus.publish(events.users_updated(widget.imba_id, updated.values()))
 

@@ -6,6 +6,8 @@ import secrets
 import time
 from dataclasses import dataclass, field, replace
 
+from sqlalchemy.engine import Connection
+
 from imbachat import events
 from imbachat.bus.base import Bus
 from imbachat.clock import utcnow
@@ -67,7 +69,7 @@ class RoomView:
     members: list[RoomMember] | None  # None for rooms too big to list
 
     def member_ids(self) -> list[int]:
-        return [member.user.id for member in self.members or []]
+        return [member.user_id for member in self.members or []]
 
     @property
     def unread(self) -> int:
@@ -199,23 +201,25 @@ class RoomService:
             return await room_store.public(conn, widget.imba_id, limit)
 
     async def room_ids(self, user: User) -> list[int]:
-        async with self._db.read() as conn:
-            return await room_store.ids_of_user(conn, user.id)
+        return await self._db.run_read(lambda conn: room_store.ids_of_user(conn, user.id))
 
     async def views(
         self, user: User, only: set[int] | None = None, list_members_up_to: int = 100
     ) -> list[RoomView]:
-        """The user's rooms (or those of ``only``) with what a room list shows."""
-        async with self._db.read() as conn:
-            mine = await room_store.of_user(conn, user.id)
-            if only is not None:
-                mine = [(room, member) for room, member in mine if room.id in only]
-            last = await message_store.last_of_rooms(conn, {r.id: r.last_seq for r, _ in mine})
+        """The user's rooms (or those of ``only``) with what a room list shows, read
+        in one go (on SQLite, one trip to a reader thread)."""
+
+        def read(conn: Connection) -> list[RoomView]:
+            mine = room_store.of_user(conn, user.id, only)
+            last = message_store.last_of_rooms(conn, [r.id for r, _ in mine if r.last_seq > 0])
             small = [room.id for room, _ in mine if room.member_count <= list_members_up_to]
-            people = await room_store.members_of(conn, small)
-        return [
-            RoomView(room, member, last.get(room.id), people.get(room.id)) for room, member in mine
-        ]
+            people = room_store.members_of(conn, small)
+            return [
+                RoomView(room, member, last.get(room.id), people.get(room.id))
+                for room, member in mine
+            ]
+
+        return await self._db.run_read(read)
 
     async def find(
         self, widget: Widget, query: RoomQuery, page: Page, viewer: User | None = None

@@ -20,8 +20,9 @@ class UserService:
     async def ensure(self, widget: Widget, remote_ids: Sequence[int]) -> list[User]:
         """The users with these host ids, created when not yet known (their names
         are then asked of the host site in the background)."""
-        async with self._db.read() as conn:
-            known = await user_store.by_remote_ids(conn, widget.imba_id, remote_ids)
+        known = await self._db.run_read(
+            lambda conn: user_store.by_remote_ids(conn, widget.imba_id, remote_ids)
+        )
         if all(remote_id in known for remote_id in remote_ids):
             found = [known[remote_id] for remote_id in remote_ids]
             self._profiles.schedule(widget, self._profiles.stale(found))
@@ -32,8 +33,9 @@ class UserService:
         return found
 
     async def get(self, widget: Widget, remote_id: int) -> User:
-        async with self._db.read() as conn:
-            found = await user_store.by_remote_ids(conn, widget.imba_id, [remote_id])
+        found = await self._db.run_read(
+            lambda conn: user_store.by_remote_ids(conn, widget.imba_id, [remote_id])
+        )
         if remote_id not in found:
             raise NotFound(f"No user with user_id {remote_id} in this widget.", field="user_id")
         return found[remote_id]

@@ -337,19 +337,23 @@ async def in_room_before(
     return [Message.from_row(row) for row in rows][::-1]
 
 
-async def last_of_rooms(conn: AsyncConnection, room_seqs: dict[int, int]) -> dict[int, Message]:
+_LAST_OF_ROOMS = _WITH_AUTHOR_AND_ROOM.where(
+    messages.c.room_id.in_(bindparam("room_ids", expanding=True)),
+    messages.c.seq == rooms.c.last_seq,
+)
+
+
+def last_of_rooms(conn: Connection, room_ids: Sequence[int]) -> dict[int, Message]:
     """The message at each room's last ``seq``: the room list's preview.
 
     Joined on the room's own ``last_seq`` so each room is one probe of the
     (room_id, seq) index (a row-value IN list makes SQLite scan the table).
     """
-    wanted = [room_id for room_id, seq in room_seqs.items() if seq > 0]
-    if not wanted:
+    if not room_ids:
         return {}
-    query = _with_author_and_room().where(
-        messages.c.room_id.in_(wanted), messages.c.seq == rooms.c.last_seq
-    )
-    return {row.room_id: Message.from_row(row) for row in await conn.execute(query)}
+    result = conn.execute(_LAST_OF_ROOMS, {"room_ids": list(room_ids)})
+    message_of = Message.reader(result.keys())
+    return {message.room_id: message for message in map(message_of, result.all())}
 
 
 async def set_body(conn: AsyncConnection, message_id: int, body: str, now: datetime) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, case, exists, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, case, exists, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -151,43 +151,69 @@ async def find(
     return cut_page(found, page, lambda room: room.id)
 
 
-_ROOMS_OF_USER = (
-    select(rooms, *[c.label(f"m_{c.name}") for c in members.c])
-    .join(members, members.c.room_id == rooms.c.id)
-    .where(
-        members.c.user_id == bindparam("user_id"),
-        members.c.status == 0,
-        rooms.c.deleted_at.is_(None),
-    )
-    .order_by(rooms.c.id)
-)  # built once: every connect reads it
-
-
-async def of_user(conn: AsyncConnection, user_id: int) -> list[tuple[Room, Member]]:
-    """Every room the user is an active member of, with their membership."""
-    rows = await conn.execute(_ROOMS_OF_USER, {"user_id": user_id})
-    return [(Room.from_row(row), Member.from_row(row, prefix="m_")) for row in rows]
-
-
-async def members_of(conn: AsyncConnection, room_ids: Sequence[int]) -> dict[int, list[RoomMember]]:
-    """Active members of each room, in joining order."""
-    if not room_ids:
-        return {}
+def _rooms_of_user(only: bool) -> Select[Any]:
     query = (
-        select(
-            users,
-            members.c.room_id.label("m_room_id"),
-            members.c.role.label("m_role"),
-            members.c.last_read_seq.label("m_last_read_seq"),
+        select(rooms, *[c.label(f"m_{c.name}") for c in members.c])
+        .join(members, members.c.room_id == rooms.c.id)
+        .where(
+            members.c.user_id == bindparam("user_id"),
+            members.c.status == 0,
+            rooms.c.deleted_at.is_(None),
         )
-        .join(members, members.c.user_id == users.c.id)
-        .where(members.c.room_id.in_(list(room_ids)), members.c.status == 0)
-        .order_by(members.c.room_id, members.c.joined_at, users.c.id)
+        .order_by(rooms.c.id)
     )
+    return query.where(rooms.c.id.in_(bindparam("only", expanding=True))) if only else query
+
+
+# Built once: every connect reads them.
+_ROOMS_OF_USER = _rooms_of_user(only=False)
+_SOME_ROOMS_OF_USER = _rooms_of_user(only=True)
+_ROOM_IDS_OF_USER = select(members.c.room_id).where(
+    members.c.user_id == bindparam("user_id"), members.c.status == 0
+)
+_MEMBERS_OF_ROOMS = (
+    select(
+        members.c.room_id,
+        users.c.id,
+        users.c.remote_user_id,
+        users.c.name,
+        users.c.avatar_url,
+        users.c.status,
+        members.c.role,
+        members.c.last_read_seq,
+    )
+    .join(users, users.c.id == members.c.user_id)
+    .where(members.c.room_id.in_(bindparam("room_ids", expanding=True)), members.c.status == 0)
+    .order_by(members.c.room_id, members.c.joined_at, members.c.user_id)
+)
+# Ids per statement: far below the bind-parameter limits of SQLite and asyncpg.
+_IDS_PER_QUERY = 5_000
+
+
+def of_user(
+    conn: Connection, user_id: int, only: Collection[int] | None = None
+) -> list[tuple[Room, Member]]:
+    """Every room the user is an active member of (or those of ``only``), with their
+    membership."""
+    if only is None:
+        result = conn.execute(_ROOMS_OF_USER, {"user_id": user_id})
+    else:
+        result = conn.execute(_SOME_ROOMS_OF_USER, {"user_id": user_id, "only": list(only)})
+    room_of, member_of = Room.reader(result.keys()), Member.reader(result.keys(), "m_")
+    return [(room_of(row), member_of(row)) for row in result.all()]
+
+
+def members_of(conn: Connection, room_ids: Sequence[int]) -> dict[int, list[RoomMember]]:
+    """Active members of each room, in joining order."""
     found: dict[int, list[RoomMember]] = {room_id: [] for room_id in room_ids}
-    for row in await conn.execute(query):
-        found[row.m_room_id].append(RoomMember(User.from_row(row), row.m_role, row.m_last_read_seq))
+    for chunk in _chunks(room_ids):
+        for room_id, *member in conn.execute(_MEMBERS_OF_ROOMS, {"room_ids": chunk}).all():
+            found[room_id].append(RoomMember(*member))
     return found
+
+
+def _chunks(ids: Sequence[int]) -> list[Sequence[int]]:
+    return [ids[start : start + _IDS_PER_QUERY] for start in range(0, len(ids), _IDS_PER_QUERY)]
 
 
 async def mark_read(conn: AsyncConnection, room_id: int, user_id: int, seq: int) -> int | None:
@@ -207,9 +233,8 @@ async def mark_read(conn: AsyncConnection, room_id: int, user_id: int, seq: int)
     return member.last_read_seq if member else None
 
 
-async def ids_of_user(conn: AsyncConnection, user_id: int) -> list[int]:
-    query = select(members.c.room_id).where(members.c.user_id == user_id, members.c.status == 0)
-    return [row.room_id for row in await conn.execute(query)]
+def ids_of_user(conn: Connection, user_id: int) -> list[int]:
+    return list(conn.execute(_ROOM_IDS_OF_USER, {"user_id": user_id}).scalars())
 
 
 async def set_member(conn: AsyncConnection, room_id: int, user_id: int, **values: Any) -> None:

@@ -5,23 +5,27 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, bindparam, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imbachat.domain import Page, Slice, User, UserQuery
 from imbachat.store.common import cut_page, insert_ignoring_duplicates, paginate, within
 from imbachat.store.schema import users
 
+_BY_REMOTE_IDS = select(users).where(
+    users.c.imba_id == bindparam("imba_id"),
+    users.c.remote_user_id.in_(bindparam("remote_ids", expanding=True)),
+)  # built once: every connect reads it
 
-async def by_remote_ids(
-    conn: AsyncConnection, imba_id: int, remote_ids: Sequence[int]
-) -> dict[int, User]:
+
+def by_remote_ids(conn: Connection, imba_id: int, remote_ids: Sequence[int]) -> dict[int, User]:
+    """Synchronous: on the event loop, call it through ``conn.run_sync``."""
     if not remote_ids:
         return {}
-    query = select(users).where(
-        users.c.imba_id == imba_id, users.c.remote_user_id.in_(list(remote_ids))
-    )
-    return {row.remote_user_id: User.from_row(row) for row in await conn.execute(query)}
+    result = conn.execute(_BY_REMOTE_IDS, {"imba_id": imba_id, "remote_ids": list(remote_ids)})
+    user_of = User.reader(result.keys())
+    return {user.remote_user_id: user for user in map(user_of, result.all())}
 
 
 async def ensure(
@@ -32,7 +36,7 @@ async def ensure(
     Returns ``(users in the order asked, users that were unknown)``; safe against
     a concurrent writer creating the same user.
     """
-    known = await by_remote_ids(conn, imba_id, remote_ids)
+    known = await conn.run_sync(by_remote_ids, imba_id, remote_ids)
     missing = [rid for rid in dict.fromkeys(remote_ids) if rid not in known]
     created: list[User] = []
     if missing:
@@ -48,7 +52,7 @@ async def ensure(
             for rid in missing
         ]
         await conn.execute(insert_ignoring_duplicates(conn, users), rows)
-        fresh = await by_remote_ids(conn, imba_id, missing)
+        fresh = await conn.run_sync(by_remote_ids, imba_id, missing)
         created = [fresh[rid] for rid in missing]
         known.update(fresh)
     return [known[rid] for rid in dict.fromkeys(remote_ids)], created
