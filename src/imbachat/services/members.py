@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from imbachat import events
 from imbachat.bus.base import Bus
@@ -12,14 +12,14 @@ from imbachat.store import rooms as room_store
 from imbachat.store.db import Database
 
 
-async def require_member(
-    conn: AsyncConnection, widget: Widget, room_id: int, user: User
+def require_member(
+    conn: Connection, widget: Widget, room_id: int, user: User
 ) -> tuple[Room, Member]:
-    """The room and the user's active membership, or NotFound / Forbidden."""
-    room = await room_store.get(conn, widget.imba_id, room_id)
+    """The room and the user's active membership, or NotFound / Forbidden.
+    Synchronous: on the event loop, call it through ``conn.run_sync``."""
+    room, member = room_store.room_and_membership(conn, widget.imba_id, room_id, user.id)
     if room is None or room.deleted_at is not None:
         raise NotFound(f"No room with room_id {room_id}.", field="room_id")
-    member = await room_store.membership(conn, room.id, user.id)
     if member is None or member.status != 0:
         raise Forbidden(
             f"User {user.remote_user_id} is not a member of room {room.id}.", field="room_id"
@@ -36,7 +36,7 @@ class MemberService:
         """Everything up to ``seq`` is read by the user, on all their devices;
         returns the stored mark (it never moves back)."""
         async with self._db.write() as conn:
-            room, member = await require_member(conn, widget, room_id, user)
+            room, member = await conn.run_sync(require_member, widget, room_id, user)
             stored = await room_store.mark_read(conn, room.id, user.id, seq)
         mark = stored if stored is not None else member.last_read_seq
         if mark > member.last_read_seq:
@@ -44,6 +44,5 @@ class MemberService:
         return mark
 
     async def typing(self, widget: Widget, user: User, room_id: int) -> None:
-        async with self._db.read() as conn:
-            room, _ = await require_member(conn, widget, room_id, user)
+        room, _ = await self._db.run_read(lambda conn: require_member(conn, widget, room_id, user))
         await self._bus.publish(events.typing(room, user))

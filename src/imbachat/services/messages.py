@@ -193,24 +193,31 @@ class MessageService:
         """The page of messages before ``before_seq`` (or the newest), oldest first,
         and whether older ones exist. ``limit`` is capped at MAX_PAGE."""
         limit = max(1, min(limit, MAX_PAGE))
-        async with self._db.read() as conn:
-            room, _ = await require_member(conn, widget, room_id, user)
-            found = await message_store.in_room_before(conn, room.id, before_seq, limit + 1)
+
+        def read(conn: Connection) -> list[Message]:
+            room, _ = require_member(conn, widget, room_id, user)
+            return message_store.in_room_before(conn, room.id, before_seq, limit + 1)
+
+        found = await self._db.run_read(read)
         return found[-limit:], len(found) > limit
 
     async def replay(
         self, widget: Widget, user: User, room_id: int, after_seq: int, limit: int
     ) -> list[Message]:
         """Messages after ``after_seq``, oldest first: what a reconnecting client missed."""
-        async with self._db.read() as conn:
-            room, _ = await require_member(conn, widget, room_id, user)
-            return await message_store.in_room_after(conn, room.id, after_seq, limit)
+
+        def read(conn: Connection) -> list[Message]:
+            room, _ = require_member(conn, widget, room_id, user)
+            return message_store.in_room_after(conn, room.id, after_seq, limit)
+
+        return await self._db.run_read(read)
 
     async def between(self, room_id: int, after_seq: int, up_to: int) -> list[Message]:
         """Messages ``after_seq < seq <= up_to`` of a room, for filling a gap in the
         live stream (no caller check: the gateway asks for rooms it follows)."""
-        async with self._db.read() as conn:
-            found = await message_store.in_room_after(conn, room_id, after_seq, up_to - after_seq)
+        found = await self._db.run_read(
+            lambda conn: message_store.in_room_after(conn, room_id, after_seq, up_to - after_seq)
+        )
         return [message for message in found if message.seq <= up_to]
 
     async def edit(self, widget: Widget, user: User, message_id: int, text: str) -> Message:
@@ -220,7 +227,7 @@ class MessageService:
         widget = await self._current(widget)
         async with self._db.write() as conn:
             message = await self._message_for(conn, widget, user, message_id, staff_may=False)
-            room, member = await require_member(conn, widget, message.room_id, user)
+            room, member = await conn.run_sync(require_member, widget, message.room_id, user)
             author = (
                 await conn.run_sync(user_store.by_remote_ids, widget.imba_id, [user.remote_user_id])
             )[user.remote_user_id]
@@ -272,7 +279,7 @@ class MessageService:
             raise NotFound(f"No message with id {message_id}.", field="message_id")
         if user is None:
             return message
-        _, member = await require_member(conn, widget, message.room_id, user)
+        _, member = await conn.run_sync(require_member, widget, message.room_id, user)
         if message.author_id != user.id and not (
             staff_may and member.role in ("admin", "moderator")
         ):

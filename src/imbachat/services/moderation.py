@@ -148,9 +148,9 @@ class ModerationService:
             raise Invalid("role is admin, moderator or member.", field="role")
         async with self._db.write() as conn:
             target = await self._user(conn, widget, target_remote_id)
-            room, target_member = await require_member(conn, widget, room_id, target)
+            room, target_member = await conn.run_sync(require_member, widget, room_id, target)
             if actor is not None:
-                _, acting = await require_member(conn, widget, room_id, actor)
+                _, acting = await conn.run_sync(require_member, widget, room_id, actor)
                 if acting.role != "admin":
                     raise Forbidden("Only room admins set roles.", field="role")
                 if target_member.role == "admin" and target.id != actor.id:
@@ -167,7 +167,7 @@ class ModerationService:
             if room is None:
                 raise NotFound(f"No room with room_id {room_id}.", field="room_id")
             if actor is not None:
-                _, acting = await require_member(conn, widget, room_id, actor)
+                _, acting = await conn.run_sync(require_member, widget, room_id, actor)
                 now_actor = await self._user(conn, widget, actor.remote_user_id)  # status now
                 operator_of_support = now_actor.status == "admin" and room.type == 3
                 if acting.role != "admin" and not operator_of_support:
@@ -213,9 +213,9 @@ class ModerationService:
     async def _staff_check(
         conn: AsyncConnection, widget: Widget, room_id: int, actor: User | None, target: User
     ) -> tuple[Room, Member]:
-        room, target_member = await require_member(conn, widget, room_id, target)
+        room, target_member = await conn.run_sync(require_member, widget, room_id, target)
         if actor is not None:
-            _, acting = await require_member(conn, widget, room_id, actor)
+            _, acting = await conn.run_sync(require_member, widget, room_id, actor)
             if not may_act_on(acting.role, target_member.role):
                 raise Forbidden(
                     "Your role in this room does not allow that on this member.", field="user_id"

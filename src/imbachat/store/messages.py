@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, exists, select, text, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Result
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imbachat.clock import unix
@@ -313,28 +313,40 @@ async def find(
     return cut_page(found, page, lambda message: message.id)
 
 
-async def in_room_after(
-    conn: AsyncConnection, room_id: int, after_seq: int, limit: int
-) -> list[Message]:
-    """Up to ``limit`` messages with ``seq > after_seq``, oldest first (for replay)."""
-    query = (
-        _with_author_and_room()
-        .where(messages.c.room_id == room_id, messages.c.seq > after_seq)
-        .order_by(messages.c.seq)
-        .limit(limit)
+_AFTER_SEQ = (
+    _WITH_AUTHOR_AND_ROOM.where(
+        messages.c.room_id == bindparam("room_id"), messages.c.seq > bindparam("seq")
     )
-    return [Message.from_row(row) for row in await conn.execute(query)]
+    .order_by(messages.c.seq)
+    .limit(bindparam("limit"))
+)
+_NEWEST = (
+    _WITH_AUTHOR_AND_ROOM.where(messages.c.room_id == bindparam("room_id"))
+    .order_by(messages.c.seq.desc())
+    .limit(bindparam("limit"))
+)
+_BEFORE_SEQ = _NEWEST.where(messages.c.seq < bindparam("seq"))
 
 
-async def in_room_before(
-    conn: AsyncConnection, room_id: int, before_seq: int | None, limit: int
+def in_room_after(conn: Connection, room_id: int, after_seq: int, limit: int) -> list[Message]:
+    """Up to ``limit`` messages with ``seq > after_seq``, oldest first (for replay)."""
+    params = {"room_id": room_id, "seq": after_seq, "limit": limit}
+    return _messages(conn.execute(_AFTER_SEQ, params))
+
+
+def in_room_before(
+    conn: Connection, room_id: int, before_seq: int | None, limit: int
 ) -> list[Message]:
     """The ``limit`` messages just before ``before_seq`` (or the newest), oldest first."""
-    query = _with_author_and_room().where(messages.c.room_id == room_id)
-    if before_seq is not None:
-        query = query.where(messages.c.seq < before_seq)
-    rows = await conn.execute(query.order_by(messages.c.seq.desc()).limit(limit))
-    return [Message.from_row(row) for row in rows][::-1]
+    if before_seq is None:
+        result = conn.execute(_NEWEST, {"room_id": room_id, "limit": limit})
+    else:
+        result = conn.execute(_BEFORE_SEQ, {"room_id": room_id, "seq": before_seq, "limit": limit})
+    return _messages(result)[::-1]
+
+
+def _messages(result: Result[Any]) -> list[Message]:
+    return list(map(Message.reader(result.keys()), result.all()))
 
 
 _LAST_OF_ROOMS = _WITH_AUTHOR_AND_ROOM.where(

@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, case, exists, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -109,6 +109,28 @@ async def membership(conn: AsyncConnection, room_id: int, user_id: int) -> Membe
     query = select(members).where(members.c.room_id == room_id, members.c.user_id == user_id)
     row = (await conn.execute(query)).first()
     return Member.from_row(row) if row else None
+
+
+_ROOM_AND_MEMBERSHIP = (
+    select(rooms, *[c.label(f"m_{c.name}") for c in members.c])
+    .outerjoin(
+        members,
+        and_(members.c.room_id == rooms.c.id, members.c.user_id == bindparam("user_id")),
+    )
+    .where(rooms.c.imba_id == bindparam("imba_id"), rooms.c.id == bindparam("room_id"))
+)  # built once: every history page, typing and read mark asks it
+
+
+def room_and_membership(
+    conn: Connection, imba_id: int, room_id: int, user_id: int
+) -> tuple[Room | None, Member | None]:
+    """The widget's room and the user's membership in it, in one query."""
+    params = {"imba_id": imba_id, "room_id": room_id, "user_id": user_id}
+    row = conn.execute(_ROOM_AND_MEMBERSHIP, params).first()
+    if row is None:
+        return None, None
+    member = Member.from_row(row, prefix="m_") if row.m_room_id is not None else None
+    return Room.from_row(row), member
 
 
 def _visible_to(viewer_id: int) -> ColumnElement[bool]:
