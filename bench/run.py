@@ -321,7 +321,7 @@ def main() -> None:
     if args.scenario == "roomlist":
         report = roomlist.run(args.quick, args.profile)
     elif args.scenario == "storm":
-        report = storm.run(args.quick, args.rate)
+        report = storm.run(args.quick, args.rate, args.profile)
     else:
         full, quick = SCENARIOS[args.scenario]
         scenario = quick if args.quick else full

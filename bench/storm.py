@@ -22,6 +22,7 @@ import platform
 import queue
 import random
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -438,7 +439,7 @@ def say(text: str) -> None:
     print(f"storm: {text}", file=sys.stderr, flush=True)
 
 
-def run(quick: bool, rate: float | None = None) -> dict[str, Any]:
+def run(quick: bool, rate: float | None = None, profile: str | None = None) -> dict[str, Any]:
     from bench.run import Scenario, build_rooms
 
     plan = QUICK if quick else FULL
@@ -495,8 +496,12 @@ def run(quick: bool, rate: float | None = None) -> dict[str, Any]:
         say(f"restarted: stopped in {stop_s} s, listening again {start_s} s later")
         server.measure()
         machine = Usage(loadgen)
+        profiler = server.profile(plan.deadline, profile) if profile else None
         back = wait_for_workers(events, server.listening_at + plan.deadline)
         storm_usage = server.stop_measuring() | machine.stop()
+        if profiler is not None:  # the storm is over: py-spy saves on Ctrl-C
+            profiler.send_signal(signal.SIGINT)
+            profiler.wait(timeout=60)
         say(f"{len(back)} of {WORKERS} workers had every client back")
         server.measure()
         machine = Usage(loadgen)

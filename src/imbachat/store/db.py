@@ -110,7 +110,10 @@ class Database:
                     pool_size=READER_THREADS,
                     connect_args={"check_same_thread": False},
                 )
-                _tune_sqlite(self._read_engine, manual_checkpoints=True)
+                # Reads in autocommit: each query sees the latest commit, and a read
+                # costs no BEGIN and ROLLBACK (each a release and re-take of the GIL,
+                # a wait of up to a switch interval when the process is busy).
+                _tune_sqlite(self._read_engine, manual_checkpoints=True, transactions=False)
                 self._reader_threads = ThreadPoolExecutor(
                     READER_THREADS, thread_name_prefix="sqlite-reader"
                 )
@@ -159,9 +162,9 @@ class Database:
         return result
 
     async def run_read(self, work: Callable[[Connection], T]) -> T:
-        """Run ``work`` in one read transaction (on SQLite one snapshot for all its
-        queries) and return its result. ``work`` is synchronous: on SQLite it runs
-        in a reader thread, on PostgreSQL on the event loop's connection."""
+        """Run ``work``'s queries on one connection and return its result; each
+        query sees what was committed before it. ``work`` is synchronous: on SQLite
+        it runs in a reader thread, on PostgreSQL on the event loop's connection."""
         if self._read_engine is None or self._reader_threads is None:
             async with self.read() as conn:
                 return await conn.run_sync(work)
@@ -254,10 +257,11 @@ def _log_failure(future: asyncio.Future[None]) -> None:
         log.warning("a WAL checkpoint failed: %r", future.exception())
 
 
-def _tune_sqlite(engine: Engine, *, manual_checkpoints: bool) -> None:
+def _tune_sqlite(engine: Engine, *, manual_checkpoints: bool, transactions: bool = True) -> None:
     """WAL for concurrent readers, NORMAL sync (safe in WAL), real foreign keys,
-    and explicit BEGIN so a read-then-write runs in one transaction; with
-    ``manual_checkpoints``, no checkpoint inside commits (see the module's notes)."""
+    and (with ``transactions``) explicit BEGIN so a read-then-write runs in one
+    transaction; with ``manual_checkpoints``, no checkpoint inside commits (see
+    the module's notes)."""
     pragmas = [
         "journal_mode=WAL",
         "synchronous=NORMAL",
@@ -276,6 +280,8 @@ def _tune_sqlite(engine: Engine, *, manual_checkpoints: bool) -> None:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
+    if transactions:
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN")
