@@ -1,9 +1,11 @@
 """One client socket: a bounded outbound queue drained by its own task, and the
 per-room window of messages already delivered on it.
 
-Fan-out only appends pre-encoded text to queues (no await per recipient); the
-socket's writer sends everything queued in one write (see :mod:`wire`). A
-socket whose queue overflows is closed with CLOSE_TOO_SLOW instead of slowing
+Fan-out only appends pre-encoded text to queues (no await per recipient). Once
+per turn of the event loop, the :class:`Flusher` writes each socket's queue in
+one write straight to its transport (see :mod:`wire`); the socket's own writer
+task steps in only while the peer pushes back (or without a direct transport).
+A socket whose queue overflows is closed with CLOSE_TOO_SLOW instead of slowing
 anyone else; the client reconnects and resumes.
 
 The window ``(low, high]`` per room is the seq range delivered on this socket,
@@ -31,8 +33,29 @@ log = logging.getLogger(__name__)
 _ids = itertools.count(1)
 
 
+class Flusher:
+    """Writes every socket's queued frames once per turn of the event loop: a fan-out
+    to a thousand sockets costs one callback, not a thousand task wake-ups, and a
+    socket that got several frames in one turn gets them in one write."""
+
+    def __init__(self) -> None:
+        self._due: list[Connection] = []
+
+    def schedule(self, conn: Connection) -> None:
+        if not self._due:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._due.append(conn)
+
+    def _flush(self) -> None:
+        due, self._due = self._due, []
+        for conn in due:
+            conn.flush()
+
+
 class Connection:
-    def __init__(self, ws: WebSocket, widget: Widget, user: User, max_queue: int) -> None:
+    def __init__(
+        self, ws: WebSocket, widget: Widget, user: User, max_queue: int, flusher: Flusher
+    ) -> None:
         self.id = next(_ids)
         self.ws = ws
         self.widget = widget
@@ -45,6 +68,9 @@ class Connection:
         self._window: dict[int, list[int]] = {}
         self._held: dict[int, list[tuple[int, str | None]]] = {}
         self._writer: asyncio.Task[None] | None = None
+        self._writing = False  # the writer task holds frames taken from the queue
+        self._flusher = flusher
+        self._flush_due = False
         self._direct = DirectWriter.of(ws)
         self._closer: asyncio.Task[None] | None = None
         self.closing = False
@@ -70,14 +96,14 @@ class Connection:
             self.close_soon(protocol.CLOSE_TOO_SLOW, "too slow: reconnect and resume")
             return
         self._out.append(text)
-        self._wake.set()
+        self._send_soon()
 
     def push_replayed(self, text: str) -> None:
         """Queue a replayed frame: the replay paces itself with :meth:`drained`, so
         it does not count as falling behind."""
         if not self.closing:
             self._out.append(text)
-            self._wake.set()
+            self._send_soon()
 
     async def drained(self) -> None:
         """Wait until the queue is below half its limit (or the socket closes)."""
@@ -87,7 +113,34 @@ class Connection:
 
     def push_front(self, text: str) -> None:
         self._out.appendleft(text)
-        self._wake.set()
+        self._send_soon()
+
+    def _send_soon(self) -> None:
+        if self._direct is None or self._writer is None:
+            self._wake.set()  # through ASGI, or not started: the writer task sends
+        elif not self._flush_due and not self._writing:
+            self._flush_due = True
+            self._flusher.schedule(self)
+        # While the writer task holds frames, it takes these next, in order.
+
+    def flush(self) -> None:
+        """Write everything queued in one go if the transport takes it now; else the
+        writer task waits until it does."""
+        self._flush_due = False
+        if not self._out or self._writing or self.closing or self._direct is None:
+            return
+        try:
+            written = self._direct.write_now(self._out)
+        except Exception as exc:  # the peer went away; the reader sees it too
+            log.debug("connection %s write failed: %r", self.id, exc)
+            self.closing = True
+            self._space.set()
+            return
+        if written:
+            self._out.clear()
+            self._space.set()
+        else:
+            self._wake.set()
 
     async def _drain(self) -> None:
         try:
@@ -98,7 +151,11 @@ class Connection:
                     if self._direct is not None and self._direct.open:
                         texts = list(self._out)
                         self._out.clear()
-                        await self._direct.write(texts)
+                        self._writing = True
+                        try:
+                            await self._direct.write(texts)
+                        finally:
+                            self._writing = False
                     else:
                         await self.ws.send_text(self._out.popleft())
                     if len(self._out) <= self._max_queue // 2:

@@ -22,7 +22,7 @@ from imbachat.config import Settings
 from imbachat.domain import User, Widget
 from imbachat.errors import ImbaError, NotFound
 from imbachat.realtime import protocol
-from imbachat.realtime.connection import Connection
+from imbachat.realtime.connection import Connection, Flusher
 from imbachat.realtime.hub import Hub
 from imbachat.services import Services
 from imbachat.services.messages import SendCommand
@@ -56,6 +56,7 @@ class Gateway:
         self.hub = hub
         self.settings = settings
         self._welcoming = asyncio.Semaphore(settings.ws_concurrent_welcomes)
+        self._flusher = Flusher()
         self._handlers: dict[str, Callable[[Connection, dict[str, Any]], Awaitable[None]]] = {
             "ping": self._ping,
             "send": self._send,
@@ -92,7 +93,7 @@ class Gateway:
                 # turns, they all get in, as fast as the database allows.
                 async with self._welcoming:
                     widget, user = await self._identify(imba_id, token)
-                    conn = Connection(ws, widget, user, self.settings.ws_max_queue)
+                    conn = Connection(ws, widget, user, self.settings.ws_max_queue, self._flusher)
                     await self._welcome(conn, resume_from)
             except AuthFailed as failure:
                 await ws.close(failure.code, failure.reason)

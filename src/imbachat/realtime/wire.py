@@ -12,6 +12,7 @@ safely. Anything else (another server, a closing socket) uses plain ASGI sends.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -65,6 +66,14 @@ class DirectWriter:
             and protocol.conn.state is State.OPEN
             and not protocol.transport.is_closing()
         )
+
+    def write_now(self, texts: Iterable[str]) -> bool:
+        """Write the frames in one go if the socket is open and not pushing back
+        (uvicorn pauses writing while the transport's buffer is full); else False."""
+        if not (self._protocol.writable.is_set() and self.open):
+            return False
+        self._protocol.transport.write(b"".join([text_frame(text) for text in texts]))
+        return True
 
     async def write(self, texts: list[str]) -> None:
         """Write the frames in one go, after waiting while the peer reads too slowly
