@@ -85,40 +85,43 @@ def test_sqlite_writes_are_checkpointed_beside_the_writers_not_inside_their_comm
     assert always < never / 4
 
 
-def test_reads_run_off_the_event_loop_and_see_every_earlier_commit(tmp_path) -> None:
-    """``run_read`` hands the whole read to a reader thread on SQLite (one trip, not
-    one per statement), and each of its queries sees what was committed before it."""
+def test_reads_never_wait_for_a_writer_and_see_every_earlier_commit(tmp_path) -> None:
+    """``run_read`` runs on the event loop on SQLite, so it must never wait for a lock:
+    while a write transaction is open in the writer thread, a read answers at once
+    with what was committed before; after the commit, the next read sees it."""
     import threading
+    import time
 
     from sqlalchemy import text
 
     db = Database(f"sqlite:///{tmp_path / 'reads.db'}")
-    loop_thread = threading.get_ident()
-    writing_done = threading.Event()
+    may_commit = threading.Event()
 
-    async def scenario() -> tuple[int, int, bool]:
+    def count(conn) -> int:  # type: ignore[no-untyped-def]
+        return int(conn.execute(text("SELECT count(*) FROM t")).scalar_one())
+
+    async def scenario() -> tuple[int, float, int]:
         try:
             await db.run_write(lambda conn: conn.execute(text("CREATE TABLE t (x INTEGER)")))
             await db.run_write(lambda conn: conn.execute(text("INSERT INTO t VALUES (1)")))
-            loop = asyncio.get_running_loop()
 
-            def read_twice(conn) -> tuple[int, int, bool]:  # type: ignore[no-untyped-def]
-                first = conn.execute(text("SELECT count(*) FROM t")).scalar_one()
-                # Another write commits between this read's two queries; were the
-                # read on the event loop, that write could not run and this would wait.
-                asyncio.run_coroutine_threadsafe(write_more(), loop)
-                assert writing_done.wait(10)
-                second = conn.execute(text("SELECT count(*) FROM t")).scalar_one()
-                return first, second, threading.get_ident() != loop_thread
+            def slow_insert(conn) -> None:  # type: ignore[no-untyped-def]
+                conn.execute(text("INSERT INTO t VALUES (2)"))
+                may_commit.wait(10)  # holds the write transaction open
 
-            async def write_more() -> None:
-                await db.run_write(lambda conn: conn.execute(text("INSERT INTO t VALUES (2)")))
-                writing_done.set()
-
-            return await db.run_read(read_twice)
+            writing = asyncio.ensure_future(db.run_write(slow_insert))
+            await asyncio.sleep(0.2)  # the writer thread is inside its transaction
+            started = time.monotonic()
+            during = await db.run_read(count)
+            waited = time.monotonic() - started
+            may_commit.set()
+            await writing
+            return during, waited, await db.run_read(count)
         finally:
+            may_commit.set()
             await db.close()
 
-    first, second, off_loop = asyncio.run(scenario())
-    assert off_loop
-    assert (first, second) == (1, 2)
+    during, waited, after = asyncio.run(scenario())
+    assert during == 1, "the uncommitted row is not seen"
+    assert waited < 1.0, "the read did not wait for the writer"
+    assert after == 2

@@ -8,8 +8,11 @@ The hot write path (a batch of messages) runs as one synchronous function,
 :meth:`Database.run_write`. On SQLite it runs in a dedicated thread on a plain
 sqlite3 connection: one thread hop for the whole transaction, where aiosqlite
 costs several hops per statement (each waiting for the event loop and the GIL).
-Hot reads of several queries (a socket's room list) do the same through
-:meth:`Database.run_read`, on a few reader threads.
+Hot reads (a socket's room list, a history page, membership checks) run as one
+synchronous function too, :meth:`Database.run_read`; on SQLite right on the event
+loop, on a plain connection in autocommit: these reads are indexed and bounded,
+WAL readers never wait for the writer, and a thread hop (measured) cost more than
+the queries themselves.
 
 SQLite's automatic checkpoint runs inside whichever commit crosses the threshold
 and fsyncs there, stalling that write for up to hundreds of milliseconds; so it is
@@ -39,7 +42,6 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool, QueuePool
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 CHECKPOINT_EVERY_SECONDS = 1.0
-READER_THREADS = 2
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Any fixed number: PostgreSQL advisory lock that lets one node migrate at a time.
@@ -92,7 +94,6 @@ class Database:
         self._sync_engine: Engine | None = None
         self._writer_thread: ThreadPoolExecutor | None = None
         self._read_engine: Engine | None = None
-        self._reader_threads: ThreadPoolExecutor | None = None
         self._checkpointer: _Checkpointer | None = None
         if self.is_sqlite:
             path = make_url(self.url).database
@@ -103,20 +104,10 @@ class Database:
                 self._sync_engine = create_engine(sync_url, poolclass=QueuePool, pool_size=1)
                 _tune_sqlite(self._sync_engine, manual_checkpoints=True)
                 self._writer_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
-                # A pooled connection may serve any reader thread, one at a time.
-                self._read_engine = create_engine(
-                    sync_url,
-                    poolclass=QueuePool,
-                    pool_size=READER_THREADS,
-                    connect_args={"check_same_thread": False},
-                )
                 # Reads in autocommit: each query sees the latest commit, and a read
-                # costs no BEGIN and ROLLBACK (each a release and re-take of the GIL,
-                # a wait of up to a switch interval when the process is busy).
+                # costs no BEGIN and ROLLBACK. One connection: reads never overlap.
+                self._read_engine = create_engine(sync_url, poolclass=QueuePool, pool_size=1)
                 _tune_sqlite(self._read_engine, manual_checkpoints=True, transactions=False)
-                self._reader_threads = ThreadPoolExecutor(
-                    READER_THREADS, thread_name_prefix="sqlite-reader"
-                )
                 self._checkpointer = _Checkpointer(path, checkpoint_every_seconds)
 
     @property
@@ -163,19 +154,14 @@ class Database:
 
     async def run_read(self, work: Callable[[Connection], T]) -> T:
         """Run ``work``'s queries on one connection and return its result; each
-        query sees what was committed before it. ``work`` is synchronous: on SQLite
-        it runs in a reader thread, on PostgreSQL on the event loop's connection."""
-        if self._read_engine is None or self._reader_threads is None:
+        query sees what was committed before it. ``work`` is synchronous and must be
+        a bounded, indexed read: on SQLite it runs right here on the event loop (see
+        the module's notes), on PostgreSQL on a pooled async connection."""
+        if self._read_engine is None:
             async with self.read() as conn:
                 return await conn.run_sync(work)
-        engine = self._read_engine
-
-        def on_connection() -> T:
-            with engine.connect() as conn:
-                return work(conn)
-
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._reader_threads, on_connection)
+        with self._read_engine.connect() as conn:
+            return work(conn)
 
     async def migrate(self) -> None:
         """Bring the schema to the newest revision; safe to run from several nodes."""
@@ -199,8 +185,7 @@ class Database:
                 self._writer_thread, self._sync_engine.dispose
             )
             self._writer_thread.shutdown()
-        if self._reader_threads is not None and self._read_engine is not None:
-            self._reader_threads.shutdown()
+        if self._read_engine is not None:
             self._read_engine.dispose()
 
 
