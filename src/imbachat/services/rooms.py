@@ -207,7 +207,7 @@ class RoomService:
         self, user: User, only: set[int] | None = None, list_members_up_to: int = 100
     ) -> list[RoomView]:
         """The user's rooms (or those of ``only``) with what a room list shows, read
-        in one go (on SQLite, one trip to a reader thread)."""
+        in one go (see :meth:`Database.run_read`)."""
 
         def read(conn: Connection) -> list[RoomView]:
             mine = room_store.of_user(conn, user.id, only)
