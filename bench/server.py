@@ -12,6 +12,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -144,10 +145,14 @@ class ServerUnderTest:
             "peak_rss_mb": round(self.peak_rss / 2**20, 1),
         }
 
-    def restart(self, timeout: float = 60) -> dict[str, float | bool]:
+    def restart(
+        self, timeout: float = 60, on_listening: Callable[[], None] | None = None
+    ) -> dict[str, float | bool]:
         """Stop the process as a deploy does (SIGTERM: it closes every socket, 1012)
         and start a new one on the same port and database; the new process is
-        measured from zero. Returns how long each half took."""
+        measured from zero, and ``on_listening`` runs the moment it listens (before
+        it answers readyz, which may wait behind a storm). Returns how long each
+        half took."""
         self._sampling = False
         began = time.monotonic()
         self.process.terminate()
@@ -169,6 +174,9 @@ class ServerUnderTest:
                 raise RuntimeError("the server did not start")
             time.sleep(0.02)
         self.listening_at = time.time()
+        self.ps = psutil.Process(self.process.pid)
+        if on_listening is not None:
+            on_listening()
         self._wait_ready(timeout)
         return {
             "stop_seconds": round(stopped - began, 2),

@@ -491,12 +491,17 @@ def run(quick: bool, rate: float | None = None, profile: str | None = None) -> d
         time.sleep(max(0.0, start_value.value + plan.before - time.time()))
         steady = server.stop_measuring()
         restarted_at = time.time()
-        restart = server.restart()
+        storm_began: list[tuple[Usage, subprocess.Popen[bytes] | None]] = []
+
+        def storm_begins() -> None:  # measured from the moment the new server listens
+            server.measure()
+            profiler = server.profile(plan.deadline, profile) if profile else None
+            storm_began.append((Usage(loadgen), profiler))
+
+        restart = server.restart(on_listening=storm_begins)
         stop_s, start_s = restart["stop_seconds"], restart["listening_seconds"]
         say(f"restarted: stopped in {stop_s} s, listening again {start_s} s later")
-        server.measure()
-        machine = Usage(loadgen)
-        profiler = server.profile(plan.deadline, profile) if profile else None
+        [(machine, profiler)] = storm_began
         back = wait_for_workers(events, server.listening_at + plan.deadline)
         storm_usage = server.stop_measuring() | machine.stop()
         if profiler is not None:  # the storm is over: py-spy saves on Ctrl-C
