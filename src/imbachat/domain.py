@@ -8,7 +8,7 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any, Generic, NamedTuple, Self, TypeVar
 
-from sqlalchemy.engine import Row
+from sqlalchemy.engine import Result, Row
 
 T = TypeVar("T")
 
@@ -32,6 +32,11 @@ class _FromRow:
         columns = list(keys)
         pick = itemgetter(*[columns.index(prefix + name) for name in _field_names(cls)])
         return lambda row: cls(*pick(row))
+
+    @classmethod
+    def all_of(cls, result: Result[Any]) -> list[Self]:
+        """Every row of ``result`` as a record (see :meth:`reader`)."""
+        return list(map(cls.reader(result.keys()), result.all()))
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}

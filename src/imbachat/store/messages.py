@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, exists, select, text, update
-from sqlalchemy.engine import Connection, Result
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imbachat.clock import unix
@@ -331,7 +331,7 @@ _BEFORE_SEQ = _NEWEST.where(messages.c.seq < bindparam("seq"))
 def in_room_after(conn: Connection, room_id: int, after_seq: int, limit: int) -> list[Message]:
     """Up to ``limit`` messages with ``seq > after_seq``, oldest first (for replay)."""
     params = {"room_id": room_id, "seq": after_seq, "limit": limit}
-    return _messages(conn.execute(_AFTER_SEQ, params))
+    return Message.all_of(conn.execute(_AFTER_SEQ, params))
 
 
 def in_room_before(
@@ -342,11 +342,7 @@ def in_room_before(
         result = conn.execute(_NEWEST, {"room_id": room_id, "limit": limit})
     else:
         result = conn.execute(_BEFORE_SEQ, {"room_id": room_id, "seq": before_seq, "limit": limit})
-    return _messages(result)[::-1]
-
-
-def _messages(result: Result[Any]) -> list[Message]:
-    return list(map(Message.reader(result.keys()), result.all()))
+    return Message.all_of(result)[::-1]
 
 
 _LAST_OF_ROOMS = _WITH_AUTHOR_AND_ROOM.where(
@@ -364,8 +360,7 @@ def last_of_rooms(conn: Connection, room_ids: Sequence[int]) -> dict[int, Messag
     if not room_ids:
         return {}
     result = conn.execute(_LAST_OF_ROOMS, {"room_ids": list(room_ids)})
-    message_of = Message.reader(result.keys())
-    return {message.room_id: message for message in map(message_of, result.all())}
+    return {message.room_id: message for message in Message.all_of(result)}
 
 
 async def set_body(conn: AsyncConnection, message_id: int, body: str, now: datetime) -> None:

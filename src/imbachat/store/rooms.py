@@ -328,22 +328,21 @@ def sender_contexts(conn: Connection, keys: Sequence[SenderKey]) -> dict[SenderK
     if not keys:
         return {}
     room_ids = sorted({room_id for _, room_id, _ in keys})
-    found_rooms = {
-        row.id: Room.from_row(row) for row in conn.execute(_ROOMS_BY_ID, {"room_ids": room_ids})
-    }
+    rooms_found = Room.all_of(conn.execute(_ROOMS_BY_ID, {"room_ids": room_ids}))
+    found_rooms = {room.id: room for room in rooms_found}
     params = {
         "imba_ids": sorted({imba_id for imba_id, _, _ in keys}),
         "remote_ids": sorted({remote_id for _, _, remote_id in keys}),
     }
     found_users = {
-        (row.imba_id, row.remote_user_id): User.from_row(row)
-        for row in conn.execute(_USERS_BY_REMOTE_ID, params)
+        (user.imba_id, user.remote_user_id): user
+        for user in User.all_of(conn.execute(_USERS_BY_REMOTE_ID, params))
     }
     user_ids = sorted({user.id for user in found_users.values()})
     found_members = {}
     if user_ids:
         rows = conn.execute(_MEMBERS_OF, {"room_ids": room_ids, "user_ids": user_ids})
-        found_members = {(row.room_id, row.user_id): Member.from_row(row) for row in rows}
+        found_members = {(m.room_id, m.user_id): m for m in Member.all_of(rows)}
     contexts: dict[SenderKey, SenderContext] = {}
     for key in keys:
         imba_id, room_id, remote_id = key

@@ -24,8 +24,7 @@ def by_remote_ids(conn: Connection, imba_id: int, remote_ids: Sequence[int]) -> 
     if not remote_ids:
         return {}
     result = conn.execute(_BY_REMOTE_IDS, {"imba_id": imba_id, "remote_ids": list(remote_ids)})
-    user_of = User.reader(result.keys())
-    return {user.remote_user_id: user for user in map(user_of, result.all())}
+    return {user.remote_user_id: user for user in User.all_of(result)}
 
 
 async def ensure(
