@@ -19,7 +19,7 @@ from imbachat import render
 from imbachat.api.deps import path_imba_id
 from imbachat.auth.tokens import verify_user_token
 from imbachat.config import Settings
-from imbachat.domain import User, Widget
+from imbachat.domain import Message, User, Widget
 from imbachat.errors import ImbaError, NotFound
 from imbachat.realtime import protocol
 from imbachat.realtime.connection import Connection, Flusher
@@ -215,7 +215,9 @@ class Gateway:
         conn.sending.add(task)
         task.add_done_callback(conn.sending.discard)
 
-    async def _acknowledge(self, conn: Connection, command: SendCommand, stored: Any) -> None:
+    async def _acknowledge(
+        self, conn: Connection, command: SendCommand, stored: Awaitable[tuple[Message, bool]]
+    ) -> None:
         try:
             message = await self.services.messages.complete(command, stored)
         except ImbaError as exc:

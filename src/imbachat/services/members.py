@@ -18,13 +18,24 @@ def require_member(
     """The room and the user's active membership, or NotFound / Forbidden.
     Synchronous: on the event loop, call it through ``conn.run_sync``."""
     room, member = room_store.room_and_membership(conn, widget.imba_id, room_id, user.id)
+    room = existing_room(room, room_id)
+    return room, active_member(room, member, user.remote_user_id)
+
+
+def existing_room(room: Room | None, room_id: int) -> Room:
+    """The room as read, or NotFound when there is none (or it was deleted)."""
     if room is None or room.deleted_at is not None:
         raise NotFound(f"No room with room_id {room_id}.", field="room_id")
+    return room
+
+
+def active_member(room: Room, member: Member | None, remote_user_id: int) -> Member:
+    """The membership as read, or Forbidden when the user is not (or no longer) in."""
     if member is None or member.status != 0:
         raise Forbidden(
-            f"User {user.remote_user_id} is not a member of room {room.id}.", field="room_id"
+            f"User {remote_user_id} is not a member of room {room.id}.", field="room_id"
         )
-    return room, member
+    return member
 
 
 class MemberService:

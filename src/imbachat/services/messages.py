@@ -25,7 +25,7 @@ from imbachat.domain import (
     Widget,
 )
 from imbachat.errors import Conflict, Forbidden, ImbaError, Invalid, NotFound, TooLarge
-from imbachat.services.members import require_member
+from imbachat.services.members import active_member, existing_room, require_member
 from imbachat.services.moderation import ModerationService
 from imbachat.services.ratelimit import SendLimiter
 from imbachat.services.widgets import WidgetService
@@ -87,7 +87,7 @@ class MessageService:
         second one, and announces nothing new.
         """
         request = await self.prepare(widget, command)
-        return await self.complete(command, self.writer.enqueue(request))
+        return await self.complete(command, self.enqueue(request))
 
     async def prepare(self, widget: Widget, command: SendCommand) -> SendRequest:
         """The checks that need no database (text, blocked words); the rest run in
@@ -130,18 +130,13 @@ class MessageService:
         member: Member | None,
         replied: dict[int, tuple[int, int]],
     ) -> MessageDraft:
-        if room is None or room.deleted_at is not None:
-            raise NotFound(f"No room with room_id {request.room_id}.", field="room_id")
+        room = existing_room(room, request.room_id)
         if author is None:
             raise NotFound(
                 f"No user with user_id {request.author_remote_id} in this widget.",
                 field="user_id",
             )
-        if member is None or member.status != 0:
-            raise Forbidden(
-                f"User {author.remote_user_id} is not a member of room {room.id}.",
-                field="room_id",
-            )
+        member = active_member(room, member, author.remote_user_id)
         self._moderation.check_may_send(author, member)
         if room.status != 0:
             raise Forbidden("This room is closed.", field="room_id")

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, exists, select, text, update
+from sqlalchemy import ColumnElement, bindparam, exists, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -20,25 +20,18 @@ from imbachat.store.schema import members, messages, rooms, users
 _UUID_ALPHABET = string.ascii_letters + string.digits
 
 
-def _with_author_and_room() -> Select[Any]:
-    return _WITH_AUTHOR_AND_ROOM
-
-
-def _build_with_author_and_room() -> Select[Any]:
-    return (
-        select(
-            messages,
-            users.c.remote_user_id.label("author_remote_id"),
-            users.c.name.label("author_name"),
-            users.c.is_bot.label("author_is_bot"),
-            rooms.c.type.label("room_type"),
-        )
-        .join(users, users.c.id == messages.c.author_id)
-        .join(rooms, rooms.c.id == messages.c.room_id)
+# Messages with what renders them (author, room type); built once, reused by every read.
+_WITH_AUTHOR_AND_ROOM = (
+    select(
+        messages,
+        users.c.remote_user_id.label("author_remote_id"),
+        users.c.name.label("author_name"),
+        users.c.is_bot.label("author_is_bot"),
+        rooms.c.type.label("room_type"),
     )
-
-
-_WITH_AUTHOR_AND_ROOM = _build_with_author_and_room()  # built once, reused by every read
+    .join(users, users.c.id == messages.c.author_id)
+    .join(rooms, rooms.c.id == messages.c.room_id)
+)
 
 
 def new_uuids(room_ids: Sequence[int], now: datetime) -> list[str]:
@@ -59,15 +52,13 @@ _BY_IDS = _WITH_AUTHOR_AND_ROOM.where(messages.c.id.in_(bindparam("ids", expandi
 def by_ids(conn: Connection, ids: Sequence[int]) -> list[Message]:
     if not ids:
         return []
-    rows = conn.execute(_BY_IDS, {"ids": sorted(set(ids))})
-    found = {row.id: Message.from_row(row) for row in rows}
+    result = conn.execute(_BY_IDS, {"ids": sorted(set(ids))})
+    found = {message.id: message for message in Message.all_of(result)}
     return [found[i] for i in ids]
 
 
 async def get(conn: AsyncConnection, imba_id: int, message_id: int) -> Message | None:
-    query = _with_author_and_room().where(
-        messages.c.imba_id == imba_id, messages.c.id == message_id
-    )
+    query = _WITH_AUTHOR_AND_ROOM.where(messages.c.imba_id == imba_id, messages.c.id == message_id)
     row = (await conn.execute(query)).first()
     return Message.from_row(row) if row else None
 
@@ -308,7 +299,7 @@ async def find(
                 members.c.status == 0,
             )
         )
-    statement = paginate(_with_author_and_room().where(*conditions), messages.c.id, page)
+    statement = paginate(_WITH_AUTHOR_AND_ROOM.where(*conditions), messages.c.id, page)
     found = [Message.from_row(row) for row in await conn.execute(statement)]
     return cut_page(found, page, lambda message: message.id)
 

@@ -96,9 +96,10 @@ class MessageWriter:
                     await self._commit([item])
                 return
             answers = [exc]
-        self.stats.batches += 1
-        self.stats.messages += len(batch)
-        self.stats.largest_batch = max(self.stats.largest_batch, len(batch))
+        else:
+            self.stats.batches += 1
+            self.stats.messages += len(batch)
+            self.stats.largest_batch = max(self.stats.largest_batch, len(batch))
         for (_, future), answer in zip(batch, answers, strict=True):
             if future.done():
                 continue
