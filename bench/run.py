@@ -11,6 +11,7 @@ import argparse
 import json
 import multiprocessing as mp
 import platform
+import queue
 import secrets
 import sys
 import time
@@ -151,6 +152,25 @@ def split(rooms: list[dict[str, Any]], idle: int, scenario: Scenario) -> list[di
     return parts
 
 
+def collect(answers: Any, workers: list[Any], timeout: float = 600) -> list[Any]:
+    """One answer per worker; fails at once if a worker dies without answering
+    (rather than waiting out the timeout)."""
+    got: list[Any] = []
+    deadline = time.monotonic() + timeout
+    while len(got) < len(workers):
+        try:
+            got.append(answers.get(timeout=1))
+            continue
+        except queue.Empty:
+            pass
+        dead = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
+        if dead:
+            raise RuntimeError(f"a load worker died (exit code {dead[0]}); see its traceback")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"load workers gave {len(got)} of {len(workers)} answers")
+    return got
+
+
 def percentiles(histogram: HdrHistogram) -> dict[str, float]:
     if histogram.get_total_count() == 0:
         return {}
@@ -227,7 +247,7 @@ def run_on(
         workers = [ctx.Process(target=load.main, args=(cfg, ready, go, results)) for cfg in configs]
         for worker in workers:
             worker.start()
-        connected = sum(ready.get(timeout=600) for _ in workers)
+        connected = sum(collect(ready, workers))
         print(f"{scenario.name}: {connected} sockets connected", file=sys.stderr, flush=True)
         start_at.value = time.time() + 1.0  # every worker's first message is due then
         server.measure()
@@ -241,7 +261,7 @@ def run_on(
             stop.set()
         go.set()
         profiler = server.profile(scenario.duration, scenario.profile) if scenario.profile else None
-        outcome = [results.get(timeout=600) for _ in workers]
+        outcome = collect(results, workers)
         loadgen_cpu = sum(sum(p.cpu_times()[:2]) for p in loadgen) - loadgen_cpu0
         usage["loadgen_cpu_percent"] = round(100 * loadgen_cpu / (time.monotonic() - loadgen_t0), 1)
         for worker in workers:
