@@ -25,6 +25,7 @@ from imbachat.services import Services
 log = logging.getLogger(__name__)
 
 GAP_WAIT_SECONDS = 0.25
+RESYNC_PAGE = 500  # messages of one room read at a time after a bus outage
 
 
 class _RoomOrder:
@@ -50,6 +51,7 @@ class Hub:
         self._order: dict[int, _RoomOrder] = {}
         self._going_offline: dict[int, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self.resync_page = RESYNC_PAGE
         bus.subscribe(self.on_event)
 
     # ---- sockets ------------------------------------------------------------
@@ -273,13 +275,21 @@ class Hub:
                 conn.push(text)
 
     async def resync(self) -> None:
-        """The bus was interrupted: catch every followed room up from the database."""
+        """The bus was interrupted: catch every followed room up from the database,
+        a page at a time, so a long outage is neither read into memory in one go nor
+        holds the event loop (a socket that cannot keep up is closed as too slow and
+        resumes by replay)."""
         for room_id, order in list(self._order.items()):
-            if room_id not in self._by_room:
-                continue
-            missed = await self._services.messages.between(room_id, order.next_seq - 1, 2**62)
-            for record in missed:
-                self._sequence(room_id, record.seq, protocol.message_of(record), None)
+            while room_id in self._by_room and self._order.get(room_id) is order:
+                after = order.next_seq - 1
+                missed = await self._services.messages.between(
+                    room_id, after, after + self.resync_page
+                )
+                for record in missed:
+                    self._sequence(room_id, record.seq, protocol.message_of(record), None)
+                if len(missed) < self.resync_page or order.next_seq - 1 == after:
+                    break
+                await asyncio.sleep(0)  # let the sockets drain between pages
 
     def _spawn(self, work: Any) -> None:
         task: asyncio.Task[None] = asyncio.create_task(work)
