@@ -12,7 +12,7 @@ safely. Anything else (another server, a closing socket) uses plain ASGI sends.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -67,12 +67,22 @@ class DirectWriter:
             and not protocol.transport.is_closing()
         )
 
-    def write_now(self, texts: Iterable[str]) -> bool:
+    def write_now(self, texts: Sequence[str]) -> bool:
         """Write the frames in one go if the socket is open and not pushing back
-        (uvicorn pauses writing while the transport's buffer is full); else False."""
-        if not (self._protocol.writable.is_set() and self.open):
+        (uvicorn pauses writing while the transport's buffer is full); else False.
+
+        This runs once per recipient of every frame, so it checks only what can
+        change once the handshake is done: uvicorn marks ``close_sent`` or closes the
+        transport whenever the connection leaves the OPEN state (a close either way,
+        a failed ping, a protocol error)."""
+        protocol = self._protocol
+        transport = protocol.transport
+        if protocol.close_sent or transport.is_closing() or not protocol.writable.is_set():
             return False
-        self._protocol.transport.write(b"".join([text_frame(text) for text in texts]))
+        if len(texts) == 1:
+            transport.write(text_frame(texts[0]))
+        else:
+            transport.write(b"".join([text_frame(text) for text in texts]))
         return True
 
     async def write(self, texts: list[str]) -> None:
