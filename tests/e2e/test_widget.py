@@ -8,6 +8,8 @@ import re
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import screenshot
+from tests.e2e.host_site import HostSite
+from tests.fakes import FakeHostSite
 
 MSG = ".ic-msg .ic-bubble"
 
@@ -286,3 +288,29 @@ def test_authors_reply_edit_and_delete_from_the_message_menu(host_site, open_pag
 
     stored = widget.listed("get_messages", room_id=str(room))
     assert [m["id"] for m in stored] == [question["id"]]  # the reply was deleted
+
+
+def test_a_name_the_host_site_changes_shows_up_without_a_reload(server, widgets, open_page) -> None:
+    people = FakeHostSite(people={1: {"user_id": 1, "name": "Alice"}})
+    widget = widgets(users_info_url=f"{people.start()}/u?ids=")
+    site = HostSite(server.url, widget.imba_id, widget.secret_key)
+    try:
+        room = widget.room([1, 2], room_type=0)
+        bob = open_page(site.page_url(2))
+        bob.click(".ic-launcher")
+        dialog = bob.locator(f'.ic-room[data-room="{room}"]')
+        expect(dialog).to_be_visible()
+
+        people.people[1] = {"user_id": 1, "name": "Alice Cooper"}
+
+        async def refresh(services) -> None:
+            owner = await services.widgets.get(widget.imba_id)
+            await services.profiles.refresh(owner, [1])
+
+        server.run(refresh)
+        expect(dialog).to_contain_text("Alice Cooper")
+        assert bob.evaluate("window.events.filter(e => e === 'imbaChat.loaded').length") == 1
+        assert bob.errors == []
+    finally:
+        site.stop()
+        people.stop()

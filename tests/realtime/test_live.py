@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.realtime.client import connect, live
+from tests.fakes import FakeHostSite
+from tests.realtime.client import connect, live, settled
 
 
 def test_two_users_exchange_messages_both_ways(server, widgets) -> None:
@@ -275,3 +276,45 @@ def test_bad_frames_get_clear_errors_and_a_flood_of_them_closes_the_socket(serve
         assert await alice.closed() == 4009
 
     live(scenario)
+
+
+def test_new_names_from_the_host_site_reach_those_who_share_a_room(server, widgets) -> None:
+    site = FakeHostSite(people={1: {"user_id": 1, "name": "Alice"}})
+    base = site.start()
+    try:
+        widget = widgets(users_info_url=f"{base}/u?ids=")
+        room = widget.room([1, 2], room_type=1)
+        widget.room([3, 4], room_type=1)
+
+        async def scenario() -> None:
+            alice, bob, carol = [await connect(server, widget, user) for user in (1, 2, 3)]
+            site.people[1] = {"user_id": 1, "name": "Alice Cooper", "avatar_url": "https://a/1.png"}
+
+            async def refresh(services) -> None:
+                owner = await services.widgets.get(widget.imba_id)
+                await services.profiles.refresh(owner, [1])
+
+            await asyncio.wrap_future(
+                asyncio.run_coroutine_threadsafe(refresh(server.services), server.loop)
+            )
+            expected = {
+                "user_id": 1,
+                "name": "Alice Cooper",
+                "avatar_url": "https://a/1.png",
+                "status": "user",
+                "is_bot": False,
+            }
+            for socket in (bob, alice):  # a roommate, and Alice's own socket
+                frame = await socket.next("users_updated", timeout=5)
+                assert frame["users"] == [expected]
+            await settled(carol)  # in no room with Alice: told nothing of her
+            assert [f for f in carol.frames if f["type"] == "users_updated"] == []
+            bob_again = await connect(server, widget, 2)
+            [member] = [m for m in bob_again.room(room)["members"] if m["user_id"] == 1]
+            assert member["name"] == "Alice Cooper"
+            for socket in (alice, bob, carol, bob_again):
+                await socket.close()
+
+        live(scenario)
+    finally:
+        site.stop()

@@ -241,6 +241,31 @@ class Hub:
                     told.add(conn.id)
                     conn.push(text)
 
+    async def _on_users_updated(self, event: Event) -> None:
+        """Tell each socket about the updated users it shares a room with (and about
+        its own user): one frame per socket, with only those users."""
+        people = {person["id"]: person for person in event.payload["users"]}
+        if not self._by_room and not any(user_id in self._by_user for user_id in people):
+            return
+        rooms_of = await self._services.rooms.room_ids_of_users(list(people))
+        told: dict[Connection, list[int]] = {}
+        for user_id in people:
+            for room_id in rooms_of.get(user_id, ()):
+                for conn in self._by_room.get(room_id, ()):
+                    seen = told.setdefault(conn, [])
+                    if not seen or seen[-1] != user_id:
+                        seen.append(user_id)
+            for conn in self._by_user.get(user_id, ()):
+                seen = told.setdefault(conn, [])
+                if not seen or seen[-1] != user_id:
+                    seen.append(user_id)
+        frames: dict[tuple[int, ...], str] = {}
+        for conn, user_ids in told.items():
+            key = tuple(user_ids)
+            if key not in frames:
+                frames[key] = protocol.users_updated([people[u] for u in user_ids])
+            conn.push(frames[key])
+
     async def _on_room_created(self, event: Event) -> None:
         await self._join_local(event, "created")
 
@@ -340,6 +365,7 @@ _HANDLERS = {
     events.TYPING: Hub._on_typing,
     events.READ: Hub._on_read,
     events.PRESENCE: Hub._on_presence,
+    events.USER_UPDATED: Hub._on_users_updated,
     events.ROOM_CREATED: Hub._on_room_created,
     events.MEMBER_ADDED: Hub._on_member_added,
     events.MEMBER_REMOVED: _on_member_removed,

@@ -207,6 +207,22 @@ def member_of_rendered(user: dict[str, Any], online: bool) -> dict[str, Any]:
     }
 
 
+def users_updated(people: list[dict[str, Any]]) -> str:
+    """New names, avatars or statuses of users, as :func:`imbachat.render.user` shapes
+    them (the host site answered, or the API changed them)."""
+    profiles = [
+        {
+            "user_id": int(user["remote_user_id"]),
+            "name": user["name"],
+            "avatar_url": user["avatar_url"],
+            "status": user["status"],
+            "is_bot": bool(user["is_bot"]),
+        }
+        for user in people
+    ]
+    return encode({"type": "users_updated", "users": profiles})
+
+
 def room_item(view: RoomView, online: set[int]) -> dict[str, Any]:
     """A room as the room list shows it to one member."""
     room = view.room

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy.engine import Connection
@@ -202,6 +203,9 @@ class RoomService:
 
     async def room_ids(self, user: User) -> list[int]:
         return await self._db.run_read(lambda conn: room_store.ids_of_user(conn, user.id))
+
+    async def room_ids_of_users(self, user_ids: Sequence[int]) -> dict[int, list[int]]:
+        return await self._db.run_read(lambda conn: room_store.ids_of_users(conn, user_ids))
 
     async def views(
         self, user: User, only: set[int] | None = None, list_members_up_to: int = 100

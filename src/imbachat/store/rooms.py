@@ -259,6 +259,20 @@ def ids_of_user(conn: Connection, user_id: int) -> list[int]:
     return list(conn.execute(_ROOM_IDS_OF_USER, {"user_id": user_id}).scalars())
 
 
+_ROOM_IDS_OF_USERS = select(members.c.user_id, members.c.room_id).where(
+    members.c.user_id.in_(bindparam("user_ids", expanding=True)), members.c.status == 0
+)
+
+
+def ids_of_users(conn: Connection, user_ids: Sequence[int]) -> dict[int, list[int]]:
+    """Each user's rooms (active memberships), for the users that have any."""
+    rooms_of: dict[int, list[int]] = {}
+    for chunk in _chunks(sorted(set(user_ids))):
+        for user_id, room_id in conn.execute(_ROOM_IDS_OF_USERS, {"user_ids": list(chunk)}):
+            rooms_of.setdefault(user_id, []).append(room_id)
+    return rooms_of
+
+
 async def set_member(conn: AsyncConnection, room_id: int, user_id: int, **values: Any) -> None:
     await conn.execute(
         update(members)

@@ -418,6 +418,26 @@
     this.render();
   };
 
+  /* New names, avatars or statuses: members, message authors and the user themself. */
+  Chat.prototype.on_users_updated = function (frame) {
+    var self = this;
+    var byId = {};
+    frame.users.forEach(function (u) { byId[u.user_id] = u; });
+    function refresh(person) {
+      var u = person && byId[person.user_id];
+      if (u) { person.name = u.name; person.avatar_url = u.avatar_url; person.status = u.status; }
+    }
+    refresh(this.me);
+    Object.keys(this.rooms).forEach(function (id) {
+      var room = self.rooms[id];
+      (room.members || []).forEach(refresh);
+      room.messages.concat(room.last_message ? [room.last_message] : []).forEach(function (m) {
+        if (byId[m.user_id]) { m.user_name = byId[m.user_id].name; }
+      });
+    });
+    this.render();
+  };
+
   Chat.prototype.on_room = function (frame) {
     var self = this;
     if (frame.action === "member_added") {
