@@ -28,6 +28,8 @@ USER_BANNED = "user.banned"
 USER_UNBANNED = "user.unbanned"
 MEMBER_MUTED = "member.muted"
 ROOM_CLOSED = "room.closed"
+ROOM_REOPENED = "room.reopened"
+MEMBER_ROLE = "member.role"
 
 
 def message_new(message: Message, origin: str | None = None) -> Event:
@@ -113,3 +115,17 @@ def member_removed(room: Room, user: User) -> Event:
 
 def room_closed(room: Room) -> Event:
     return Event(ROOM_CLOSED, room.imba_id, room.id, {"room": render.room(room)})
+
+
+def room_reopened(room: Room) -> Event:
+    return Event(ROOM_REOPENED, room.imba_id, room.id, {"room": render.room(room)})
+
+
+def member_role(room: Room, user: User, role: str) -> Event:
+    payload = {
+        "room_id": room.id,
+        "user_id": user.remote_user_id,
+        "member_id": user.id,
+        "role": role,
+    }
+    return Event(MEMBER_ROLE, room.imba_id, room.id, payload)

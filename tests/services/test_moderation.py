@@ -444,6 +444,9 @@ def test_only_the_admin_sets_roles(server, widgets) -> None:
         )
         await settled(admin)
         assert admin.taken_none("error")
+        for client in (admin, mod, carol):  # everyone in the room sees the new role
+            told = await client.next("room", action="member_role")
+            assert (told["room_id"], told["user_id"], told["role"]) == (room, 3, "moderator")
 
         await carol.send_frame({"type": "delete", "message_id": dans["id"]})
         assert (await carol.next("message_deleted"))["message_id"] == dans["id"]

@@ -115,6 +115,8 @@ def test_an_operator_closes_the_request_and_the_visitor_can_reopen_it(server, wi
         await visitor.send_frame({"type": "open_support"})
         reopened = (await visitor.next("room", action="opened"))["room"]
         assert (reopened["id"], reopened["status"]) == (room, 0)
+        told = (await operator.next("room", action="reopened"))["room"]
+        assert (told["id"], told["status"]) == (room, 0)
         sent = await visitor.send(room, "one more thing")
         assert (await operator.next("message", room_id=room))["message"]["id"] == sent["id"]
         for client in (operator, visitor):

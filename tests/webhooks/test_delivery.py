@@ -201,3 +201,25 @@ def test_webhook_management_validates_and_lists(widgets) -> None:
     assert unauthenticated.status_code == 401
     assert removed.status_code == 200
     assert [(h["id"], h["active"]) for h in listed] == [(made["id"], False)]
+
+
+def test_a_new_role_is_announced_to_bots(widgets, receiver) -> None:
+    widget = widgets()
+    fake, url = receiver()
+    add_webhook(widget, url, events="member.role")
+    room = widget.room([1, 2], room_type=1)
+    answer = widget.http.put(
+        f"/api/v1/{widget.imba_id}/rooms/{room}/members/2/role",
+        data={"role": "moderator"},
+        auth=widget.basic,
+    )
+    assert answer.status_code == 200, answer.text
+
+    wait_for(lambda: len(fake.got) == 1)
+    data = fake.got[0].body["data"]
+    assert (fake.got[0].event, data["room_id"], data["user_id"], data["role"]) == (
+        "member.role",
+        room,
+        2,
+        "moderator",
+    )

@@ -347,6 +347,18 @@ async def _on_room_closed(hub: Hub, event: Event) -> None:
     hub.push_to_room(event.room_id, protocol.room_event("closed", room=event.payload["room"]))
 
 
+async def _on_room_reopened(hub: Hub, event: Event) -> None:
+    hub.push_to_room(event.room_id, protocol.room_event("reopened", room=event.payload["room"]))
+
+
+async def _on_member_role(hub: Hub, event: Event) -> None:
+    payload = event.payload
+    text = protocol.room_event(
+        "member_role", room_id=event.room_id, user_id=payload["user_id"], role=payload["role"]
+    )
+    hub.push_to_room(event.room_id, text)
+
+
 async def _on_moderation(hub: Hub, event: Event) -> None:
     """Bans and mutes in a room: its members see them (the widget shows who can talk)."""
     if event.room_id is None:
@@ -370,6 +382,8 @@ _HANDLERS = {
     events.MEMBER_ADDED: Hub._on_member_added,
     events.MEMBER_REMOVED: _on_member_removed,
     events.ROOM_CLOSED: _on_room_closed,
+    events.ROOM_REOPENED: _on_room_reopened,
+    events.MEMBER_ROLE: _on_member_role,
     events.USER_BANNED: _on_moderation,
     events.USER_UNBANNED: _on_moderation,
     events.MEMBER_MUTED: _on_moderation,

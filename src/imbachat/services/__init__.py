@@ -65,7 +65,7 @@ def build_services(db: Database, bus: Bus, settings: Settings) -> Services:
         outbox=outbox,
         webhooks=WebhookService(db, outbox),
         moderation=moderation,
-        support=SupportService(db, rooms),
+        support=SupportService(db, rooms, bus, outbox),
     )
 
 

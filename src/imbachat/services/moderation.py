@@ -158,6 +158,10 @@ class ModerationService:
                         "Only the widget owner changes another admin's role.", field="role"
                     )
             await room_store.set_member(conn, room.id, target.id, role=role)
+            event = events.member_role(room, target, role)
+            await self._outbox.record(conn, [event])
+        self._outbox.recorded()
+        await self._bus.publish(event)
 
     async def close_room(self, widget: Widget, room_id: int, actor: User | None) -> Room:
         """Close a room (e.g. a solved support request): nobody can send any more.

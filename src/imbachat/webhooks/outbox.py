@@ -29,6 +29,8 @@ WEBHOOK_EVENTS = (
     events.USER_UNBANNED,
     events.MEMBER_MUTED,
     events.ROOM_CLOSED,
+    events.ROOM_REOPENED,
+    events.MEMBER_ROLE,
 )
 
 

@@ -443,6 +443,12 @@
     if (frame.action === "member_added") {
       var room = this.rooms[frame.room_id];
       if (room && room.members) { frame.users.forEach(function (u) { room.members.push(u); }); room.count_users = (room.count_users || 0) + frame.users.length; }
+    } else if (frame.action === "member_role") {
+      var inRoom = this.rooms[frame.room_id];
+      if (inRoom) {
+        (inRoom.members || []).forEach(function (m) { if (m.user_id === frame.user_id) { m.role = frame.role; } });
+        if (this.me && frame.user_id === this.me.user_id) { inRoom.role = frame.role; }
+      }
     } else if (frame.room) {
       this.upsertRoom(frame.room, this.rooms[frame.room.id]);
       if (frame.action === "opened") {
