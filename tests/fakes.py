@@ -1,4 +1,5 @@
-"""Stand-ins for third-party sites: a host site answering the Users info URL."""
+"""Stand-ins for third-party sites: a host site answering the Users info URL (GET)
+and the Users search URL (POST)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 # Comma lists of ids in a path, not digits that belong to a word such as "v1".
 _ID_LISTS = re.compile(r"(?<![A-Za-z0-9])[0-9][0-9,]*")
@@ -18,13 +20,16 @@ _ID_LISTS = re.compile(r"(?<![A-Za-z0-9])[0-9][0-9,]*")
 class SeenRequest:
     path: str
     authorization: str | None
+    method: str = "GET"
 
 
 @dataclass
 class FakeHostSite:
-    """Answers every GET with ``answer(path)``: a (status, body) pair; records requests.
+    """Answers every GET with ``answer(path)`` and every POST (a search) with
+    ``search(path)``: (status, body) pairs; records requests.
 
-    ``people`` maps host ids to the profile the site would answer for them.
+    ``people`` maps host ids to the profile the site would answer for them; a search
+    finds those whose name contains the text at the end of the path or query.
     """
 
     people: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -42,13 +47,29 @@ class FakeHostSite:
         ids = [int(i) for token in _ID_LISTS.findall(path) for i in token.split(",") if i]
         return 200, json.dumps([self.people[i] for i in ids if i in self.people]).encode()
 
+    def search(self, path: str) -> tuple[int, bytes]:
+        if self.mode != "ok":
+            return self.answer(path)
+        parts = urlsplit(path)
+        raw = parts.query.rpartition("=")[2] if parts.query else parts.path.rpartition("/")[2]
+        text = unquote(raw)
+        found = [p for p in self.people.values() if text.lower() in p["name"].lower()]
+        return 200, json.dumps(found).encode()
+
     def start(self) -> str:
         site = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                site.seen.append(SeenRequest(self.path, self.headers.get("Authorization")))
-                status, body = site.answer(self.path)
+                self._answer(site.answer)
+
+            def do_POST(self) -> None:
+                self._answer(site.search)
+
+            def _answer(self, answer: Any) -> None:
+                seen = SeenRequest(self.path, self.headers.get("Authorization"), self.command)
+                site.seen.append(seen)
+                status, body = answer(self.path)
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))

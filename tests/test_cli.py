@@ -166,3 +166,25 @@ def test_webhooks_add_list_deliveries_and_replay(sqlite_url: str) -> None:
     assert json.loads(deliveries.stdout) == []
     assert unknown.returncode == 1 and "No delivery 5" in unknown.stderr
     assert bad.returncode == 1 and "Unknown events" in bad.stderr
+
+
+def test_the_host_sites_urls_are_checked_and_shown(sqlite_url: str) -> None:
+    created = imbachat(
+        "widgets", "create", "--login", "s", "--password", "p",
+        "--users-info-url", "https://site/wp-json/imbachat/v1/getusers/",
+        "--users-search-url", "https://site/wp-json/imbachat/v1/searchusers/",
+        database=sqlite_url,
+    )  # fmt: skip
+    not_http = imbachat(
+        "widgets", "create", "--login", "s", "--password", "p",
+        "--users-search-url", "javascript:alert(1)", database=sqlite_url,
+    )  # fmt: skip
+
+    assert created.returncode == 0, created.stderr
+    shown = json.loads(created.stdout)
+    assert shown["users_search_url"] == "https://site/wp-json/imbachat/v1/searchusers/"
+    [listed] = json.loads(imbachat("widgets", "list", database=sqlite_url).stdout)
+    assert listed["users_search_url"] == shown["users_search_url"]
+    assert not_http.returncode == 1
+    assert "users_search_url must be an http(s) URL" in not_http.stderr
+    assert "Traceback" not in not_http.stderr

@@ -118,8 +118,13 @@ def widgets() -> None:
 @click.option("--password", required=True, help="Owner password for the v1 API.")
 @click.option("--secret-key", help="Secret for v2 Basic auth and user JWTs; default: random.")
 @click.option("--users-info-url", metavar="URL", help="Host site URL that answers user names.")
-@click.option("--api-login", help="Basic auth login the server uses on the users info URL.")
-@click.option("--api-password", help="Basic auth password for the users info URL.")
+@click.option(
+    "--users-search-url",
+    metavar="URL",
+    help="Host site URL that answers a name search (the text is appended or fills {text}).",
+)
+@click.option("--api-login", help="Basic auth login the server uses on the host site's URLs.")
+@click.option("--api-password", help="Basic auth password for the host site's URLs.")
 @database_option
 def widgets_create(
     imba_id: int | None,
@@ -127,6 +132,7 @@ def widgets_create(
     password: str,
     secret_key: str | None,
     users_info_url: str | None,
+    users_search_url: str | None,
     api_login: str | None,
     api_password: str | None,
     database_url: str,
@@ -140,6 +146,7 @@ def widgets_create(
         imba_id=imba_id,
         secret_key=secret_key,
         users_info_url=users_info_url,
+        users_search_url=users_search_url,
         api_login=api_login,
         api_password=api_password,
     )
@@ -150,6 +157,7 @@ def widgets_create(
             "secret_key": widget.secret_key,
             "login": login,
             "users_info_url": widget.users_info_url,
+            "users_search_url": widget.users_search_url,
             "api_login": widget.api_login,
         }
     )
@@ -169,6 +177,7 @@ def widgets_list(database_url: str) -> None:
                 "login": login,
                 "secret_key": widget.secret_key,
                 "users_info_url": widget.users_info_url,
+                "users_search_url": widget.users_search_url,
                 "created_at": widget.created_at.strftime("%Y-%m-%d %H:%M:%S"),
             }
             for widget, login in found

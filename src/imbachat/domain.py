@@ -61,6 +61,7 @@ class Widget(_FromRow):
     blocked_words: str | None
     created_at: datetime
     updated_at: datetime
+    users_search_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -263,6 +263,25 @@ def test_a_dialog_opens_by_typing_a_user_id(host_site, open_page) -> None:
     expect(alice.locator(".ic-head-title")).to_contain_text("User 8")
 
 
+def test_someone_to_write_to_is_found_by_name(host_site, open_page) -> None:
+    site, widget = host_site
+    room = widget.room([1, 2], room_type=1, room_title="Band")
+    widget.set_user(2, name="Bob Marley")
+    alice = open_page(site.page_url(1))
+    alice.click(".ic-launcher")
+
+    alice.fill(".ic-tools input", "marl")
+    result = alice.locator(".ic-found .ic-person")
+    expect(result).to_have_text("BBob Marley")  # the avatar's initial, then the name
+    widget.send(2, room, "a message meanwhile re-renders the list")
+    expect(alice.locator(".ic-badge").first).to_have_text("1")
+    expect(alice.locator(".ic-tools input")).to_have_value("marl")
+    result.click()
+
+    expect(alice.locator(".ic-head-title")).to_contain_text("Bob Marley")
+    assert alice.errors == []
+
+
 def test_authors_reply_edit_and_delete_from_the_message_menu(host_site, open_page) -> None:
     site, widget = host_site
     room = widget.room([1, 2], room_type=1)

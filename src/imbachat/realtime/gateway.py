@@ -73,6 +73,7 @@ class Gateway:
             "close_room": self._close_room,
             "open_support": self._open_support,
             "public_rooms": self._public_rooms,
+            "search_users": self._search_users,
             "delete": self._delete,
             "auth": self._auth_again,
         }
@@ -367,6 +368,10 @@ class Gateway:
     async def _public_rooms(self, conn: Connection, frame: dict[str, Any]) -> None:
         found = await self.services.rooms.public(conn.widget)
         conn.push(protocol.simple("public_rooms", rooms=[render.room(room) for room in found]))
+
+    async def _search_users(self, conn: Connection, frame: dict[str, Any]) -> None:
+        found = await self.services.users.search(conn.widget, conn.user, frame["text"])
+        conn.push(protocol.users_found(frame["text"], found))
 
     async def _edit(self, conn: Connection, frame: dict[str, Any]) -> None:
         await self.services.messages.edit(

@@ -16,6 +16,7 @@ from imbachat import render
 from imbachat.clock import format_api
 from imbachat.domain import ROOM_TYPES, Message, RoomMember, User
 from imbachat.services.rooms import RoomView
+from imbachat.webhooks.host_site import Profile
 
 MAX_ID = 2**63 - 1
 
@@ -83,6 +84,7 @@ _FIELDS: dict[str, dict[str, tuple[type, bool]]] = {
     "close_room": {"room_id": (int, True)},
     "open_support": {},
     "public_rooms": {},
+    "search_users": {"text": (str, True)},
     "ping": {},
 }
 MAX_ROOM_USERS = 100
@@ -205,6 +207,14 @@ def member_of_rendered(user: dict[str, Any], online: bool) -> dict[str, Any]:
         "online": online,
         "last_read_seq": None,
     }
+
+
+def users_found(text: str, people: Iterable[Profile]) -> str:
+    """The answer to ``search_users``."""
+    found = [
+        {"user_id": p.remote_user_id, "name": p.name, "avatar_url": p.avatar_url} for p in people
+    ]
+    return encode({"type": "users_found", "text": text, "users": found})
 
 
 def users_updated(people: list[dict[str, Any]]) -> str:

@@ -24,7 +24,7 @@ from imbachat.clock import utcnow
 from imbachat.domain import User, Widget
 from imbachat.store import users as user_store
 from imbachat.store.db import Database
-from imbachat.webhooks.host_site import HostSite, HostSiteError
+from imbachat.webhooks.host_site import HostSite, HostSiteError, Profile
 
 log = logging.getLogger(__name__)
 
@@ -116,10 +116,26 @@ class ProfileRefresher:
             )
         await self._bus.publish(events.users_updated(widget.imba_id, updated.values()))
 
+    async def search(self, widget: Widget, text: str) -> list[Profile]:
+        """Who the host site's Users search URL finds; [] when it has none, fails or
+        is being left alone after failures (a search never waits on a broken site
+        longer than the host timeout)."""
+        if not widget.users_search_url:
+            return []
+        if self._open_until.get(widget.imba_id, 0.0) > time.monotonic():
+            return []
+        try:
+            found = await self._host_site.search_users(widget, text)
+        except (httpx.HTTPError, HostSiteError) as exc:
+            self._failed(widget.imba_id, exc)
+            return []
+        self._failures.pop(widget.imba_id, None)
+        return found
+
     def _failed(self, imba_id: int, exc: Exception) -> None:
         failures = self._failures.get(imba_id, 0) + 1
         self._failures[imba_id] = failures
-        log.warning("users info URL of widget %s failed (%d in a row): %r", imba_id, failures, exc)
+        log.warning("host site of widget %s failed (%d in a row): %r", imba_id, failures, exc)
         if failures >= FAILURES_TO_OPEN:
             self._open_until[imba_id] = time.monotonic() + OPEN_SECONDS
             self._failures.pop(imba_id, None)

@@ -6,10 +6,15 @@ from collections.abc import Sequence
 
 from imbachat.clock import utcnow
 from imbachat.domain import Page, Slice, User, UserQuery, Widget
-from imbachat.errors import NotFound
+from imbachat.errors import Invalid, NotFound
+from imbachat.render import display_name
 from imbachat.services.profiles import ProfileRefresher
 from imbachat.store import users as user_store
 from imbachat.store.db import Database
+from imbachat.webhooks.host_site import Profile
+
+SEARCH_LIMIT = 20
+MAX_SEARCH_TEXT = 100
 
 
 class UserService:
@@ -43,3 +48,27 @@ class UserService:
     async def find(self, widget: Widget, query: UserQuery, page: Page) -> Slice[User]:
         async with self._db.read() as conn:
             return await user_store.find(conn, widget.imba_id, query, page)
+
+    async def search(self, widget: Widget, viewer: User, text: str) -> list[Profile]:
+        """People the viewer may write to, for ``text``: those they share a room with
+        whose name contains it (or whose host id it is), then whoever the host site's
+        Users search URL finds. The whole widget is never listed: whom else to show is
+        the site's to decide."""
+        text = text.strip()
+        if not text or len(text) > MAX_SEARCH_TEXT:
+            raise Invalid(f"text is 1 to {MAX_SEARCH_TEXT} characters.", field="text")
+        contacts = await self._db.run_read(
+            lambda conn: user_store.search_contacts(
+                conn, widget.imba_id, viewer.id, text, SEARCH_LIMIT
+            )
+        )
+        found = {
+            user.remote_user_id: Profile(
+                user.remote_user_id, display_name(user), user.avatar_url, user.status, {}
+            )
+            for user in contacts
+        }
+        for profile in await self._profiles.search(widget, text):
+            if profile.remote_user_id != viewer.remote_user_id:
+                found.setdefault(profile.remote_user_id, profile)
+        return list(found.values())[:SEARCH_LIMIT]

@@ -29,6 +29,7 @@ class NewWidget:
     imba_id: int | None = None
     secret_key: str | None = None
     users_info_url: str | None = None
+    users_search_url: str | None = None
     api_login: str | None = None
     api_password: str | None = None
 
@@ -50,6 +51,16 @@ class WidgetService:
             raise Invalid("imba_id must be a positive integer.", field="imba_id")
         if spec.secret_key is not None and len(spec.secret_key) < 16:
             raise Invalid("secret_key must be at least 16 characters.", field="secret_key")
+        for field, url in (
+            ("users_info_url", spec.users_info_url),
+            ("users_search_url", spec.users_search_url),
+        ):
+            if url is not None and not (
+                url.startswith(("http://", "https://")) and len(url) <= 2048
+            ):
+                raise Invalid(
+                    f"{field} must be an http(s) URL of at most 2048 characters.", field=field
+                )
         password_hash = await asyncio.to_thread(hash_password, spec.password)
         now = utcnow()
         async with self._db.write() as conn:
@@ -71,6 +82,7 @@ class WidgetService:
                 owner_id=owner_id,
                 secret_key=spec.secret_key or new_secret_key(),
                 users_info_url=spec.users_info_url,
+                users_search_url=spec.users_search_url,
                 api_login=spec.api_login,
                 api_password=spec.api_password,
                 now=now,

@@ -57,6 +57,8 @@ widgets = Table(
     Column("api_password", String(255)),
     # One word or phrase a line; messages containing any are refused.
     Column("blocked_words", Text),
+    # Where the host site answers a name search (ours, like the WordPress plugin's).
+    Column("users_search_url", String(2048)),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
 )

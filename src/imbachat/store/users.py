@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imbachat.domain import Page, Slice, User, UserQuery
 from imbachat.store.common import cut_page, insert_ignoring_duplicates, paginate, within
-from imbachat.store.schema import users
+from imbachat.store.schema import members, users
 
 _BY_REMOTE_IDS = select(users).where(
     users.c.imba_id == bindparam("imba_id"),
@@ -132,3 +132,34 @@ async def is_banned(conn: AsyncConnection, user_id: int) -> bool:
     """The widget-wide ban as stored now (a socket's copy of the user may be older)."""
     banned = await conn.scalar(select(users.c.is_banned).where(users.c.id == user_id))
     return bool(banned)
+
+
+_MINE = members.alias("mine")
+_THEIRS = members.alias("theirs")
+_CONTACTS = (
+    select(_THEIRS.c.user_id)
+    .join(_MINE, _MINE.c.room_id == _THEIRS.c.room_id)
+    .where(_MINE.c.user_id == bindparam("viewer_id"), _MINE.c.status == 0, _THEIRS.c.status == 0)
+)
+
+
+def search_contacts(
+    conn: Connection, imba_id: int, viewer_id: int, text: str, limit: int
+) -> list[User]:
+    """Users who share a room with the viewer and whose name contains ``text``
+    (case-insensitive) or whose host id is ``text``; by name."""
+    matches: ColumnElement[bool] = users.c.name.icontains(text, autoescape=True)
+    if text.isdigit() and len(text) <= 18:
+        matches = matches | (users.c.remote_user_id == int(text))
+    query = (
+        select(users)
+        .where(
+            users.c.imba_id == imba_id,
+            users.c.id != viewer_id,
+            users.c.id.in_(_CONTACTS),
+            matches,
+        )
+        .order_by(users.c.name, users.c.remote_user_id)
+        .limit(limit)
+    )
+    return User.all_of(conn.execute(query, {"viewer_id": viewer_id}))

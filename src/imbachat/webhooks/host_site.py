@@ -1,9 +1,12 @@
-"""The host site's Users info URL (SPEC §7): names, avatars and roles of its users.
+"""The host site's Users info URL (SPEC §7): names, avatars and roles of its users;
+and its optional Users search URL: who is called this.
 
 The comma-separated ids are appended to the configured URL (or replace ``{ids}``
 in it), so both ``https://site/users.php?user_ids=`` and the WordPress plugin's
-``https://site/wp-json/imbachat/v1/getusers/`` work unchanged. Answers are
-validated field by field; anything unusable is dropped, never trusted.
+``https://site/wp-json/imbachat/v1/getusers/`` work unchanged. A search appends the
+URL-encoded text the same way (or fills ``{text}``), as the plugin's
+``searchusers/{text}`` expects. Answers are validated field by field; anything
+unusable is dropped, never trusted.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import orjson
@@ -20,6 +24,7 @@ from imbachat.domain import Widget
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 100
+MAX_FOUND = 50  # entries of a search answer that are looked at
 MAX_ANSWER_BYTES = 2 * 1024 * 1024
 _KNOWN_KEYS = {"user_id", "name", "avatar_url", "chat_role"}
 
@@ -42,6 +47,11 @@ def users_info_url(template: str, remote_ids: list[int]) -> str:
     return template.replace("{ids}", ids) if "{ids}" in template else template + ids
 
 
+def users_search_url(template: str, text: str) -> str:
+    quoted = quote(text, safe="")
+    return template.replace("{text}", quoted) if "{text}" in template else template + quoted
+
+
 def _web_url(value: Any) -> str | None:
     """Only http(s) URLs are kept: a ``javascript:`` avatar must never reach a page."""
     if (
@@ -54,8 +64,9 @@ def _web_url(value: Any) -> str | None:
     return None
 
 
-def parse_profiles(body: bytes, asked: set[int]) -> list[Profile]:
-    """The usable entries of a host answer; entries for ids not asked are ignored."""
+def parse_profiles(body: bytes, asked: set[int] | None) -> list[Profile]:
+    """The usable entries of a host answer; entries for ids not asked are ignored
+    (``asked`` None: a search, any id is an answer)."""
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -71,7 +82,9 @@ def parse_profiles(body: bytes, asked: set[int]) -> list[Profile]:
         raw_id, name = entry.get("user_id"), entry.get("name")
         if isinstance(raw_id, str) and raw_id.strip().isdigit():
             raw_id = int(raw_id.strip())
-        if isinstance(raw_id, bool) or not isinstance(raw_id, int) or raw_id not in asked:
+        if isinstance(raw_id, bool) or not isinstance(raw_id, int) or raw_id < 1:
+            continue
+        if asked is not None and raw_id not in asked:
             continue
         if not isinstance(name, str) or not name.strip():
             continue
@@ -103,19 +116,31 @@ class HostSite:
         """Profiles for the ids, asked in batches; [] when the site is not configured."""
         if not widget.users_info_url or not remote_ids:
             return []
-        auth = None
-        if widget.api_login is not None:
-            auth = httpx.BasicAuth(widget.api_login, widget.api_password or "")
+        auth = self._auth(widget)
         profiles: list[Profile] = []
         for start in range(0, len(remote_ids), BATCH_SIZE):
             batch = remote_ids[start : start + BATCH_SIZE]
-            body = await self._get(widget, users_info_url(widget.users_info_url, batch), auth)
+            body = await self._fetch("GET", users_info_url(widget.users_info_url, batch), auth)
             profiles += parse_profiles(body, set(batch))
         return profiles
 
-    async def _get(self, widget: Widget, url: str, auth: httpx.Auth | None) -> bytes:
+    async def search_users(self, widget: Widget, text: str) -> list[Profile]:
+        """Who the host site finds for ``text``; [] when it has no Users search URL.
+        A POST, as the WordPress plugin's ``searchusers/{text}`` route expects."""
+        if not widget.users_search_url:
+            return []
+        url = users_search_url(widget.users_search_url, text)
+        body = await self._fetch("POST", url, self._auth(widget))
+        return parse_profiles(body, None)[:MAX_FOUND]
+
+    def _auth(self, widget: Widget) -> httpx.Auth | None:
+        if widget.api_login is None:
+            return None
+        return httpx.BasicAuth(widget.api_login, widget.api_password or "")
+
+    async def _fetch(self, method: str, url: str, auth: httpx.Auth | None) -> bytes:
         """The answer's body; HostSiteError when it is not a 200 or is too large."""
-        async with self._client.stream("GET", url, auth=auth) as response:
+        async with self._client.stream(method, url, auth=auth) as response:
             if response.status_code != 200:
                 raise HostSiteError(f"HTTP {response.status_code}")
             body = bytearray()

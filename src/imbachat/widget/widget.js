@@ -21,7 +21,7 @@
       typing: "is typing…", typingMany: "are typing…", edited: "edited", deleted: "Message deleted",
       reply: "Reply", edit: "Edit", del: "Delete", cancel: "Cancel", replyTo: "Replying to",
       editing: "Editing message", newConf: "New conference", create: "Create", title: "Title",
-      userId: "User id", open: "Write", empty: "No conversations yet", online: "online",
+      userId: "User id", find: "Name or user id", noneFound: "No one found", open: "Write", empty: "No conversations yet", online: "online",
       members: "members", sending: "sending…", failed: "not sent, tap to retry", close: "Close",
       back: "Back", pick: "Choose members", expired: "Your chat session has expired; reload the page.",
       confirmDelete: "Delete this message?", nobody: "Nobody to add yet: open a dialog first." },
@@ -30,7 +30,7 @@
       typing: "está escribiendo…", typingMany: "están escribiendo…", edited: "editado",
       deleted: "Mensaje eliminado", reply: "Responder", edit: "Editar", del: "Eliminar", cancel: "Cancelar",
       replyTo: "Respondiendo a", editing: "Editando mensaje", newConf: "Nueva conferencia", create: "Crear",
-      title: "Título", userId: "Id de usuario", open: "Escribir", empty: "Aún no hay conversaciones",
+      title: "Título", userId: "Id de usuario", find: "Nombre o id de usuario", noneFound: "No se encontró a nadie", open: "Escribir", empty: "Aún no hay conversaciones",
       online: "en línea", members: "miembros", sending: "enviando…", failed: "no enviado, toca para reintentar",
       close: "Cerrar", back: "Atrás", pick: "Elige miembros",
       expired: "Tu sesión de chat ha caducado; recarga la página.", confirmDelete: "¿Eliminar este mensaje?",
@@ -40,7 +40,7 @@
       typing: "печатает…", typingMany: "печатают…", edited: "изменено", deleted: "Сообщение удалено",
       reply: "Ответить", edit: "Изменить", del: "Удалить", cancel: "Отмена", replyTo: "Ответ для",
       editing: "Редактирование", newConf: "Новая конференция", create: "Создать", title: "Название",
-      userId: "Id пользователя", open: "Написать", empty: "Пока нет бесед", online: "в сети",
+      userId: "Id пользователя", find: "Имя или id пользователя", noneFound: "Никого не найдено", open: "Написать", empty: "Пока нет бесед", online: "в сети",
       members: "участников", sending: "отправка…", failed: "не отправлено, нажмите для повтора",
       close: "Закрыть", back: "Назад", pick: "Выберите участников",
       expired: "Сессия чата истекла; перезагрузите страницу.", confirmDelete: "Удалить это сообщение?",
@@ -178,6 +178,7 @@
     el.offline = h("div", { class: "ic-offline ic-hidden", text: this.t("connecting") });
     el.tabs = h("nav", { class: "ic-tabs", role: "tablist" });
     el.tools = h("div", { class: "ic-tools" });
+    this.toolsTab = null;
     el.rooms = h("ul", { class: "ic-rooms" });
     el.list = h("section", { class: "ic-conv" }, [el.tabs, el.tools, el.rooms]);
     el.messages = h("div", { class: "ic-messages", onscroll: this.onScroll.bind(this) });
@@ -658,11 +659,12 @@
         onclick: function () { self.tab = type; self.render(); } }, [self.t("tab" + type), unread ? h("span", { class: "ic-badge", text: String(unread) }) : null]));
     });
     var tools = this.el.tools;
+    if (this.toolsTab === this.tab) { return; }   // keep what is being typed across renders
+    this.toolsTab = this.tab;
     tools.textContent = "";
+    this.el.found = null;
     if (this.tab === 0) {
-      var input = h("input", { type: "text", inputmode: "numeric", placeholder: this.t("userId"), "aria-label": this.t("userId") });
-      tools.appendChild(input);
-      tools.appendChild(h("button", { class: "ic-btn", type: "button", text: this.t("open"), onclick: function () { if (input.value) { self.openDialog(input.value); } } }));
+      tools.appendChild(this.findPeople());
     } else if (this.tab === 1) {
       tools.appendChild(h("button", { class: "ic-btn ic-btn-ghost", type: "button", text: "+ " + this.t("newConf"), onclick: this.showConferenceForm.bind(this) }));
     } else {
@@ -670,6 +672,45 @@
       return;
     }
     tools.classList.remove("ic-hidden");
+  };
+
+  /* Whom to write to: a name (people in the user's rooms, and whoever the site's
+     Users search URL finds) or a user id. */
+  Chat.prototype.findPeople = function () {
+    var self = this;
+    var timer = null;
+    var input = h("input", { type: "search", placeholder: this.t("find"), "aria-label": this.t("find"), maxlength: "100", autocomplete: "off" });
+    var found = h("div", { class: "ic-found", role: "list" });
+    function write() {
+      var text = input.value.trim();
+      var first = found.querySelector("button");
+      if (/^\d+$/.test(text)) { self.openDialog(text); } else if (first) { first.click(); }
+    }
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      var text = input.value.trim();
+      if (!text) { found.textContent = ""; return; }
+      timer = setTimeout(function () { self.send({ type: "search_users", text: text }); }, 250);
+    });
+    input.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); write(); } });
+    this.el.found = found;
+    this.el.findInput = input;
+    return h("div", { class: "ic-find" }, [
+      h("div", { class: "ic-find-row" }, [input, h("button", { class: "ic-btn", type: "button", text: this.t("open"), onclick: write })]),
+      found]);
+  };
+
+  Chat.prototype.on_users_found = function (frame) {
+    var self = this;
+    var found = this.el && this.el.found;
+    if (!found || frame.text !== this.el.findInput.value.trim()) { return; }   // a stale answer
+    found.textContent = "";
+    if (!frame.users.length) { found.appendChild(h("p", { class: "ic-none", text: this.t("noneFound") })); }
+    frame.users.forEach(function (person) {
+      found.appendChild(h("button", { class: "ic-person", type: "button", role: "listitem", "data-user": String(person.user_id),
+        onclick: function () { found.textContent = ""; self.el.findInput.value = ""; self.openDialog(person.user_id); } },
+        [avatar(person, true), person.name]));
+    });
   };
 
   Chat.prototype.renderRooms = function () {
