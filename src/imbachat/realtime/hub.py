@@ -250,15 +250,11 @@ class Hub:
         rooms_of = await self._services.rooms.room_ids_of_users(list(people))
         told: dict[Connection, list[int]] = {}
         for user_id in people:
+            audience = set(self._by_user.get(user_id, ()))
             for room_id in rooms_of.get(user_id, ()):
-                for conn in self._by_room.get(room_id, ()):
-                    seen = told.setdefault(conn, [])
-                    if not seen or seen[-1] != user_id:
-                        seen.append(user_id)
-            for conn in self._by_user.get(user_id, ()):
-                seen = told.setdefault(conn, [])
-                if not seen or seen[-1] != user_id:
-                    seen.append(user_id)
+                audience.update(self._by_room.get(room_id, ()))
+            for conn in audience:
+                told.setdefault(conn, []).append(user_id)
         frames: dict[tuple[int, ...], str] = {}
         for conn, user_ids in told.items():
             key = tuple(user_ids)

@@ -218,8 +218,8 @@ def users_found(text: str, people: Iterable[Profile]) -> str:
 
 
 def users_updated(people: list[dict[str, Any]]) -> str:
-    """New names, avatars or statuses of users, as :func:`imbachat.render.user` shapes
-    them (the host site answered, or the API changed them)."""
+    """New names, avatars or statuses of users (the host site answered), from users
+    as :func:`imbachat.render.user` shapes them."""
     profiles = [
         {
             "user_id": int(user["remote_user_id"]),
