@@ -65,6 +65,18 @@ class Widget(_FromRow):
 
 
 @dataclass(frozen=True, slots=True)
+class Profile:
+    """A host site user as the site describes them (its Users info or search URL),
+    or as a search shows a known user."""
+
+    remote_user_id: int
+    name: str
+    avatar_url: str | None
+    status: str | None
+    extra: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class User(_FromRow):
     id: int
     imba_id: int

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 
 from tests.realtime.client import connect, live, settled
-from tests.realtime.test_resume import store_many
 
 
 def message_seqs(frames: list[dict]) -> list[int]:
@@ -23,7 +22,7 @@ def test_messages_the_bus_lost_are_caught_up_in_order_page_by_page(start_server,
     async def scenario() -> None:
         reader = await connect(server, widget, 2)
         # Stored by the writer without an event on the bus: as if the bus lost them.
-        store_many(server, widget, room, 1, 30)
+        widget.store_many(room, 1, 30)
         await settled(reader)
         assert message_seqs(reader.frames) == []
 

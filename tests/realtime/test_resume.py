@@ -190,29 +190,13 @@ def test_resuming_a_room_of_someone_else_is_refused(server, widgets) -> None:
     asyncio.run(scenario())
 
 
-def store_many(server, widget, room: int, author: int, count: int) -> None:
-    """Store ``count`` messages through the real writer, quickly (the author is made a
-    bot, which the send rate limit exempts)."""
-    from imbachat.domain import SendRequest
-
-    async def burst(services):
-        await services.moderation.set_bot(await services.widgets.get(widget.imba_id), author, True)
-        drafts = [
-            SendRequest(imba_id=widget.imba_id, room_id=room, author_remote_id=author, body=f"m{i}")
-            for i in range(count)
-        ]
-        await asyncio.gather(*(services.writer.submit(d) for d in drafts))
-
-    server.run(burst)
-
-
 def test_a_gap_of_1200_messages_is_replayed_whole_even_to_a_small_queue(
     start_server, widgets
 ) -> None:
     server = start_server(ws_max_queue=20)
     widget = widgets()
     room = widget.room([1, 2], room_type=1)
-    store_many(server, widget, room, 1, 1200)
+    widget.store_many(room, 1, 1200)
 
     async def scenario() -> None:
         at_connect = await ChatClient.connect(
@@ -238,7 +222,7 @@ def test_a_gap_of_1200_messages_is_replayed_whole_even_to_a_small_queue(
 def test_history_says_when_older_messages_exist_at_the_page_cap(server, widgets) -> None:
     widget = widgets()
     room = widget.room([1, 2])
-    store_many(server, widget, room, 1, 201)
+    widget.store_many(room, 1, 201)
 
     async def scenario() -> None:
         bob = await ChatClient.connect(server.ws_url, widget.imba_id, widget.token(2))

@@ -14,9 +14,8 @@ import orjson
 
 from imbachat import render
 from imbachat.clock import format_api
-from imbachat.domain import ROOM_TYPES, Message, RoomMember, User
+from imbachat.domain import ROOM_TYPES, Message, Profile, RoomMember, User
 from imbachat.services.rooms import RoomView
-from imbachat.webhooks.host_site import Profile
 
 MAX_ID = 2**63 - 1
 

@@ -21,10 +21,10 @@ import orjson
 from imbachat import events
 from imbachat.bus.base import Bus
 from imbachat.clock import utcnow
-from imbachat.domain import User, Widget
+from imbachat.domain import Profile, User, Widget
 from imbachat.store import users as user_store
 from imbachat.store.db import Database
-from imbachat.webhooks.host_site import HostSite, HostSiteError, Profile
+from imbachat.webhooks.host_site import HostSite, HostSiteError
 
 log = logging.getLogger(__name__)
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from imbachat.clock import utcnow
-from imbachat.domain import Page, Slice, User, UserQuery, Widget
+from imbachat.domain import Page, Profile, Slice, User, UserQuery, Widget
 from imbachat.errors import Invalid, NotFound
 from imbachat.render import display_name
 from imbachat.services.profiles import ProfileRefresher
 from imbachat.store import users as user_store
 from imbachat.store.db import Database
-from imbachat.webhooks.host_site import Profile
 
 SEARCH_LIMIT = 20
 MAX_SEARCH_TEXT = 100

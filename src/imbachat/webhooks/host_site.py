@@ -12,14 +12,13 @@ unusable is dropped, never trusted.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import orjson
 
-from imbachat.domain import Widget
+from imbachat.domain import Profile, Widget
 
 log = logging.getLogger(__name__)
 
@@ -31,15 +30,6 @@ _KNOWN_KEYS = {"user_id", "name", "avatar_url", "chat_role"}
 
 class HostSiteError(Exception):
     """The host site answered, but not with a usable 200."""
-
-
-@dataclass(frozen=True, slots=True)
-class Profile:
-    remote_user_id: int
-    name: str
-    avatar_url: str | None
-    status: str | None
-    extra: dict[str, Any]
 
 
 def users_info_url(template: str, remote_ids: list[int]) -> str:
