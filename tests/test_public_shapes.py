@@ -52,6 +52,9 @@ VOLATILE = {
 
 def shape(value: Any, key: str | None = None) -> Any:
     """The value with run-dependent parts replaced by their type, key order kept."""
+    if isinstance(value, dict) and value and all(k.isdigit() for k in value):
+        # resumed: {"<room id>": seq}
+        return {"<room id>": list(value.values())}
     if isinstance(value, dict):
         return {k: shape(v, k) for k, v in value.items()}
     if isinstance(value, list):

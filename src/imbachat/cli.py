@@ -14,6 +14,7 @@ from imbachat import __version__
 from imbachat.config import DEFAULT_DATABASE_URL, Settings
 from imbachat.domain import Widget
 from imbachat.errors import ImbaError
+from imbachat.states import DeliveryStatus
 from imbachat.store.db import Database, describe_url
 
 if TYPE_CHECKING:
@@ -256,7 +257,7 @@ def webhooks_list(imba_id: int, database_url: str) -> None:
 @webhooks.command("deliveries")
 @click.option("--imba-id", required=True, type=click.IntRange(1))
 @click.option("--webhook-id", type=click.IntRange(1))
-@click.option("--status", type=click.Choice(["pending", "delivered", "failed"]))
+@click.option("--status", type=click.Choice([status.value for status in DeliveryStatus]))
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 500))
 @database_option
 def webhooks_deliveries(

@@ -10,11 +10,12 @@ from typing import Any, Generic, NamedTuple, Self, TypeVar
 
 from sqlalchemy.engine import Result, Row
 
+from imbachat.states import MemberRole, MemberState, RoomStatus, RoomType, UserStatus
+
 T = TypeVar("T")
 
-ROOM_TYPES = {0: "dialog", 1: "conference", 3: "support"}
 # Room types as form values: "0", "1", "3".
-ROOM_TYPE_FIELD = {str(number): number for number in ROOM_TYPES}
+ROOM_TYPE_FIELD = {str(int(kind)): kind for kind in RoomType}
 
 
 class _FromRow:
@@ -72,7 +73,7 @@ class Profile:
     remote_user_id: int
     name: str
     avatar_url: str | None
-    status: str | None
+    status: UserStatus | None
     extra: dict[str, Any]
 
 
@@ -82,7 +83,7 @@ class User(_FromRow):
     imba_id: int
     remote_user_id: int
     name: str | None
-    status: str
+    status: UserStatus
     avatar_url: str | None
     profile_url: str | None
     user_data: str | None
@@ -102,10 +103,10 @@ class Room(_FromRow):
     pipe: str
     name: str
     admin_id: int | None
-    type: int
+    type: RoomType
     tab: int
     is_public: int
-    status: int
+    status: RoomStatus
     member_count: int
     last_seq: int
     last_message_at: datetime | None
@@ -118,8 +119,8 @@ class Room(_FromRow):
 class Member(_FromRow):
     room_id: int
     user_id: int
-    role: str
-    status: int
+    role: MemberRole
+    status: MemberState
     is_banned: bool
     last_read_seq: int
     muted_until: datetime | None
@@ -133,8 +134,8 @@ class RoomMember(NamedTuple):
     remote_user_id: int
     name: str | None
     avatar_url: str | None
-    status: str
-    role: str
+    status: UserStatus
+    role: MemberRole
     last_read_seq: int
 
 
@@ -157,7 +158,7 @@ class Message(_FromRow):
     author_remote_id: int
     author_name: str | None
     author_is_bot: bool
-    room_type: int
+    room_type: RoomType
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +187,7 @@ class MessageDraft:
     author_remote_id: int
     author_name: str | None
     author_is_bot: bool
-    room_type: int
+    room_type: RoomType
     answer_to: int = 0
     client_id: str | None = None
 
@@ -214,7 +215,7 @@ class UserQuery:
     id: int | None = None
     remote_user_id: int | None = None
     login: str | None = None
-    status: str | None = None
+    status: UserStatus | None = None
     banned: bool | None = None
     last_message: TimeRange | None = None
 
@@ -223,8 +224,8 @@ class UserQuery:
 class RoomQuery:
     id: int | None = None
     pipe: str | None = None
-    type: int | None = None
-    status: int | None = None
+    type: RoomType | None = None
+    status: int | None = None  # any number may be asked for; only 0 and 1 are stored
     count_users: int | None = None
     banned: bool | None = None
     last_message: TimeRange | None = None
@@ -234,9 +235,9 @@ class RoomQuery:
 class MessageQuery:
     id: int | None = None
     room_id: int | None = None
-    room_type: int | None = None
+    room_type: RoomType | None = None
     user_name: str | None = None
-    user_role: str | None = None
+    user_role: MemberRole | None = None
     author_remote_id: int | None = None
     date: TimeRange | None = None
 

@@ -11,6 +11,7 @@ from imbachat.api.deps import services_of
 from imbachat.api.forms import Fields, form_body
 from imbachat.domain import ROOM_TYPE_FIELD
 from imbachat.services.rooms import DEFAULT_TITLE, RoomSpec
+from imbachat.states import RoomType
 
 router = APIRouter(tags=["ImbaChat v1"])
 
@@ -43,8 +44,8 @@ async def imba_rooms(request: Request) -> Response:
         pipe=fields.text("room_pipe"),
         room_id=fields.integer("room_id", minimum=1),
         is_public=int(fields.flag("room_is_public") or False),
-        type=fields.choice("room_type", ROOM_TYPE_FIELD) or 0,
-        users_ids=fields.integers("users_ids"),
+        type=fields.choice("room_type", ROOM_TYPE_FIELD) or RoomType.DIALOG,
+        remote_user_ids=fields.integers("users_ids"),
     )
     services = services_of(request)
     widget = await services.owners.authenticate(imba_id, login, password)

@@ -18,6 +18,7 @@ from imbachat.api.deps import (
 from imbachat.api.forms import Fields, form_body
 from imbachat.domain import ROOM_TYPE_FIELD, MessageQuery, RoomQuery, UserQuery
 from imbachat.services.messages import MAX_MESSAGE_LENGTH, SendCommand
+from imbachat.states import MemberRole, UserStatus
 
 router = APIRouter(prefix="/imbachat/v2/{imba_id}", tags=["ImbaChat v2"])
 
@@ -27,7 +28,8 @@ _PAGE_FIELDS = {
     "offset": "Rows to skip after the cursor.",
     "order": "asc (default) or desc by id.",
 }
-_MEMBER_ROLES = {"admin": "admin", "moderator": "moderator", "member": "member", "user": "member"}
+_MEMBER_ROLES = {**{role.value: role for role in MemberRole}, "user": MemberRole.MEMBER}
+_USER_STATUSES = {status.value: status for status in UserStatus}
 
 
 @router.post(
@@ -54,7 +56,7 @@ async def get_users(request: Request, imba_id: str) -> Response:
         id=fields.integer("id", minimum=1),
         remote_user_id=fields.integer("user_id", minimum=1),
         login=fields.text("login"),
-        status=fields.choice("status", {"user": "user", "admin": "admin"}),
+        status=fields.choice("status", _USER_STATUSES),
         banned=fields.flag("banned"),
         last_message=fields.time_range("last_message_date"),
     )

@@ -15,6 +15,7 @@ from imbachat.services import build_services
 from imbachat.services.messages import SendCommand
 from imbachat.services.rooms import RoomSpec
 from imbachat.services.widgets import NewWidget
+from imbachat.states import RoomType, UserStatus
 from imbachat.store import users as user_store
 from imbachat.store import widgets as widget_store
 from imbachat.store.db import Database
@@ -22,7 +23,11 @@ from imbachat.store.db import Database
 DEMO_IMBA_ID = 1
 DEMO_LOGIN = "admin"
 DEMO_PASSWORD = "admin"  # noqa: S105 - a demo on localhost, printed for the user to try
-DEMO_USERS = {1: ("Alice", "admin"), 2: ("Bob", "user"), 3: ("Carol", "user")}
+DEMO_USERS = {
+    1: ("Alice", UserStatus.ADMIN),
+    2: ("Bob", UserStatus.USER),
+    3: ("Carol", UserStatus.USER),
+}
 CONFERENCE_HISTORY = [
     (1, "Welcome to the imbachat demo, everyone!"),
     (2, "Hi Alice! Glad to be here."),
@@ -84,10 +89,19 @@ async def seed_demo(db: Database) -> DemoSeed:
             name, status = DEMO_USERS[person.remote_user_id]
             await user_store.set_profile(conn, person.id, name=name, status=status, now=utcnow())
     conference = await rooms.create_or_join(
-        widget, RoomSpec(title="Team chat", pipe="demo-team", type=1, users_ids=[1, 2, 3])
+        widget,
+        RoomSpec(
+            title="Team chat", pipe="demo-team", type=RoomType.CONFERENCE, remote_user_ids=[1, 2, 3]
+        ),
     )
     support = await rooms.create_or_join(
-        widget, RoomSpec(title="Technical support", pipe="demo-support", type=3, users_ids=[3, 1])
+        widget,
+        RoomSpec(
+            title="Technical support",
+            pipe="demo-support",
+            type=RoomType.SUPPORT,
+            remote_user_ids=[3, 1],
+        ),
     )
     for room, history in ((conference.room, CONFERENCE_HISTORY), (support.room, SUPPORT_HISTORY)):
         if room.last_seq == 0:

@@ -316,8 +316,8 @@ class Gateway:
             title=frame.get("title") or DEFAULT_TITLE,
             pipe=frame["pipe"],
             is_public=frame.get("is_public", 0),
-            type=frame.get("room_type", 1),
-            users_ids=frame["users_ids"],
+            type=frame["room_type"],
+            remote_user_ids=frame["users_ids"],
         )
         change = await self.services.rooms.join_by_pipe(conn.widget, conn.user, spec)
         await self._opened(conn, change.room.id)
@@ -326,8 +326,8 @@ class Gateway:
         spec = RoomSpec(
             title=frame["title"],
             is_public=frame.get("is_public", 0),
-            type=frame.get("room_type", 1),
-            users_ids=frame["users_ids"],
+            type=frame["room_type"],
+            remote_user_ids=frame["users_ids"],
         )
         change = await self.services.rooms.create_for(conn.widget, conn.user, spec)
         await self._opened(conn, change.room.id)

@@ -14,8 +14,9 @@ import orjson
 
 from imbachat import render
 from imbachat.clock import format_api
-from imbachat.domain import ROOM_TYPES, Message, Profile, RoomMember, User
+from imbachat.domain import Message, Profile, RoomMember, User
 from imbachat.services.rooms import RoomView
+from imbachat.states import MemberRole, RoomType
 
 MAX_ID = 2**63 - 1
 
@@ -126,8 +127,10 @@ def _check_room_fields(kind: str, checked: dict[str, Any]) -> None:
     for name in ("title", "pipe"):
         if len(checked.get(name, "")) > 255:
             raise FrameError(413, f"{kind}: {name} is at most 255 characters.", kind)
-    if checked.get("room_type", 1) not in ROOM_TYPES:
-        raise FrameError(422, f"{kind}: room_type must be 0, 1 or 3.", kind)
+    try:
+        checked["room_type"] = RoomType(checked.get("room_type", RoomType.CONFERENCE))
+    except ValueError:
+        raise FrameError(422, f"{kind}: room_type must be 0, 1 or 3.", kind) from None
     if checked.get("is_public", 0) not in (0, 1):
         raise FrameError(422, f"{kind}: is_public must be 0 or 1.", kind)
     people = checked.get("users_ids", [])
@@ -202,7 +205,7 @@ def member_of_rendered(user: dict[str, Any], online: bool) -> dict[str, Any]:
         "name": user["name"],
         "avatar_url": user["avatar_url"],
         "status": user["status"],
-        "role": "member",
+        "role": MemberRole.MEMBER,
         "online": online,
         "last_read_seq": None,
     }

@@ -8,6 +8,7 @@ from imbachat import events
 from imbachat.bus.base import Bus
 from imbachat.domain import Member, Room, User, Widget
 from imbachat.errors import Forbidden, NotFound
+from imbachat.states import MemberState
 from imbachat.store import rooms as room_store
 from imbachat.store.db import Database
 
@@ -31,7 +32,7 @@ def existing_room(room: Room | None, room_id: int) -> Room:
 
 def active_member(room: Room, member: Member | None, remote_user_id: int) -> Member:
     """The membership as read, or Forbidden when the user is not (or no longer) in."""
-    if member is None or member.status != 0:
+    if member is None or member.status != MemberState.ACTIVE:
         raise Forbidden(
             f"User {remote_user_id} is not a member of room {room.id}.", field="room_id"
         )

@@ -29,6 +29,7 @@ from imbachat.services.members import active_member, existing_room, require_memb
 from imbachat.services.moderation import ModerationService
 from imbachat.services.ratelimit import SendLimiter
 from imbachat.services.widgets import WidgetService
+from imbachat.states import MemberRole, RoomStatus
 from imbachat.store import messages as message_store
 from imbachat.store import rooms as room_store
 from imbachat.store import users as user_store
@@ -138,7 +139,7 @@ class MessageService:
             )
         member = active_member(room, member, author.remote_user_id)
         self._moderation.check_may_send(author, member)
-        if room.status != 0:
+        if room.status != RoomStatus.OPEN:
             raise Forbidden("This room is closed.", field="room_id")
         if request.answer_to and replied.get(request.answer_to) != (room.imba_id, room.id):
             raise Invalid(
@@ -227,7 +228,7 @@ class MessageService:
                 await conn.run_sync(user_store.by_remote_ids, widget.imba_id, [user.remote_user_id])
             )[user.remote_user_id]
             self._moderation.check_may_send(author, member)
-            if room.status != 0:
+            if room.status != RoomStatus.OPEN:
                 raise Forbidden("This room is closed.", field="room_id")
             self._moderation.check_words(widget, text)
             await message_store.set_body(conn, message.id, text, utcnow())
@@ -276,7 +277,7 @@ class MessageService:
             return message
         _, member = await conn.run_sync(require_member, widget, message.room_id, user)
         if message.author_id != user.id and not (
-            staff_may and member.role in ("admin", "moderator")
+            staff_may and member.role.rank >= MemberRole.MODERATOR.rank
         ):
             who = "the author or a room moderator" if staff_may else "the author"
             raise Forbidden(f"Only {who} may change this message.", field="message_id")

@@ -34,23 +34,23 @@ from imbachat.domain import Member, Room, User, Widget
 from imbachat.errors import Forbidden, Invalid, NotFound
 from imbachat.services.members import require_member
 from imbachat.services.widgets import WidgetService
+from imbachat.states import MemberRole, RoomStatus, RoomType, UserStatus
 from imbachat.store import rooms as room_store
 from imbachat.store import users as user_store
 from imbachat.store import widgets as widget_store
 from imbachat.store.db import Database
 from imbachat.webhooks.outbox import Outbox
 
-RANK = {"member": 0, "moderator": 1, "admin": 2}
 STAFF_ACTIONS = ("ban", "unban", "mute", "unmute", "remove")
 MAX_MUTE_SECONDS = 366 * 86_400
 MAX_BLOCKED_WORDS = 1_000
 
 
-def may_act_on(actor_role: str | None, target_role: str) -> bool:
+def may_act_on(actor_role: MemberRole | None, target_role: MemberRole) -> bool:
     """Room staff act on members of a lower rank; None is the widget owner."""
     if actor_role is None:
         return True
-    return RANK[actor_role] >= RANK["moderator"] and RANK[actor_role] > RANK[target_role]
+    return actor_role.rank >= MemberRole.MODERATOR.rank and actor_role.rank > target_role.rank
 
 
 def blocked_pattern(words: str | None) -> re.Pattern[str] | None:
@@ -144,21 +144,23 @@ class ModerationService:
     async def set_role(
         self, widget: Widget, room_id: int, target_remote_id: int, role: str, actor: User | None
     ) -> None:
-        if role not in RANK:
-            raise Invalid("role is admin, moderator or member.", field="role")
+        try:
+            new_role = MemberRole(role)
+        except ValueError:
+            raise Invalid("role is admin, moderator or member.", field="role") from None
         async with self._db.write() as conn:
             target = await self._user(conn, widget, target_remote_id)
             room, target_member = await conn.run_sync(require_member, widget, room_id, target)
             if actor is not None:
                 _, acting = await conn.run_sync(require_member, widget, room_id, actor)
-                if acting.role != "admin":
+                if acting.role != MemberRole.ADMIN:
                     raise Forbidden("Only room admins set roles.", field="role")
-                if target_member.role == "admin" and target.id != actor.id:
+                if target_member.role == MemberRole.ADMIN and target.id != actor.id:
                     raise Forbidden(
                         "Only the widget owner changes another admin's role.", field="role"
                     )
-            await room_store.set_member(conn, room.id, target.id, role=role)
-            event = events.member_role(room, target, role)
+            await room_store.set_member(conn, room.id, target.id, role=new_role)
+            event = events.member_role(room, target, new_role)
             await self._outbox.record(conn, [event])
         self._outbox.recorded()
         await self._bus.publish(event)
@@ -173,13 +175,15 @@ class ModerationService:
             if actor is not None:
                 _, acting = await conn.run_sync(require_member, widget, room_id, actor)
                 now_actor = await self._user(conn, widget, actor.remote_user_id)  # status now
-                operator_of_support = now_actor.status == "admin" and room.type == 3
-                if acting.role != "admin" and not operator_of_support:
+                operator_of_support = (
+                    now_actor.status == UserStatus.ADMIN and room.type == RoomType.SUPPORT
+                )
+                if acting.role != MemberRole.ADMIN and not operator_of_support:
                     raise Forbidden(
                         "Only room admins, and operators in support rooms, close rooms.",
                         field="room_id",
                     )
-            await room_store.set_status(conn, room.id, 1, utcnow())
+            await room_store.set_status(conn, room.id, RoomStatus.CLOSED, utcnow())
             closed = await room_store.get(conn, widget.imba_id, room.id)
             assert closed is not None
             event = events.room_closed(closed)

@@ -25,6 +25,7 @@ from imbachat.domain import (
 )
 from imbachat.errors import Forbidden, Invalid, NotFound
 from imbachat.services.profiles import ProfileRefresher
+from imbachat.states import MemberRole, MemberState, RoomStatus, RoomType
 from imbachat.store import messages as message_store
 from imbachat.store import rooms as room_store
 from imbachat.store import users as user_store
@@ -47,10 +48,10 @@ class RoomSpec:
     pipe: str | None = None
     room_id: int | None = None
     is_public: int = 0
-    type: int = 0
-    users_ids: list[int] = field(default_factory=list)
+    type: RoomType = RoomType.DIALOG
+    remote_user_ids: list[int] = field(default_factory=list)
     # Host ids who become admins of a new room; default: the first listed user.
-    admin_ids: list[int] | None = None
+    admin_remote_ids: list[int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +82,8 @@ RESERVED_PIPES = ("dialog-", "support-")
 
 
 def _first_admin(members: list[User], spec: RoomSpec) -> int | None:
-    if spec.admin_ids is not None:
-        return next((u.id for u in members if u.remote_user_id in spec.admin_ids), None)
+    if spec.admin_remote_ids is not None:
+        return next((u.id for u in members if u.remote_user_id in spec.admin_remote_ids), None)
     return members[0].id if members else None
 
 
@@ -105,7 +106,9 @@ class RoomService:
         The first listed user of a new room is its admin."""
         now = utcnow()
         async with self._db.write() as conn:
-            members, new_users = await user_store.ensure(conn, widget.imba_id, spec.users_ids, now)
+            members, new_users = await user_store.ensure(
+                conn, widget.imba_id, spec.remote_user_ids, now
+            )
             if spec.room_id is not None:
                 room = await room_store.get(conn, widget.imba_id, spec.room_id)
                 if room is None:
@@ -122,16 +125,20 @@ class RoomService:
                     type=spec.type,
                     tab=0,
                     is_public=spec.is_public,
-                    status=0,
+                    status=RoomStatus.OPEN,
                     member_count=0,
                     last_seq=0,
                 )
-            roles = {user.id: "member" for user in members}
+            roles = {user.id: MemberRole.MEMBER for user in members}
             if created and members:
-                admins = spec.admin_ids if spec.admin_ids is not None else [spec.users_ids[0]]
+                admins = (
+                    spec.admin_remote_ids
+                    if spec.admin_remote_ids is not None
+                    else [spec.remote_user_ids[0]]
+                )
                 for user in members:
                     if user.remote_user_id in admins:
-                        roles[user.id] = "admin"
+                        roles[user.id] = MemberRole.ADMIN
             added = await room_store.add_members(conn, room.id, roles, now)
             room = await room_store.get(conn, widget.imba_id, room.id)
             assert room is not None
@@ -157,8 +164,8 @@ class RoomService:
         spec = RoomSpec(
             title="Dialog",
             pipe=dialog_pipe(user.remote_user_id, other_remote_id),
-            type=0,
-            users_ids=[user.remote_user_id, other_remote_id],
+            type=RoomType.DIALOG,
+            remote_user_ids=[user.remote_user_id, other_remote_id],
         )
         return await self.create_or_join(widget, spec)
 
@@ -174,21 +181,24 @@ class RoomService:
             member = await room_store.membership(conn, existing.id, user.id) if existing else None
         if existing is None and spec.pipe.startswith(RESERVED_PIPES):
             raise Forbidden("Pipes starting with dialog- or support- are reserved.", field="pipe")
-        active = member is not None and member.status == 0
+        active = member is not None and member.status == MemberState.ACTIVE
         if existing is not None and not active and not existing.is_public:
             raise Forbidden("This room is closed: ask one of its admins to add you.", field="pipe")
         if existing is not None:
-            spec = RoomSpec(pipe=spec.pipe, users_ids=[user.remote_user_id])
+            spec = RoomSpec(pipe=spec.pipe, remote_user_ids=[user.remote_user_id])
         else:
-            spec = replace(spec, users_ids=[user.remote_user_id, *spec.users_ids])
+            spec = replace(spec, remote_user_ids=[user.remote_user_id, *spec.remote_user_ids])
         return await self.create_or_join(widget, spec)
 
     async def create_for(self, widget: Widget, user: User, spec: RoomSpec) -> RoomChange:
         """A room a user starts from the widget (e.g. a conference with chosen users);
         the user is its admin."""
         await self.refuse_banned(user)
-        people = [user.remote_user_id, *(i for i in spec.users_ids if i != user.remote_user_id)]
-        return await self.create_or_join(widget, replace(spec, pipe=None, users_ids=people))
+        people = [
+            user.remote_user_id,
+            *(i for i in spec.remote_user_ids if i != user.remote_user_id),
+        ]
+        return await self.create_or_join(widget, replace(spec, pipe=None, remote_user_ids=people))
 
     async def refuse_banned(self, user: User) -> None:
         """Banned users cannot join or start rooms (checked against the database)."""

@@ -13,6 +13,7 @@ from imbachat import events
 from imbachat.bus.base import Bus
 from imbachat.domain import User, Widget
 from imbachat.services.rooms import RoomChange, RoomService, RoomSpec
+from imbachat.states import RoomStatus, RoomType
 from imbachat.store import rooms as room_store
 from imbachat.store import users as user_store
 from imbachat.store.db import Database
@@ -39,9 +40,9 @@ class SupportService:
         async with self._db.write() as conn:
             operators = await user_store.operators(conn, widget.imba_id)
             existing = await room_store.by_pipe(conn, widget.imba_id, support_pipe(visitor))
-            if existing is not None and existing.status != 0:
-                await room_store.set_status(conn, existing.id, 0, existing.updated_at)
-                reopened = events.room_reopened(replace(existing, status=0))
+            if existing is not None and existing.status != RoomStatus.OPEN:
+                await room_store.set_status(conn, existing.id, RoomStatus.OPEN, existing.updated_at)
+                reopened = events.room_reopened(replace(existing, status=RoomStatus.OPEN))
                 await self._outbox.record(conn, [reopened])
         if reopened is not None:
             self._outbox.recorded()
@@ -54,8 +55,8 @@ class SupportService:
         spec = RoomSpec(
             title=SUPPORT_TITLE,
             pipe=support_pipe(visitor),
-            type=3,
-            users_ids=people,
-            admin_ids=[o.remote_user_id for o in operators if o.id != visitor.id],
+            type=RoomType.SUPPORT,
+            remote_user_ids=people,
+            admin_remote_ids=[o.remote_user_id for o in operators if o.id != visitor.id],
         )
         return await self._rooms.create_or_join(widget, spec)

@@ -8,12 +8,11 @@ from typing import Any
 from imbachat.clock import utcnow
 from imbachat.domain import Widget
 from imbachat.errors import Invalid, NotFound
+from imbachat.states import DeliveryStatus
 from imbachat.store import users as user_store
 from imbachat.store import webhooks as webhook_store
 from imbachat.store.db import Database
 from imbachat.webhooks.outbox import WEBHOOK_EVENTS, Outbox
-
-DELIVERY_STATUSES = ("pending", "delivered", "failed")
 
 
 def _public(hook: Any, bot_remote_id: int | None = None) -> dict[str, Any]:
@@ -105,11 +104,14 @@ class WebhookService:
     async def deliveries(
         self, widget: Widget, *, webhook_id: int | None, status: str | None, limit: int
     ) -> list[dict[str, Any]]:
-        if status is not None and status not in DELIVERY_STATUSES:
-            raise Invalid(f"status is one of {', '.join(DELIVERY_STATUSES)}.", field="status")
+        try:
+            wanted = None if status is None else DeliveryStatus(status)
+        except ValueError:
+            known = ", ".join(DeliveryStatus)
+            raise Invalid(f"status is one of {known}.", field="status") from None
         async with self._db.read() as conn:
             rows = await webhook_store.deliveries(
-                conn, widget.imba_id, webhook_id=webhook_id, status=status, limit=limit
+                conn, widget.imba_id, webhook_id=webhook_id, status=wanted, limit=limit
             )
         return [delivery_view(row) for row in rows]
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imbachat.clock import unix
 from imbachat.domain import Message, MessageDraft, MessageQuery, Page, Slice
+from imbachat.states import MemberState
 from imbachat.store.common import cut_page, paginate, within
 from imbachat.store.schema import members, messages, rooms, users
 
@@ -296,7 +297,7 @@ async def find(
             exists().where(
                 members.c.room_id == messages.c.room_id,
                 members.c.user_id == viewer_id,
-                members.c.status == 0,
+                members.c.status == MemberState.ACTIVE,
             )
         )
     statement = paginate(_WITH_AUTHOR_AND_ROOM.where(*conditions), messages.c.id, page)

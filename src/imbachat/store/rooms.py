@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imbachat.domain import Member, Page, Room, RoomMember, RoomQuery, Slice, User
+from imbachat.states import MemberRole, MemberState, RoomStatus
 from imbachat.store.common import cut_page, insert_ignoring_duplicates, paginate, within
 from imbachat.store.schema import members, rooms, users
 
@@ -46,7 +47,7 @@ async def insert_unless_pipe_taken(
 
 
 async def add_members(
-    conn: AsyncConnection, room_id: int, roles: dict[int, str], now: datetime
+    conn: AsyncConnection, room_id: int, roles: dict[int, MemberRole], now: datetime
 ) -> list[int]:
     """Add users (internal id -> role) who are not members yet; returns the ids added.
     New members start with everything already in the room marked read.
@@ -70,12 +71,12 @@ async def add_members(
         )
     )
     rows = {row.user_id: row.status for row in present}
-    returning = [user_id for user_id, status in rows.items() if status != 0]
+    returning = [user_id for user_id, status in rows.items() if status != MemberState.ACTIVE]
     if returning:  # members who had left or were removed come back
         await conn.execute(
             update(members)
             .where(members.c.room_id == room_id, members.c.user_id.in_(returning))
-            .values(status=0, last_read_seq=last_seq, updated_at=now)
+            .values(status=MemberState.ACTIVE, last_read_seq=last_seq, updated_at=now)
         )
     added = [user_id for user_id in roles if user_id not in rows]
     if added:
@@ -86,7 +87,7 @@ async def add_members(
                     "room_id": room_id,
                     "user_id": user_id,
                     "role": roles[user_id],
-                    "status": 0,
+                    "status": MemberState.ACTIVE,
                     "is_banned": False,
                     # History from before joining is not news to the joiner.
                     "last_read_seq": last_seq,
@@ -135,7 +136,9 @@ def room_and_membership(
 
 def _visible_to(viewer_id: int) -> ColumnElement[bool]:
     return exists().where(
-        members.c.room_id == rooms.c.id, members.c.user_id == viewer_id, members.c.status == 0
+        members.c.room_id == rooms.c.id,
+        members.c.user_id == viewer_id,
+        members.c.status == MemberState.ACTIVE,
     )
 
 
@@ -179,7 +182,7 @@ def _rooms_of_user(only: bool) -> Select[Any]:
         .join(members, members.c.room_id == rooms.c.id)
         .where(
             members.c.user_id == bindparam("user_id"),
-            members.c.status == 0,
+            members.c.status == MemberState.ACTIVE,
             rooms.c.deleted_at.is_(None),
         )
         .order_by(rooms.c.id)
@@ -191,7 +194,7 @@ def _rooms_of_user(only: bool) -> Select[Any]:
 _ROOMS_OF_USER = _rooms_of_user(only=False)
 _SOME_ROOMS_OF_USER = _rooms_of_user(only=True)
 _ROOM_IDS_OF_USER = select(members.c.room_id).where(
-    members.c.user_id == bindparam("user_id"), members.c.status == 0
+    members.c.user_id == bindparam("user_id"), members.c.status == MemberState.ACTIVE
 )
 _MEMBERS_OF_ROOMS = (
     select(
@@ -205,7 +208,10 @@ _MEMBERS_OF_ROOMS = (
         members.c.last_read_seq,
     )
     .join(users, users.c.id == members.c.user_id)
-    .where(members.c.room_id.in_(bindparam("room_ids", expanding=True)), members.c.status == 0)
+    .where(
+        members.c.room_id.in_(bindparam("room_ids", expanding=True)),
+        members.c.status == MemberState.ACTIVE,
+    )
     .order_by(members.c.room_id, members.c.joined_at, members.c.user_id)
 )
 # Ids per statement: far below the bind-parameter limits of SQLite and asyncpg.
@@ -260,7 +266,8 @@ def ids_of_user(conn: Connection, user_id: int) -> list[int]:
 
 
 _ROOM_IDS_OF_USERS = select(members.c.user_id, members.c.room_id).where(
-    members.c.user_id.in_(bindparam("user_ids", expanding=True)), members.c.status == 0
+    members.c.user_id.in_(bindparam("user_ids", expanding=True)),
+    members.c.status == MemberState.ACTIVE,
 )
 
 
@@ -282,11 +289,15 @@ async def set_member(conn: AsyncConnection, room_id: int, user_id: int, **values
 
 
 async def remove_member(conn: AsyncConnection, room_id: int, user_id: int, now: datetime) -> None:
-    """The member leaves (status 1); the room's member count follows."""
+    """The member leaves (state LEFT); the room's member count follows."""
     result = await conn.execute(
         update(members)
-        .where(members.c.room_id == room_id, members.c.user_id == user_id, members.c.status == 0)
-        .values(status=1, updated_at=now)
+        .where(
+            members.c.room_id == room_id,
+            members.c.user_id == user_id,
+            members.c.status == MemberState.ACTIVE,
+        )
+        .values(status=MemberState.LEFT, updated_at=now)
     )
     if result.rowcount:
         await conn.execute(
@@ -296,7 +307,9 @@ async def remove_member(conn: AsyncConnection, room_id: int, user_id: int, now: 
         )
 
 
-async def set_status(conn: AsyncConnection, room_id: int, status: int, now: datetime) -> None:
+async def set_status(
+    conn: AsyncConnection, room_id: int, status: RoomStatus, now: datetime
+) -> None:
     await conn.execute(
         update(rooms).where(rooms.c.id == room_id).values(status=status, updated_at=now)
     )
@@ -309,7 +322,7 @@ async def public(conn: AsyncConnection, imba_id: int, limit: int) -> list[Room]:
         .where(
             rooms.c.imba_id == imba_id,
             rooms.c.is_public == 1,
-            rooms.c.status == 0,
+            rooms.c.status == RoomStatus.OPEN,
             rooms.c.deleted_at.is_(None),
         )
         .order_by(rooms.c.last_message_at.desc().nulls_last(), rooms.c.id.desc())

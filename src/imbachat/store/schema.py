@@ -7,6 +7,9 @@ request ever counts rows. Unread = ``rooms.last_seq - members.last_read_seq``.
 
 from __future__ import annotations
 
+from enum import IntEnum, StrEnum
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -23,6 +26,54 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+from imbachat.states import (
+    DeliveryStatus,
+    MemberRole,
+    MemberState,
+    RoomStatus,
+    RoomType,
+    UserStatus,
+)
+
+
+class IntState(TypeDecorator[IntEnum]):
+    """A small integer column read as its ``IntEnum`` (the stored value is the same)."""
+
+    impl = SmallInteger
+    cache_ok = True
+
+    def __init__(self, states: type[IntEnum]) -> None:
+        super().__init__()
+        self.states = states
+        self._by_value: dict[Any, IntEnum] = {state.value: state for state in states}
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
+        return None if value is None else int(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> IntEnum | None:
+        return None if value is None else self._by_value[value]
+
+
+class StrState(TypeDecorator[StrEnum]):
+    """A short text column read as its ``StrEnum`` (the stored value is the same)."""
+
+    impl = String(16)
+    cache_ok = True
+
+    def __init__(self, states: type[StrEnum]) -> None:
+        super().__init__()
+        self.states = states
+        self._by_value: dict[Any, StrEnum] = {state.value: state for state in states}
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else str(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> StrEnum | None:
+        return None if value is None else self._by_value[value]
+
 
 # SQLite only auto-increments an "INTEGER PRIMARY KEY"; PostgreSQL gets BIGINT identities.
 Id = BigInteger().with_variant(Integer, "sqlite")
@@ -70,7 +121,7 @@ users = Table(
     Column("imba_id", BigInteger, ForeignKey("widgets.imba_id"), nullable=False),
     Column("remote_user_id", BigInteger, nullable=False),
     Column("name", String(255)),
-    Column("status", String(16), nullable=False, default="user"),
+    Column("status", StrState(UserStatus), nullable=False, default=UserStatus.USER),
     Column("avatar_url", String(2048)),
     Column("profile_url", String(2048)),
     Column("user_data", Text),
@@ -96,10 +147,10 @@ rooms = Table(
     Column("pipe", String(255), nullable=False),
     Column("name", String(255), nullable=False),
     Column("admin_id", Id, ForeignKey("users.id")),
-    Column("type", SmallInteger, nullable=False, default=0),
+    Column("type", IntState(RoomType), nullable=False, default=RoomType.DIALOG),
     Column("tab", SmallInteger, nullable=False, default=0),
     Column("is_public", SmallInteger, nullable=False, default=0),
-    Column("status", SmallInteger, nullable=False, default=0),
+    Column("status", IntState(RoomStatus), nullable=False, default=RoomStatus.OPEN),
     Column("member_count", Integer, nullable=False, default=0),
     Column("last_seq", BigInteger, nullable=False, default=0),
     Column("last_message_at", DateTime),
@@ -118,8 +169,8 @@ members = Table(
     metadata,
     Column("room_id", Id, ForeignKey("rooms.id"), primary_key=True),
     Column("user_id", Id, ForeignKey("users.id"), primary_key=True),
-    Column("role", String(16), nullable=False, default="member"),
-    Column("status", SmallInteger, nullable=False, default=0),
+    Column("role", StrState(MemberRole), nullable=False, default=MemberRole.MEMBER),
+    Column("status", IntState(MemberState), nullable=False, default=MemberState.ACTIVE),
     Column("is_banned", Boolean, nullable=False, default=False),
     Column("last_read_seq", BigInteger, nullable=False, default=0),
     Column("muted_until", DateTime),
@@ -178,7 +229,7 @@ webhook_deliveries = Table(
     Column("delivery_id", String(64), nullable=False, unique=True),
     Column("event", String(64), nullable=False),
     Column("body", Text, nullable=False),
-    Column("status", String(16), nullable=False, default="pending"),
+    Column("status", StrState(DeliveryStatus), nullable=False, default=DeliveryStatus.PENDING),
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", DateTime, nullable=False),
     Column("last_status_code", Integer),

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imbachat.domain import Page, Slice, User, UserQuery
+from imbachat.states import MemberState, UserStatus
 from imbachat.store.common import cut_page, insert_ignoring_duplicates, paginate, within
 from imbachat.store.schema import members, users
 
@@ -43,7 +44,7 @@ async def ensure(
             {
                 "imba_id": imba_id,
                 "remote_user_id": rid,
-                "status": "user",
+                "status": UserStatus.USER,
                 "is_banned": False,
                 "created_at": now,
                 "updated_at": now,
@@ -82,7 +83,7 @@ async def set_profile(
     *,
     name: str | None,
     avatar_url: str | None = None,
-    status: str | None = None,
+    status: UserStatus | None = None,
     user_data: str | None = None,
     now: datetime,
 ) -> None:
@@ -122,7 +123,7 @@ async def operators(conn: AsyncConnection, imba_id: int) -> list[User]:
     """Users with status admin: the widget's support operators."""
     query = (
         select(users)
-        .where(users.c.imba_id == imba_id, users.c.status == "admin", ~users.c.is_banned)
+        .where(users.c.imba_id == imba_id, users.c.status == UserStatus.ADMIN, ~users.c.is_banned)
         .order_by(users.c.id)
     )
     return [User.from_row(row) for row in await conn.execute(query)]
@@ -139,7 +140,11 @@ _THEIRS = members.alias("theirs")
 _CONTACTS = (
     select(_THEIRS.c.user_id)
     .join(_MINE, _MINE.c.room_id == _THEIRS.c.room_id)
-    .where(_MINE.c.user_id == bindparam("viewer_id"), _MINE.c.status == 0, _THEIRS.c.status == 0)
+    .where(
+        _MINE.c.user_id == bindparam("viewer_id"),
+        _MINE.c.status == MemberState.ACTIVE,
+        _THEIRS.c.status == MemberState.ACTIVE,
+    )
 )
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from imbachat.states import DeliveryStatus, MemberState
 from imbachat.store.schema import members, webhook_deliveries, webhooks
 
 
@@ -50,7 +51,7 @@ def rooms_with_members(
     query = select(members.c.room_id, members.c.user_id).where(
         members.c.room_id.in_(list(room_ids)),
         members.c.user_id.in_(list(user_ids)),
-        members.c.status == 0,
+        members.c.status == MemberState.ACTIVE,
     )
     return {(row.room_id, row.user_id) for row in conn.execute(query)}
 
@@ -69,7 +70,7 @@ async def claim_due(
         select(webhook_deliveries, webhooks.c.url, webhooks.c.secret)
         .join(webhooks, webhooks.c.id == webhook_deliveries.c.webhook_id)
         .where(
-            webhook_deliveries.c.status == "pending",
+            webhook_deliveries.c.status == DeliveryStatus.PENDING,
             webhook_deliveries.c.next_attempt_at <= now,
             webhooks.c.active,  # a removed endpoint gets nothing more
         )
@@ -101,7 +102,7 @@ async def deliveries(
     imba_id: int,
     *,
     webhook_id: int | None = None,
-    status: str | None = None,
+    status: DeliveryStatus | None = None,
     limit: int = 50,
 ) -> list[RowMapping]:
     query = select(webhook_deliveries).where(webhook_deliveries.c.imba_id == imba_id)
@@ -118,7 +119,7 @@ async def replay(conn: AsyncConnection, imba_id: int, delivery_id: int, now: dat
         update(webhook_deliveries)
         .where(webhook_deliveries.c.imba_id == imba_id, webhook_deliveries.c.id == delivery_id)
         .values(
-            status="pending",
+            status=DeliveryStatus.PENDING,
             next_attempt_at=now,
             created_at=now,  # a fresh day of retries
             attempts=0,

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from imbachat.clock import utcnow
+from imbachat.states import DeliveryStatus
 from imbachat.store import webhooks as webhook_store
 from imbachat.store.db import Database
 from imbachat.webhooks import signing
@@ -108,12 +109,12 @@ class WebhookDispatcher:
         now = utcnow()
         if error is None:
             values: dict[str, Any] = {
-                "status": "delivered",
+                "status": DeliveryStatus.DELIVERED,
                 "delivered_at": now,
                 "last_error": None,
             }
         elif now - row["created_at"] > self._give_up_after:
-            values = {"status": "failed", "last_error": error}
+            values = {"status": DeliveryStatus.FAILED, "last_error": error}
         else:
             attempts = row["attempts"] + 1
             delay = min(self._retry_base * 2 ** (attempts - 1), MAX_RETRY_DELAY)

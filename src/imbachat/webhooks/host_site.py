@@ -19,6 +19,7 @@ import httpx
 import orjson
 
 from imbachat.domain import Profile, Widget
+from imbachat.states import UserStatus
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ BATCH_SIZE = 100
 MAX_FOUND = 50  # entries of a search answer that are looked at
 MAX_ANSWER_BYTES = 2 * 1024 * 1024
 _KNOWN_KEYS = {"user_id", "name", "avatar_url", "chat_role"}
+_STATUSES = {status.value: status for status in UserStatus}
 
 
 class HostSiteError(Exception):
@@ -87,7 +89,7 @@ def parse_profiles(body: bytes, asked: set[int] | None) -> list[Profile]:
                 remote_user_id=raw_id,
                 name=name.replace("\x00", "").strip()[:255],
                 avatar_url=_web_url(entry.get("avatar_url")),
-                status=role if role in ("admin", "user") else None,
+                status=_STATUSES.get(role) if isinstance(role, str) else None,
                 extra=extra,
             )
         )

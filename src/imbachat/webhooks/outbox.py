@@ -16,6 +16,7 @@ from imbachat import events
 from imbachat.bus.base import Event
 from imbachat.clock import utcnow
 from imbachat.domain import Message
+from imbachat.states import DeliveryStatus
 from imbachat.store import webhooks as webhook_store
 
 WEBHOOK_EVENTS = (
@@ -110,7 +111,7 @@ class Outbox:
                         "delivery_id": str(uuid.uuid4()),
                         "event": event.type,
                         "body": body,
-                        "status": "pending",
+                        "status": DeliveryStatus.PENDING,
                         "attempts": 0,
                         "next_attempt_at": now,
                         "created_at": now,

@@ -1,0 +1,52 @@
+"""Named states: room types and statuses, member roles and states, user statuses,
+webhook delivery statuses.
+
+Each is an ``IntEnum`` or ``StrEnum`` whose values are exactly what the database
+stores and the API shows (``type: 3``, ``"status": "admin"``), so naming them
+changes no stored row and no byte on the wire. The store hands them out as these
+enums (see ``store.schema``).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+
+class RoomType(IntEnum):
+    DIALOG = 0
+    CONFERENCE = 1
+    SUPPORT = 3  # a visitor with the site's operators (2 is not used by ImbaChat)
+
+
+class RoomStatus(IntEnum):
+    OPEN = 0
+    CLOSED = 1  # nobody can send; a support room reopens when its visitor asks again
+
+
+class MemberRole(StrEnum):
+    MEMBER = "member"
+    MODERATOR = "moderator"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return _RANKS[self]
+
+
+_RANKS = {MemberRole.MEMBER: 0, MemberRole.MODERATOR: 1, MemberRole.ADMIN: 2}
+
+
+class MemberState(IntEnum):
+    ACTIVE = 0
+    LEFT = 1  # left or removed; coming back reactivates the same row
+
+
+class UserStatus(StrEnum):
+    USER = "user"
+    ADMIN = "admin"  # the host site's chat_role admin: an operator of support rooms
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"  # retried for a day without a 2xx answer
