@@ -219,3 +219,34 @@ def start_server(database_url: str) -> Iterator[Callable[..., LiveServer]]:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests last: they hold an event loop in the main thread while they run."""
     items.sort(key=lambda item: "/e2e/" in str(item.fspath))
+
+
+@pytest.fixture(scope="session")
+def migrated_database_url(database_url: str) -> str:
+    """The database under test with its schema, for services run in-process."""
+    from imbachat.store.db import Database
+
+    async def migrate() -> None:
+        db = Database(database_url)
+        try:
+            await db.migrate()
+        finally:
+            await db.close()
+
+    asyncio.run(migrate())
+    return database_url
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """In-process specifications (``@pytest.mark.anyio``) run on asyncio."""
+    return "asyncio"
+
+
+@pytest.fixture
+async def chat(migrated_database_url: str) -> Any:
+    """The services in-process on the database under test (see tests/inprocess.py)."""
+    from tests.inprocess import in_process
+
+    async with in_process(migrated_database_url) as chat:
+        yield chat

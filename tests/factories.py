@@ -71,9 +71,10 @@ class TestWidget:
         message: dict[str, Any] = response.json()["message"]
         return message
 
-    def store_many(self, room: int, author: int, count: int) -> None:
-        """Store ``count`` messages through the real writer, quickly and without an
-        event on the bus (the author is made a bot, which the send rate limit exempts)."""
+    def store_many(self, room: int, author: int, count: int, via: LiveServer | None = None) -> None:
+        """Store ``count`` messages through the real writer of ``via`` (default: the
+        widget's server), quickly: the author is made a bot, which the send rate
+        limit exempts."""
 
         async def burst(services: Services) -> None:
             widget = await services.widgets.get(self.imba_id)
@@ -86,7 +87,7 @@ class TestWidget:
             ]
             await asyncio.gather(*(services.writer.submit(r) for r in requests))
 
-        self.server.run(burst)
+        (via or self.server).run(burst)
 
     def listed(self, endpoint: str, **fields: Any) -> list[dict[str, Any]]:
         response = self.post(endpoint, fields)

@@ -1,3 +1,7 @@
-"""imbachat: a self-hostable chat server that speaks the ImbaChat API."""
+"""imbachat: a self-hostable chat server that speaks the ImbaChat API.
+
+The layout, the one write path (a unit of work emitting typed events) and where a
+new event goes are described in ``docs/architecture.md``.
+"""
 
 __version__ = "0.1.0"

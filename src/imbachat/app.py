@@ -26,7 +26,7 @@ from imbachat.errors import ImbaError, Invalid
 from imbachat.realtime import gateway, protocol
 from imbachat.realtime.gateway import Gateway
 from imbachat.realtime.hub import Hub
-from imbachat.realtime.presence import MemoryPresence, Presence, RedisPresence
+from imbachat.realtime.presence import MemoryPresence, OnlineStatus, Presence, RedisPresence
 from imbachat.realtime.wire import FindProtocol
 from imbachat.services import build_services, close_services
 from imbachat.store.db import Database
@@ -55,13 +55,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await db.migrate()
         bus, presence = await _connect_bus(settings)
         services = build_services(db, bus, settings)
-        hub = Hub(services, bus, presence, settings.offline_grace_seconds)
+        online = OnlineStatus(presence, services.changes, settings.offline_grace_seconds)
+        hub = Hub(services, bus, online)
         dispatcher = WebhookDispatcher(
             db,
             timeout_seconds=settings.webhook_timeout_seconds,
             retry_base_seconds=settings.webhook_retry_base_seconds,
         )
-        services.outbox.on_recorded(dispatcher.nudge)
+        services.changes.on_deliveries(dispatcher.nudge)
         dispatcher.start()
         if isinstance(bus, RedisBus):
             bus.on_reconnect(hub.resync)
@@ -73,7 +74,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             hub.close_all(protocol.CLOSE_GOING_AWAY, "server shutting down: reconnect and resume")
             await hub.close()
             await dispatcher.close()
-            await presence.close()
             await close_services(services)
 
     app = FastAPI(

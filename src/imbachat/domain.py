@@ -172,6 +172,7 @@ class SendRequest:
     body: str
     answer_to: int = 0
     client_id: str | None = None
+    origin: str | None = None  # the socket it came from ("node:socket"): it gets an ack
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,131 +1,243 @@
-"""The events services announce on the bus, built in one place.
+"""What happens in a widget: one dataclass per event, with the records it carries.
 
-Payloads embed the shapes of :mod:`imbachat.render` plus the internal ids the
-gateway needs to route them (``*_ids`` are imbachat ids, ``user_id`` host ids).
+Services emit these through a unit of work (:mod:`imbachat.unit_of_work`); three
+modules translate them, each into one public or internal shape and nowhere else:
+
+- :mod:`imbachat.realtime.frames`: the socket frame, and who gets it;
+- :mod:`imbachat.webhooks.bodies`: the webhook body (only for webhook events);
+- :mod:`imbachat.bus.codec`: bytes between nodes, and back.
+
+Ids follow one rule: ``user_id`` is imbachat's id of a user, ``remote_user_id`` the
+host site's. The wire names (``user_id`` is the host's there, ``member_id`` ours)
+are the translations' business.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar
 
-from imbachat import render
-from imbachat.bus.base import Event
-from imbachat.clock import format_api
 from imbachat.domain import Message, Room, User
-
-MESSAGE_NEW = "message.new"
-MESSAGE_EDITED = "message.edited"
-MESSAGE_DELETED = "message.deleted"
-ROOM_CREATED = "room.created"
-MEMBER_ADDED = "member.added"
-MEMBER_REMOVED = "member.removed"
-READ = "read"
-TYPING = "typing"
-PRESENCE = "presence"
-USER_UPDATED = "user.updated"
-USER_BANNED = "user.banned"
-USER_UNBANNED = "user.unbanned"
-MEMBER_MUTED = "member.muted"
-ROOM_CLOSED = "room.closed"
-ROOM_REOPENED = "room.reopened"
-MEMBER_ROLE = "member.role"
+from imbachat.states import MemberRole
 
 
-def message_new(message: Message, origin: str | None = None) -> Event:
-    """``origin`` names the socket that sent it: that one gets an ack instead."""
-    payload = {"message": render.message(message), "origin": origin}
-    return Event(MESSAGE_NEW, message.imba_id, message.room_id, payload)
+class Event:
+    """Base of every event. ``name`` is the event's public name (webhooks, logs);
+    each subclass is registered under it, which is how the bus decodes events."""
+
+    __slots__ = ()
+    name: ClassVar[str]
+    by_name: ClassVar[dict[str, type[Event]]] = {}
+
+    if TYPE_CHECKING:  # fields or properties of every event
+
+        @property
+        def imba_id(self) -> int: ...
+
+        @property
+        def room_id(self) -> int | None: ...
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        if "name" in cls.__dict__:
+            # A slots dataclass is created twice; the last class made is the one used.
+            Event.by_name[cls.name] = cls
 
 
-def message_edited(message: Message) -> Event:
-    return Event(
-        MESSAGE_EDITED, message.imba_id, message.room_id, {"message": render.message(message)}
-    )
+# ---- messages -------------------------------------------------------------------
 
 
-def message_deleted(message: Message) -> Event:
-    payload = {
-        "message_id": message.id,
-        "seq": message.seq,
-        "room_id": message.room_id,
-        "author_id": message.author_id,
-    }
-    return Event(MESSAGE_DELETED, message.imba_id, message.room_id, payload)
+@dataclass(frozen=True, slots=True)
+class MessageNew(Event):
+    name = "message.new"
+    message: Message
+    origin: str | None = None  # the socket that sent it ("node:socket"): it gets an ack
+
+    @property
+    def imba_id(self) -> int:
+        return self.message.imba_id
+
+    @property
+    def room_id(self) -> int:
+        return self.message.room_id
 
 
-def room_created(room: Room, member_ids: Iterable[int]) -> Event:
-    payload = {"room": render.room(room), "member_ids": list(member_ids)}
-    return Event(ROOM_CREATED, room.imba_id, room.id, payload)
+@dataclass(frozen=True, slots=True)
+class MessageEdited(Event):
+    name = "message.edited"
+    message: Message
+
+    @property
+    def imba_id(self) -> int:
+        return self.message.imba_id
+
+    @property
+    def room_id(self) -> int:
+        return self.message.room_id
 
 
-def member_added(room: Room, added: Iterable[User]) -> Event:
-    people = list(added)
-    payload = {
-        "room": render.room(room),
-        "member_ids": [user.id for user in people],
-        "users": [render.user(user) for user in people],
-    }
-    return Event(MEMBER_ADDED, room.imba_id, room.id, payload)
+@dataclass(frozen=True, slots=True)
+class MessageDeleted(Event):
+    name = "message.deleted"
+    imba_id: int
+    room_id: int
+    message_id: int
+    seq: int
+    author_id: int
 
 
-def read(room: Room, user: User, seq: int) -> Event:
-    payload = {"user_id": user.remote_user_id, "member_id": user.id, "seq": seq}
-    return Event(READ, room.imba_id, room.id, payload)
+# ---- rooms and members ----------------------------------------------------------
 
 
-def typing(room: Room, user: User) -> Event:
-    payload = {"user_id": user.remote_user_id, "member_id": user.id}
-    return Event(TYPING, room.imba_id, room.id, payload)
+@dataclass(frozen=True, slots=True)
+class RoomCreated(Event):
+    name = "room.created"
+    room: Room
+    member_ids: tuple[int, ...]  # the users it was created with
+
+    @property
+    def imba_id(self) -> int:
+        return self.room.imba_id
+
+    @property
+    def room_id(self) -> int:
+        return self.room.id
 
 
-def presence(
-    imba_id: int, member_id: int, remote_id: int, online: bool, room_ids: Iterable[int]
-) -> Event:
-    payload = {
-        "user_id": remote_id,
-        "member_id": member_id,
-        "online": online,
-        "room_ids": sorted(room_ids),
-    }
-    return Event(PRESENCE, imba_id, None, payload)
+@dataclass(frozen=True, slots=True)
+class MembersAdded(Event):
+    name = "member.added"
+    room: Room
+    users: tuple[User, ...]
+
+    @property
+    def imba_id(self) -> int:
+        return self.room.imba_id
+
+    @property
+    def room_id(self) -> int:
+        return self.room.id
 
 
-def users_updated(imba_id: int, people: Iterable[User]) -> Event:
-    return Event(USER_UPDATED, imba_id, None, {"users": [render.user(user) for user in people]})
+@dataclass(frozen=True, slots=True)
+class MemberRemoved(Event):
+    name = "member.removed"
+    imba_id: int
+    room_id: int
+    user_id: int
+    remote_user_id: int
 
 
-def moderation(
-    kind: str, imba_id: int, room: Room | None, user: User, until: datetime | None
-) -> Event:
-    """A ban, unban or mute; ``room`` None means the whole widget."""
-    payload = {
-        "user_id": user.remote_user_id,
-        "member_id": user.id,
-        "room_id": room.id if room else None,
-        "until": format_api(until),
-    }
-    return Event(kind, imba_id, room.id if room else None, payload)
+@dataclass(frozen=True, slots=True)
+class MemberRoleChanged(Event):
+    name = "member.role"
+    imba_id: int
+    room_id: int
+    user_id: int
+    remote_user_id: int
+    role: MemberRole
 
 
-def member_removed(room: Room, user: User) -> Event:
-    payload = {"room_id": room.id, "user_id": user.remote_user_id, "member_id": user.id}
-    return Event(MEMBER_REMOVED, room.imba_id, room.id, payload)
+@dataclass(frozen=True, slots=True)
+class RoomClosed(Event):
+    name = "room.closed"
+    room: Room
+
+    @property
+    def imba_id(self) -> int:
+        return self.room.imba_id
+
+    @property
+    def room_id(self) -> int:
+        return self.room.id
 
 
-def room_closed(room: Room) -> Event:
-    return Event(ROOM_CLOSED, room.imba_id, room.id, {"room": render.room(room)})
+@dataclass(frozen=True, slots=True)
+class RoomReopened(Event):
+    name = "room.reopened"
+    room: Room
+
+    @property
+    def imba_id(self) -> int:
+        return self.room.imba_id
+
+    @property
+    def room_id(self) -> int:
+        return self.room.id
 
 
-def room_reopened(room: Room) -> Event:
-    return Event(ROOM_REOPENED, room.imba_id, room.id, {"room": render.room(room)})
+# ---- moderation -------------------------------------------------------------------
 
 
-def member_role(room: Room, user: User, role: str) -> Event:
-    payload = {
-        "room_id": room.id,
-        "user_id": user.remote_user_id,
-        "member_id": user.id,
-        "role": role,
-    }
-    return Event(MEMBER_ROLE, room.imba_id, room.id, payload)
+@dataclass(frozen=True, slots=True)
+class Moderated(Event):
+    """A ban, unban or mute of a user, in a room or (``room_id`` None) in the widget."""
+
+    imba_id: int
+    room_id: int | None
+    user_id: int
+    remote_user_id: int
+    until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UserBanned(Moderated):
+    name = "user.banned"
+
+
+@dataclass(frozen=True, slots=True)
+class UserUnbanned(Moderated):
+    name = "user.unbanned"
+
+
+@dataclass(frozen=True, slots=True)
+class MemberMuted(Moderated):
+    name = "member.muted"
+
+
+# ---- what people do and who they are ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReadMarked(Event):
+    name = "read"
+    imba_id: int
+    room_id: int
+    user_id: int
+    remote_user_id: int
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Typing(Event):
+    name = "typing"
+    imba_id: int
+    room_id: int
+    user_id: int
+    remote_user_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceChanged(Event):
+    name = "presence"
+    imba_id: int
+    user_id: int
+    remote_user_id: int
+    online: bool
+    room_ids: tuple[int, ...]  # the user's rooms: their members are told
+
+    @property
+    def room_id(self) -> None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class UsersUpdated(Event):
+    name = "user.updated"
+    imba_id: int
+    users: tuple[User, ...]  # new names, avatars or statuses from the host site
+
+    @property
+    def room_id(self) -> None:
+        return None

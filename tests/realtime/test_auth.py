@@ -11,7 +11,7 @@ import pytest
 import websockets
 
 from imbachat.realtime import protocol
-from tests.realtime.client import ChatClient
+from tests.realtime.client import ChatClient, settled
 
 
 async def refused(
@@ -111,7 +111,8 @@ def test_a_user_receives_nothing_from_rooms_they_are_not_in(server, widgets) -> 
         other.send(1, their_room, "other widget")
         await bob.send_frame({"type": "typing", "room_id": room})
         await alice.next("typing", room_id=room)
-        await asyncio.sleep(0.3)
+        for client in (bob, carol, same_id_elsewhere):
+            await settled(client)  # whatever reached them was queued before this pong
         for outsider in (carol, same_id_elsewhere):
             assert outsider.taken_none("message")
             assert outsider.taken_none("typing")

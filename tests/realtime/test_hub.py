@@ -14,15 +14,16 @@ def message_seqs(frames: list[dict]) -> list[int]:
 
 def test_messages_the_bus_lost_are_caught_up_in_order_page_by_page(start_server, widgets) -> None:
     server = start_server()
+    lone_node = start_server(bus_url="")  # on the same database, on no shared bus
     widget = widgets()
     room = widget.room([1, 2], room_type=1)
     hub = server.app.state.gateway.hub
-    hub.resync_page = 7  # 30 missed messages: five pages, the last one short
+    hub.ordering.resync_page = 7  # 30 missed messages: five pages, the last one short
 
     async def scenario() -> None:
         reader = await connect(server, widget, 2)
-        # Stored by the writer without an event on the bus: as if the bus lost them.
-        widget.store_many(room, 1, 30)
+        # Stored by a node whose events never reach this one: as if the bus lost them.
+        widget.store_many(room, 1, 30, via=lone_node)
         await settled(reader)
         assert message_seqs(reader.frames) == []
 

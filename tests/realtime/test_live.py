@@ -24,7 +24,7 @@ def test_two_users_exchange_messages_both_ways(server, widgets) -> None:
         assert (sent["seq"], reply["seq"]) == (1, 2)
         assert back["message"]["answer_to"] == sent["id"]
         # The sender learns of its own message once, through the ack.
-        await asyncio.sleep(0.2)
+        await settled(alice)
         assert all(f["type"] != "message" for f in alice.frames)
         await alice.close()
         await bob.close()
@@ -60,7 +60,7 @@ def test_resending_a_client_id_never_makes_a_second_message(server, widgets) -> 
 
         assert first == again == after_reconnect
         await bob.next("message", room_id=room)
-        await asyncio.sleep(0.2)
+        await settled(bob)
         assert bob.taken_none("message", room_id=room)
         assert len(widget.listed("get_messages", room_id=str(room))) == 1
         await bob.close()
@@ -113,7 +113,8 @@ def test_typing_reaches_the_others_and_is_throttled(server, widgets) -> None:
             await alice.send_frame({"type": "typing", "room_id": room})
         assert (await bob.next("typing"))["user_id"] == 1
         assert (await carol.next("typing"))["user_id"] == 1
-        await asyncio.sleep(0.3)
+        await settled(alice)  # all five typing frames were handled
+        await settled(bob)
         assert bob.taken_none("typing")  # five keystrokes, one signal
         assert alice.taken_none("typing")
         for client in (alice, bob, carol):

@@ -45,6 +45,11 @@ async def mute(request: Request, imba_id: str, room_id: int, user_id: int) -> Re
     return await _act(request, imba_id, "mute", user_id, room_id)
 
 
+@router.delete("/rooms/{room_id}/members/{user_id}/mute", summary="Lift a member's mute early")
+async def unmute(request: Request, imba_id: str, room_id: int, user_id: int) -> Response:
+    return await _act(request, imba_id, "unmute", user_id, room_id)
+
+
 @router.delete("/rooms/{room_id}/members/{user_id}", summary="Remove a member from a room")
 async def remove(request: Request, imba_id: str, room_id: int, user_id: int) -> Response:
     return await _act(request, imba_id, "remove", user_id, room_id)

@@ -4,32 +4,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
+
+from imbachat.events import Event
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """Something that happened in a widget, e.g. ``message.new`` or ``member.added``.
-
-    ``payload`` holds JSON values only, so any bus can carry it between nodes;
-    :mod:`imbachat.events` is the one place that builds events.
-    """
-
-    type: str
-    imba_id: int
-    room_id: int | None
-    payload: dict[str, Any]
-
 
 Handler = Callable[[Event], Awaitable[None]]
 
 
 class Bus(Protocol):
     async def publish(self, event: Event) -> None:
-        """Announce an event to every subscriber on every node."""
+        """Announce an event to every subscriber on every node (the unit of work
+        does this once a change commits)."""
 
     def subscribe(self, handler: Handler) -> None:
         """Call ``handler`` for every event published from now on."""
@@ -44,4 +31,4 @@ async def deliver(handlers: list[Handler], event: Event) -> None:
         try:
             await handler(event)
         except Exception:
-            log.exception("bus handler failed for %s", event.type)
+            log.exception("bus handler failed for %s", event.name)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from imbachat.bus.base import Event, Handler, deliver
+from imbachat.bus.base import Handler, deliver
+from imbachat.events import Event
 
 log = logging.getLogger(__name__)
 

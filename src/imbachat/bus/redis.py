@@ -1,6 +1,8 @@
 """Redis pub/sub bus for several nodes.
 
-One channel carries every event. A node hands its own events to its local
+One channel carries every event (encoded by :mod:`imbachat.bus.codec`; the
+channel's name carries the format's version, so nodes of an older format never
+read this one). A node hands its own events to its local
 subscribers at once and also publishes them; it ignores its own events coming
 back from Redis. Publishing goes through one queue and one task, so events
 leave in the order they happened. When the subscription drops (Redis restarts),
@@ -17,15 +19,16 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import orjson
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
-from imbachat.bus.base import Event, Handler, deliver
+from imbachat.bus import codec
+from imbachat.bus.base import Handler, deliver
+from imbachat.events import Event
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "imbachat:events"
+CHANNEL = "imbachat:events:2"
 MAX_OUTBOX = 100_000
 
 
@@ -56,15 +59,7 @@ class RedisBus:
 
     async def publish(self, event: Event) -> None:
         await self._deliver(event)
-        data = orjson.dumps(
-            {
-                "node": self.node_id,
-                "type": event.type,
-                "imba_id": event.imba_id,
-                "room_id": event.room_id,
-                "payload": event.payload,
-            }
-        )
+        data = codec.encode(self.node_id, event)
         if self._outbox.full():
             self._outbox.get_nowait()  # shed the oldest; resync covers messages
         self._outbox.put_nowait(data)
@@ -114,14 +109,12 @@ class RedisBus:
 
     async def _received(self, data: Any) -> None:
         try:
-            body = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            log.warning("ignoring a malformed bus message")
+            node, event = codec.decode(data)
+        except codec.BadMessage as exc:
+            log.warning("ignoring a bus message: %s", exc)
             return
-        if body.get("node") == self.node_id:
-            return
-        event = Event(body["type"], body["imba_id"], body["room_id"], body["payload"])
-        await self._deliver(event)
+        if node != self.node_id:
+            await self._deliver(event)
 
     async def close(self) -> None:
         for task in self._tasks:

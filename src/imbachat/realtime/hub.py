@@ -1,57 +1,42 @@
-"""This node's sockets and the routing of bus events to them.
+"""This node's sockets, by user and by room, and the routing of bus events to them.
 
-Every event is encoded once here and the same text is queued on each socket
-that should see it. Messages of a room are released in ``seq`` order: an event
-that arrives ahead of a missing one (possible when several nodes publish) is
-held briefly, and the gap is filled from the database if it does not arrive.
+The hub only routes: frames come from :mod:`frames` (encoded once, the same text
+queued on every socket that gets it), messages are released in seq order by
+:mod:`ordering`, presence is :mod:`presence`'s. Most events go to a room or a
+user as :func:`frames.delivery_of` says; the hub handles the few whose audience
+changes with them (sockets start or stop following a room).
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import secrets
 from collections.abc import Iterable
-from typing import Any
 
-from imbachat import events
-from imbachat.bus.base import Bus, Event
-from imbachat.domain import User
-from imbachat.realtime import protocol
+from imbachat.bus.base import Bus
+from imbachat.events import (
+    Event,
+    MemberRemoved,
+    MembersAdded,
+    MessageNew,
+    PresenceChanged,
+    RoomCreated,
+    UsersUpdated,
+)
+from imbachat.realtime import frames
 from imbachat.realtime.connection import Connection
-from imbachat.realtime.presence import Presence
+from imbachat.realtime.ordering import RoomOrdering
+from imbachat.realtime.presence import OnlineStatus
 from imbachat.services import Services
-
-log = logging.getLogger(__name__)
-
-GAP_WAIT_SECONDS = 0.25
-RESYNC_PAGE = 500  # messages of one room read at a time after a bus outage
-
-
-class _RoomOrder:
-    __slots__ = ("filling", "next_seq", "pending")
-
-    def __init__(self, next_seq: int) -> None:
-        self.next_seq = next_seq
-        self.pending: dict[int, tuple[str, str | None]] = {}
-        self.filling = False
 
 
 class Hub:
-    def __init__(
-        self, services: Services, bus: Bus, presence: Presence, offline_grace: float
-    ) -> None:
+    def __init__(self, services: Services, bus: Bus, online: OnlineStatus) -> None:
         self.node_id = secrets.token_hex(4)
         self._services = services
-        self._bus = bus
-        self._presence = presence
-        self._offline_grace = offline_grace
+        self.online = online
         self._by_user: dict[int, set[Connection]] = {}
         self._by_room: dict[int, set[Connection]] = {}
-        self._order: dict[int, _RoomOrder] = {}
-        self._going_offline: dict[int, asyncio.Task[None]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self.resync_page = RESYNC_PAGE
+        self.ordering = RoomOrdering(self._release, services.messages.between)
         bus.subscribe(self.on_event)
 
     # ---- sockets ------------------------------------------------------------
@@ -73,12 +58,7 @@ class Hub:
         self._by_user.setdefault(conn.user.id, set()).add(conn)
         for room_id in room_ids:
             self.follow(conn, room_id, None)
-        leaving = self._going_offline.pop(conn.user.id, None)
-        came_online = await self._presence.join(self.socket_key(conn), conn.user.id)
-        if leaving is not None:
-            leaving.cancel()  # back within the grace period: nobody saw them leave
-        elif came_online:
-            await self._announce_presence(conn.widget.imba_id, conn.user, True, conn.rooms)
+        await self.online.opened(self.socket_key(conn), conn.user, conn.rooms)
 
     async def detach(self, conn: Connection) -> None:
         rooms = set(conn.rooms)
@@ -88,28 +68,14 @@ class Hub:
             self._by_user.pop(conn.user.id, None)
         for room_id in rooms:
             self.unfollow(conn, room_id)
-        await self._presence.leave(self.socket_key(conn), conn.user.id)
-        if conn.user.id not in self._by_user:
-            task = asyncio.create_task(self._offline_later(conn, rooms))
-            self._going_offline[conn.user.id] = task
-
-    async def _offline_later(self, conn: Connection, rooms: set[int]) -> None:
-        await asyncio.sleep(self._offline_grace)
-        self._going_offline.pop(conn.user.id, None)
-        if not await self._presence.online_among([conn.user.id]):
-            await self._announce_presence(conn.widget.imba_id, conn.user, False, rooms)
-
-    async def _announce_presence(
-        self, imba_id: int, user: User, online: bool, rooms: Iterable[int]
-    ) -> None:
-        event = events.presence(imba_id, user.id, user.remote_user_id, online, rooms)
-        await self._bus.publish(event)
+        last_here = conn.user.id not in self._by_user
+        await self.online.closed(self.socket_key(conn), conn.user, rooms, last_here)
 
     def follow(self, conn: Connection, room_id: int, last_seq: int | None) -> None:
         conn.know_room(room_id, last_seq)
         self._by_room.setdefault(room_id, set()).add(conn)
-        if last_seq is not None and room_id not in self._order:
-            self._order[room_id] = _RoomOrder(last_seq + 1)
+        if last_seq is not None:
+            self.ordering.start(room_id, last_seq)
 
     def unfollow(self, conn: Connection, room_id: int) -> None:
         conn.forget_room(room_id)
@@ -118,78 +84,60 @@ class Hub:
             followers.discard(conn)
             if not followers:
                 del self._by_room[room_id]
-                self._order.pop(room_id, None)
+                self.ordering.forget(room_id)
 
-    def started_window(self, room_id: int, last_seq: int) -> None:
-        self._order.setdefault(room_id, _RoomOrder(last_seq + 1))
+    def start_window(self, conn: Connection, room_id: int, last_seq: int) -> None:
+        """The socket's live stream of the room starts after ``last_seq``."""
+        conn.start_window(room_id, last_seq)
+        self.ordering.start(room_id, last_seq)
 
-    async def online_among(self, user_ids: Iterable[int]) -> set[int]:
-        return await self._presence.online_among(user_ids)
+    def followed(self, room_id: int) -> bool:
+        return room_id in self._by_room
 
     def close_all(self, code: int, reason: str) -> None:
         for conns in list(self._by_user.values()):
             for conn in list(conns):
                 conn.close_soon(code, reason)
 
-    # ---- events -------------------------------------------------------------
+    async def resync(self) -> None:
+        """The bus was interrupted: catch every followed room up from the database."""
+        await self.ordering.resync(self.followed)
+
+    # ---- routing -------------------------------------------------------------
 
     async def on_event(self, event: Event) -> None:
-        handler = _HANDLERS.get(event.type)
-        if handler is not None:
-            await handler(self, event)
+        match event:
+            case MessageNew():
+                if event.room_id in self._by_room:
+                    text = frames.message(event.message)
+                    self.ordering.sequence(event.room_id, event.message.seq, text, event.origin)
+            case RoomCreated():
+                await self._join_local(event.room_id, event.member_ids, "created")
+            case MembersAdded():
+                await self._members_added(event)
+            case MemberRemoved():
+                self._member_removed(event)
+            case PresenceChanged():
+                self._presence(event)
+            case UsersUpdated():
+                await self._users_updated(event)
+            case _:
+                delivery = frames.delivery_of(event)
+                if isinstance(delivery, frames.ToRoom):
+                    self.push_to_room(delivery.room_id, delivery.text, delivery.skip_user_id)
+                elif isinstance(delivery, frames.ToUser):
+                    for conn in self._by_user.get(delivery.user_id, ()):
+                        conn.push(delivery.text)
 
-    async def _on_message(self, event: Event) -> None:
-        room_id = event.room_id
-        assert room_id is not None
-        if room_id not in self._by_room:
-            return
-        message: dict[str, Any] = event.payload["message"]
-        text = protocol.message(room_id, message)
-        self._sequence(room_id, message["seq"], text, event.payload.get("origin"))
+    def push_to_room(self, room_id: int, text: str, skip_user_id: int | None = None) -> None:
+        """Queue one encoded frame on every socket following the room."""
+        for conn in self._by_room.get(room_id, ()):
+            if conn.user.id != skip_user_id:
+                conn.push(text)
 
-    def _sequence(self, room_id: int, seq: int, text: str, origin: str | None) -> None:
-        order = self._order.get(room_id)
-        if order is None:
-            order = self._order[room_id] = _RoomOrder(seq)
-        if seq > order.next_seq:
-            order.pending[seq] = (text, origin)
-            if not order.filling:
-                order.filling = True
-                self._spawn(self._fill_gap(room_id, order))
-            return
-        self._fan_out_message(room_id, seq, text, origin)
-        if seq == order.next_seq:
-            order.next_seq += 1
-            while order.next_seq in order.pending:
-                pending_text, pending_origin = order.pending.pop(order.next_seq)
-                self._fan_out_message(room_id, order.next_seq, pending_text, pending_origin)
-                order.next_seq += 1
-
-    async def _fill_gap(self, room_id: int, order: _RoomOrder) -> None:
-        """A later message arrived first: wait for the missing ones briefly, then
-        read them from the database and release everything in order."""
-        try:
-            await asyncio.sleep(GAP_WAIT_SECONDS)
-            while order.pending and self._order.get(room_id) is order:
-                first_pending = min(order.pending)
-                if first_pending > order.next_seq:
-                    missing = await self._services.messages.between(
-                        room_id, order.next_seq - 1, first_pending - 1
-                    )
-                    for record in missing:
-                        if record.seq >= order.next_seq:
-                            self._fan_out_message(
-                                room_id, record.seq, protocol.message_of(record), None
-                            )
-                    order.next_seq = first_pending
-                while order.next_seq in order.pending:
-                    text, origin = order.pending.pop(order.next_seq)
-                    self._fan_out_message(room_id, order.next_seq, text, origin)
-                    order.next_seq += 1
-        finally:
-            order.filling = False
-
-    def _fan_out_message(self, room_id: int, seq: int, text: str, origin: str | None) -> None:
+    def _release(self, room_id: int, seq: int, text: str, origin: str | None) -> None:
+        """A message in order: to every socket following the room; the one that sent
+        it only marks it delivered (its ack answers it)."""
         own_id = self._local_socket_id(origin)
         for conn in self._by_room.get(room_id, ()):
             conn.deliver(room_id, seq, None if conn.id == own_id else text)
@@ -201,50 +149,51 @@ class Hub:
         node, _, socket_id = origin.partition(":")
         return int(socket_id) if node == self.node_id and socket_id.isdigit() else None
 
-    def push_to_room(self, room_id: int | None, text: str, skip_user: int | None = None) -> None:
-        """Queue one encoded frame on every socket following the room."""
-        self._to_room(room_id, text, skip_user)
+    async def _members_added(self, event: MembersAdded) -> None:
+        newcomers = {user.id for user in event.users}
+        if event.room_id in self._by_room:
+            online = await self.online.online_among(newcomers)
+            people = [frames.newcomer_item(user, user.id in online) for user in event.users]
+            text = frames.room_event("member_added", room_id=event.room_id, users=people)
+            for conn in self._by_room[event.room_id]:
+                if conn.user.id not in newcomers:
+                    conn.push(text)
+        await self._join_local(event.room_id, [user.id for user in event.users], "joined")
 
-    def _to_room(self, room_id: int | None, text: str, skip_user: int | None = None) -> None:
-        for conn in self._by_room.get(room_id or 0, ()):
-            if conn.user.id != skip_user:
+    async def _join_local(self, room_id: int, user_ids: Iterable[int], action: str) -> None:
+        """Sockets of users who are new in the room start following it."""
+        for user_id in user_ids:
+            conns = [c for c in self._by_user.get(user_id, ()) if room_id not in c.rooms]
+            if not conns:
+                continue
+            [view] = await self._services.rooms.views(conns[0].user, only={room_id})
+            online = await self.online.online_among(view.member_ids())
+            text = frames.room_event(action, room=frames.room_item(view, online))
+            for conn in conns:
+                self.follow(conn, room_id, view.room.last_seq)
                 conn.push(text)
 
-    async def _on_edited(self, event: Event) -> None:
-        text = protocol.simple(
-            "message_edited", room_id=event.room_id, message=event.payload["message"]
-        )
-        self._to_room(event.room_id, text)
+    def _member_removed(self, event: MemberRemoved) -> None:
+        self.push_to_room(event.room_id, frames.member_removed(event), skip_user_id=event.user_id)
+        for conn in self.connections_of(event.user_id):
+            if event.room_id in conn.rooms:
+                self.unfollow(conn, event.room_id)
+                conn.push(frames.removed(event.room_id))
 
-    async def _on_deleted(self, event: Event) -> None:
-        text = protocol.simple("message_deleted", **event.payload)
-        self._to_room(event.room_id, text)
-
-    async def _on_typing(self, event: Event) -> None:
-        text = protocol.simple("typing", room_id=event.room_id, user_id=event.payload["user_id"])
-        self._to_room(event.room_id, text, skip_user=event.payload["member_id"])
-
-    async def _on_read(self, event: Event) -> None:
-        payload = event.payload
-        text = protocol.simple(
-            "read", room_id=event.room_id, user_id=payload["user_id"], seq=payload["seq"]
-        )
-        self._to_room(event.room_id, text)
-
-    async def _on_presence(self, event: Event) -> None:
-        payload = event.payload
-        text = protocol.simple("presence", user_id=payload["user_id"], online=payload["online"])
+    def _presence(self, event: PresenceChanged) -> None:
+        """To every socket sharing a room with the user, once, never the user's own."""
+        text = frames.presence(event)
         told: set[int] = set()
-        for room_id in payload["room_ids"]:
+        for room_id in event.room_ids:
             for conn in self._by_room.get(room_id, ()):
-                if conn.id not in told and conn.user.id != payload["member_id"]:
+                if conn.id not in told and conn.user.id != event.user_id:
                     told.add(conn.id)
                     conn.push(text)
 
-    async def _on_users_updated(self, event: Event) -> None:
+    async def _users_updated(self, event: UsersUpdated) -> None:
         """Tell each socket about the updated users it shares a room with (and about
         its own user): one frame per socket, with only those users."""
-        people = {person["id"]: person for person in event.payload["users"]}
+        people = {user.id: user for user in event.users}
         if not self._by_room and not any(user_id in self._by_user for user_id in people):
             return
         rooms_of = await self._services.rooms.room_ids_of_users(list(people))
@@ -255,132 +204,13 @@ class Hub:
                 audience.update(self._by_room.get(room_id, ()))
             for conn in audience:
                 told.setdefault(conn, []).append(user_id)
-        frames: dict[tuple[int, ...], str] = {}
+        texts: dict[tuple[int, ...], str] = {}
         for conn, user_ids in told.items():
             key = tuple(user_ids)
-            if key not in frames:
-                frames[key] = protocol.users_updated([people[u] for u in user_ids])
-            conn.push(frames[key])
-
-    async def _on_room_created(self, event: Event) -> None:
-        await self._join_local(event, "created")
-
-    async def _on_member_added(self, event: Event) -> None:
-        payload = event.payload
-        newcomers = set(payload["member_ids"])
-        if event.room_id in self._by_room:
-            online = await self._presence.online_among(newcomers)
-            people = [
-                protocol.member_of_rendered(person, person["id"] in online)
-                for person in payload["users"]
-            ]
-            text = protocol.room_event("member_added", room_id=event.room_id, users=people)
-            for conn in self._by_room[event.room_id]:
-                if conn.user.id not in newcomers:
-                    conn.push(text)
-        await self._join_local(event, "joined")
-
-    async def _join_local(self, event: Event, action: str) -> None:
-        """Sockets of users who are new in the room start following it."""
-        room_id = event.room_id
-        assert room_id is not None
-        for member_id in event.payload["member_ids"]:
-            conns = [c for c in self._by_user.get(member_id, ()) if room_id not in c.rooms]
-            if not conns:
-                continue
-            [view] = await self._services.rooms.views(conns[0].user, only={room_id})
-            online = await self._presence.online_among(view.member_ids())
-            text = protocol.room_event(action, room=protocol.room_item(view, online))
-            for conn in conns:
-                self.follow(conn, room_id, view.room.last_seq)
-                conn.push(text)
-
-    async def resync(self) -> None:
-        """The bus was interrupted: catch every followed room up from the database,
-        a page at a time, so a long outage is neither read into memory in one go nor
-        holds the event loop (a socket that cannot keep up is closed as too slow and
-        resumes by replay)."""
-        for room_id, order in list(self._order.items()):
-            while room_id in self._by_room and self._order.get(room_id) is order:
-                after = order.next_seq - 1
-                missed = await self._services.messages.between(
-                    room_id, after, after + self.resync_page
-                )
-                for record in missed:
-                    self._sequence(room_id, record.seq, protocol.message_of(record), None)
-                if len(missed) < self.resync_page or order.next_seq - 1 == after:
-                    break
-                await asyncio.sleep(0)  # let the sockets drain between pages
-
-    def _spawn(self, work: Any) -> None:
-        task: asyncio.Task[None] = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+            if key not in texts:
+                texts[key] = frames.users_updated([people[u] for u in user_ids])
+            conn.push(texts[key])
 
     async def close(self) -> None:
-        for task in [*self._tasks, *self._going_offline.values()]:
-            task.cancel()
-        self._tasks.clear()
-        self._going_offline.clear()
-
-
-async def _on_member_removed(hub: Hub, event: Event) -> None:
-    room_id = event.room_id
-    assert room_id is not None
-    removed = event.payload["member_id"]
-    hub.push_to_room(
-        room_id,
-        protocol.room_event("member_removed", room_id=room_id, user_id=event.payload["user_id"]),
-        skip_user=removed,
-    )
-    for conn in hub.connections_of(removed):
-        if room_id in conn.rooms:
-            hub.unfollow(conn, room_id)
-            conn.push(protocol.room_event("removed", room_id=room_id))
-
-
-async def _on_room_closed(hub: Hub, event: Event) -> None:
-    hub.push_to_room(event.room_id, protocol.room_event("closed", room=event.payload["room"]))
-
-
-async def _on_room_reopened(hub: Hub, event: Event) -> None:
-    hub.push_to_room(event.room_id, protocol.room_event("reopened", room=event.payload["room"]))
-
-
-async def _on_member_role(hub: Hub, event: Event) -> None:
-    payload = event.payload
-    text = protocol.room_event(
-        "member_role", room_id=event.room_id, user_id=payload["user_id"], role=payload["role"]
-    )
-    hub.push_to_room(event.room_id, text)
-
-
-async def _on_moderation(hub: Hub, event: Event) -> None:
-    """Bans and mutes in a room: its members see them (the widget shows who can talk)."""
-    if event.room_id is None:
-        for conn in hub.connections_of(event.payload["member_id"]):
-            conn.push(protocol.simple("moderation", action=event.type, **event.payload))
-        return
-    hub.push_to_room(
-        event.room_id, protocol.simple("moderation", action=event.type, **event.payload)
-    )
-
-
-_HANDLERS = {
-    events.MESSAGE_NEW: Hub._on_message,
-    events.MESSAGE_EDITED: Hub._on_edited,
-    events.MESSAGE_DELETED: Hub._on_deleted,
-    events.TYPING: Hub._on_typing,
-    events.READ: Hub._on_read,
-    events.PRESENCE: Hub._on_presence,
-    events.USER_UPDATED: Hub._on_users_updated,
-    events.ROOM_CREATED: Hub._on_room_created,
-    events.MEMBER_ADDED: Hub._on_member_added,
-    events.MEMBER_REMOVED: _on_member_removed,
-    events.ROOM_CLOSED: _on_room_closed,
-    events.ROOM_REOPENED: _on_room_reopened,
-    events.MEMBER_ROLE: _on_member_role,
-    events.USER_BANNED: _on_moderation,
-    events.USER_UNBANNED: _on_moderation,
-    events.MEMBER_MUTED: _on_moderation,
-}
+        self.ordering.close()
+        await self.online.close()

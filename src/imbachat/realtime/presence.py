@@ -1,8 +1,11 @@
 """Who is online: at least one open socket, on any node.
 
-The in-process implementation counts this node's sockets; the Redis one keeps,
-per user, a sorted set of socket keys scored by expiry, refreshed by each node's
-heartbeat, so a crashed node's sockets expire by themselves.
+:class:`OnlineStatus` announces a user online when their first socket opens
+anywhere, and offline a grace period after their last one closes. It counts
+sockets in a :class:`Presence` store: the in-process one counts this node's
+sockets; the Redis one keeps, per user, a sorted set of socket keys scored by
+expiry, refreshed by each node's heartbeat, so a crashed node's sockets expire by
+themselves.
 """
 
 from __future__ import annotations
@@ -15,6 +18,10 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from redis.exceptions import RedisError
+
+from imbachat.domain import User
+from imbachat.events import PresenceChanged
+from imbachat.unit_of_work import Changes
 
 log = logging.getLogger(__name__)
 
@@ -129,3 +136,53 @@ class RedisPresence:
                     pipe.zrem(self._key(user_id), socket_key)
                 await pipe.execute()
         self._local.clear()
+
+
+class OnlineStatus:
+    """Announces presence changes (``presence`` events) as this node's sockets open
+    and close."""
+
+    def __init__(self, store: Presence, changes: Changes, offline_grace: float) -> None:
+        self.store = store
+        self._changes = changes
+        self._grace = offline_grace
+        self._going_offline: dict[int, asyncio.Task[None]] = {}
+
+    async def opened(self, socket_key: str, user: User, room_ids: Iterable[int]) -> None:
+        """A socket of the user opened on this node."""
+        leaving = self._going_offline.pop(user.id, None)
+        came_online = await self.store.join(socket_key, user.id)
+        if leaving is not None:
+            leaving.cancel()  # back within the grace period: nobody saw them leave
+        elif came_online:
+            await self._announce(user, True, room_ids)
+
+    async def closed(
+        self, socket_key: str, user: User, room_ids: Iterable[int], last_here: bool
+    ) -> None:
+        """A socket of the user closed; ``last_here``: it was their last on this node."""
+        await self.store.leave(socket_key, user.id)
+        if last_here:
+            rooms = set(room_ids)
+            self._going_offline[user.id] = asyncio.create_task(self._offline_later(user, rooms))
+
+    async def _offline_later(self, user: User, room_ids: set[int]) -> None:
+        await asyncio.sleep(self._grace)
+        self._going_offline.pop(user.id, None)
+        if not await self.store.online_among([user.id]):
+            await self._announce(user, False, room_ids)
+
+    async def _announce(self, user: User, online: bool, room_ids: Iterable[int]) -> None:
+        event = PresenceChanged(
+            user.imba_id, user.id, user.remote_user_id, online, tuple(sorted(room_ids))
+        )
+        await self._changes.announce(event)
+
+    async def online_among(self, user_ids: Iterable[int]) -> set[int]:
+        return await self.store.online_among(user_ids)
+
+    async def close(self) -> None:
+        for task in self._going_offline.values():
+            task.cancel()
+        self._going_offline.clear()
+        await self.store.close()

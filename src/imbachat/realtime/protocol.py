@@ -1,22 +1,16 @@
-"""The WebSocket wire format, in one place (documented in docs/protocol.md).
+"""Client -> server frames and close codes (docs/protocol.md §2 and §5).
 
 JSON text frames, each with a ``type``. Incoming frames are checked here and turned
-into plain dicts with typed values; outgoing frames are built here and encoded
-once, so the same text goes to every socket that gets it.
+into plain dicts with typed values; what the server sends is in :mod:`frames`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import orjson
 
-from imbachat import render
-from imbachat.clock import format_api
-from imbachat.domain import Message, Profile, RoomMember, User
-from imbachat.services.rooms import RoomView
-from imbachat.states import MemberRole, RoomType
+from imbachat.states import RoomType
 
 MAX_ID = 2**63 - 1
 
@@ -37,10 +31,6 @@ class FrameError(Exception):
         self.code = code
         self.message = message
         self.ref = ref
-
-
-def encode(frame: dict[str, Any]) -> str:
-    return orjson.dumps(frame).decode()
 
 
 # ---- client -> server -------------------------------------------------------
@@ -168,144 +158,3 @@ def _typed(kind: str, name: str, value: Any, wanted: type, ref: Any) -> Any:
     elif isinstance(value, str) and "\x00" in value:
         raise FrameError(422, f"{kind}: {name} must not contain NUL characters.", ref)
     return value
-
-
-# ---- server -> client -------------------------------------------------------
-
-
-def member_item(member: RoomMember, online: set[int]) -> dict[str, Any]:
-    return {
-        "user_id": member.remote_user_id,
-        "name": member.name or f"User {member.remote_user_id}",
-        "avatar_url": member.avatar_url,
-        "status": member.status,
-        "role": member.role,
-        "online": member.user_id in online,
-        "last_read_seq": member.last_read_seq,
-    }
-
-
-def user_item(user: User) -> dict[str, Any]:
-    """The connected user as ``ready`` shows them."""
-    return {
-        "user_id": user.remote_user_id,
-        "name": render.display_name(user),
-        "avatar_url": user.avatar_url,
-        "status": user.status,
-        "role": None,
-        "online": True,
-        "last_read_seq": None,
-    }
-
-
-def member_of_rendered(user: dict[str, Any], online: bool) -> dict[str, Any]:
-    """A member item from a user as :func:`imbachat.render.user` shapes it."""
-    return {
-        "user_id": int(user["remote_user_id"]),
-        "name": user["name"],
-        "avatar_url": user["avatar_url"],
-        "status": user["status"],
-        "role": MemberRole.MEMBER,
-        "online": online,
-        "last_read_seq": None,
-    }
-
-
-def users_found(text: str, people: Iterable[Profile]) -> str:
-    """The answer to ``search_users``."""
-    found = [
-        {"user_id": p.remote_user_id, "name": p.name, "avatar_url": p.avatar_url} for p in people
-    ]
-    return encode({"type": "users_found", "text": text, "users": found})
-
-
-def users_updated(people: list[dict[str, Any]]) -> str:
-    """New names, avatars or statuses of users (the host site answered), from users
-    as :func:`imbachat.render.user` shapes them."""
-    profiles = [
-        {
-            "user_id": int(user["remote_user_id"]),
-            "name": user["name"],
-            "avatar_url": user["avatar_url"],
-            "status": user["status"],
-            "is_bot": bool(user["is_bot"]),
-        }
-        for user in people
-    ]
-    return encode({"type": "users_updated", "users": profiles})
-
-
-def room_item(view: RoomView, online: set[int]) -> dict[str, Any]:
-    """A room as the room list shows it to one member."""
-    room = view.room
-    return {
-        "id": room.id,
-        "pipe": room.pipe,
-        "name": room.name,
-        "type": room.type,
-        "is_public": room.is_public,
-        "status": room.status,
-        "role": view.member.role,
-        "count_users": room.member_count,
-        "last_seq": room.last_seq,
-        "last_read_seq": view.member.last_read_seq,
-        "unread": view.unread,
-        "last_message": render.message(view.last_message) if view.last_message else None,
-        "last_message_date": format_api(room.last_message_at),
-        "members": None
-        if view.members is None
-        else [member_item(member, online) for member in view.members],
-    }
-
-
-def ready(user: User, views: Iterable[RoomView], online: set[int], heartbeat: float) -> str:
-    return encode(
-        {
-            "type": "ready",
-            "user": user_item(user),
-            "rooms": [room_item(view, online) for view in views],
-            "heartbeat": heartbeat,
-        }
-    )
-
-
-def message(room_id: int, rendered: dict[str, Any]) -> str:
-    return encode({"type": "message", "room_id": room_id, "message": rendered})
-
-
-def message_of(record: Message) -> str:
-    return message(record.room_id, render.message(record))
-
-
-def ack(client_id: str, record: Message) -> str:
-    return encode({"type": "ack", "client_id": client_id, "message": render.message(record)})
-
-
-def history(room_id: int, records: list[Message], has_more: bool) -> str:
-    return encode(
-        {
-            "type": "history",
-            "room_id": room_id,
-            "messages": [render.message(r) for r in records],
-            "has_more": has_more,
-        }
-    )
-
-
-def resumed(rooms: dict[int, int], truncated: list[int]) -> str:
-    return encode(
-        {"type": "resumed", "rooms": {str(k): v for k, v in rooms.items()}, "truncated": truncated}
-    )
-
-
-def room_event(action: str, **fields: Any) -> str:
-    return encode({"type": "room", "action": action, **fields})
-
-
-def error(code: int, text: str, ref: Any = None) -> str:
-    return encode({"type": "error", "code": code, "message": text, "ref": ref})
-
-
-def simple(kind: str, **fields: Any) -> str:
-    """Frames that are only their fields: typing, read, presence, pong, …"""
-    return encode({"type": kind, **fields})

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from imbachat.auth.owner import OwnerAuthenticator
 from imbachat.bus.base import Bus
+from imbachat.clock import SYSTEM_CLOCK, Clock
 from imbachat.config import Settings
 from imbachat.services.members import MemberService
 from imbachat.services.messages import MessageService
@@ -19,14 +20,16 @@ from imbachat.services.webhooks import WebhookService
 from imbachat.services.widgets import WidgetService
 from imbachat.store.db import Database
 from imbachat.store.writer import MessageWriter
+from imbachat.unit_of_work import Changes
 from imbachat.webhooks.host_site import HostSite
-from imbachat.webhooks.outbox import Outbox
 
 
 @dataclass(frozen=True, slots=True)
 class Services:
     db: Database
     bus: Bus
+    changes: Changes
+    clock: Clock
     owners: OwnerAuthenticator
     profiles: ProfileRefresher
     widgets: WidgetService
@@ -35,37 +38,43 @@ class Services:
     messages: MessageService
     members: MemberService
     writer: MessageWriter
-    outbox: Outbox
     webhooks: WebhookService
     moderation: ModerationService
     support: SupportService
 
 
-def build_services(db: Database, bus: Bus, settings: Settings) -> Services:
+def build_services(
+    db: Database, bus: Bus, settings: Settings, clock: Clock = SYSTEM_CLOCK
+) -> Services:
+    """Every service, wired: one ``Changes`` (the write path) and one clock."""
+    changes = Changes(db, bus)
     profiles = ProfileRefresher(
-        db, bus, HostSite(settings.host_site_timeout_seconds), settings.host_site_cache_seconds
+        changes,
+        HostSite(settings.host_site_timeout_seconds),
+        settings.host_site_cache_seconds,
+        clock,
     )
-    outbox = Outbox()
-    widgets = WidgetService(db)
-    moderation = ModerationService(db, bus, outbox, widgets)
-    limiter = SendLimiter(settings.send_rate_per_second, settings.send_burst)
-    messages = MessageService(db, bus, outbox, widgets, moderation, limiter)
-    rooms = RoomService(db, bus, profiles, outbox)
+    widgets = WidgetService(db, clock)
+    moderation = ModerationService(db, changes, widgets, clock)
+    limiter = SendLimiter(settings.send_rate_per_second, settings.send_burst, clock)
+    messages = MessageService(db, changes, widgets, moderation, limiter, clock)
+    rooms = RoomService(db, changes, profiles, clock)
     return Services(
         db=db,
         bus=bus,
+        changes=changes,
+        clock=clock,
         owners=OwnerAuthenticator(db, settings.owner_auth_cache_seconds),
         profiles=profiles,
         widgets=widgets,
-        users=UserService(db, profiles),
+        users=UserService(db, profiles, clock),
         rooms=rooms,
         messages=messages,
-        members=MemberService(db, bus),
+        members=MemberService(db, changes),
         writer=messages.writer,
-        outbox=outbox,
-        webhooks=WebhookService(db, outbox),
+        webhooks=WebhookService(db, changes, clock),
         moderation=moderation,
-        support=SupportService(db, rooms, bus, outbox),
+        support=SupportService(changes, rooms),
     )
 
 

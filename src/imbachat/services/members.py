@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Connection
 
-from imbachat import events
-from imbachat.bus.base import Bus
 from imbachat.domain import Member, Room, User, Widget
 from imbachat.errors import Forbidden, NotFound
+from imbachat.events import ReadMarked, Typing
 from imbachat.states import MemberState
 from imbachat.store import rooms as room_store
 from imbachat.store.db import Database
+from imbachat.unit_of_work import Changes
 
 
 def require_member(
@@ -40,21 +40,21 @@ def active_member(room: Room, member: Member | None, remote_user_id: int) -> Mem
 
 
 class MemberService:
-    def __init__(self, db: Database, bus: Bus) -> None:
+    def __init__(self, db: Database, changes: Changes) -> None:
         self._db = db
-        self._bus = bus
+        self._changes = changes
 
     async def mark_read(self, widget: Widget, user: User, room_id: int, seq: int) -> int:
         """Everything up to ``seq`` is read by the user, on all their devices;
         returns the stored mark (it never moves back)."""
-        async with self._db.write() as conn:
-            room, member = await conn.run_sync(require_member, widget, room_id, user)
-            stored = await room_store.mark_read(conn, room.id, user.id, seq)
-        mark = stored if stored is not None else member.last_read_seq
-        if mark > member.last_read_seq:
-            await self._bus.publish(events.read(room, user, mark))
+        async with self._changes.begin() as uow:
+            room, member = await uow.conn.run_sync(require_member, widget, room_id, user)
+            stored = await room_store.mark_read(uow.conn, room.id, user.id, seq)
+            mark = stored if stored is not None else member.last_read_seq
+            if mark > member.last_read_seq:
+                uow.emit(ReadMarked(widget.imba_id, room.id, user.id, user.remote_user_id, mark))
         return mark
 
     async def typing(self, widget: Widget, user: User, room_id: int) -> None:
         room, _ = await self._db.run_read(lambda conn: require_member(conn, widget, room_id, user))
-        await self._bus.publish(events.typing(room, user))
+        await self._changes.announce(Typing(widget.imba_id, room.id, user.id, user.remote_user_id))

@@ -9,9 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from imbachat import events
-from imbachat.bus.base import Bus
-from imbachat.clock import utcnow
+from imbachat.clock import SYSTEM_CLOCK, Clock
 from imbachat.domain import (
     Member,
     Message,
@@ -25,6 +23,7 @@ from imbachat.domain import (
     Widget,
 )
 from imbachat.errors import Conflict, Forbidden, ImbaError, Invalid, NotFound, TooLarge
+from imbachat.events import MessageDeleted, MessageEdited
 from imbachat.services.members import active_member, existing_room, require_member
 from imbachat.services.moderation import ModerationService
 from imbachat.services.ratelimit import SendLimiter
@@ -35,7 +34,7 @@ from imbachat.store import rooms as room_store
 from imbachat.store import users as user_store
 from imbachat.store.db import Database
 from imbachat.store.writer import MessageWriter
-from imbachat.webhooks.outbox import Outbox
+from imbachat.unit_of_work import Changes
 
 MAX_MESSAGE_LENGTH = 10_000
 MAX_PAGE = 200
@@ -67,17 +66,17 @@ class MessageService:
     def __init__(
         self,
         db: Database,
-        bus: Bus,
-        outbox: Outbox,
+        changes: Changes,
         widgets: WidgetService,
         moderation: ModerationService,
         limiter: SendLimiter,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._db = db
-        self._bus = bus
-        self._outbox = outbox
+        self._changes = changes
         self._widgets = widgets
-        self.writer = MessageWriter(db, self.check_batch, on_stored=self._record_new)
+        self._clock = clock
+        self.writer = MessageWriter(changes, self.check_batch, clock)
         self._moderation = moderation
         self._limiter = limiter
 
@@ -103,6 +102,7 @@ class MessageService:
             body=command.text,
             answer_to=command.answer_to,
             client_id=command.client_id,
+            origin=command.origin,
         )
 
     def check_batch(
@@ -160,10 +160,6 @@ class MessageService:
             client_id=request.client_id,
         )
 
-    def _record_new(self, conn: Connection, created: list[Message]) -> None:
-        """The webhook outbox rows of new messages, in the batch's transaction."""
-        self._outbox.write_new_messages(conn, created)
-
     def enqueue(self, request: SendRequest) -> asyncio.Future[tuple[Message, bool]]:
         """Queue a prepared request for the next group commit, in call order."""
         return self.writer.enqueue(request)
@@ -171,16 +167,13 @@ class MessageService:
     async def complete(
         self, command: SendCommand, stored: Awaitable[tuple[Message, bool]]
     ) -> Message:
-        """Wait for the draft's commit, then announce it (live and to webhooks)."""
+        """The stored message, once its batch committed (and announced it)."""
         message, created = await stored
         if not created and message.room_id != command.room_id:
             raise Conflict(
                 "This client_id was already used for a message in another room.",
                 field="client_id",
             )
-        if created:
-            self._outbox.recorded()
-            await self._bus.publish(events.message_new(message, command.origin))
         return message
 
     async def history(
@@ -221,7 +214,8 @@ class MessageService:
         sending (not banned, not muted, an open room, no blocked words)."""
         check_text(text)
         widget = await self._current(widget)
-        async with self._db.write() as conn:
+        async with self._changes.begin() as uow:
+            conn = uow.conn
             message = await self._message_for(conn, widget, user, message_id, staff_may=False)
             room, member = await conn.run_sync(require_member, widget, message.room_id, user)
             author = (
@@ -231,27 +225,26 @@ class MessageService:
             if room.status != RoomStatus.OPEN:
                 raise Forbidden("This room is closed.", field="room_id")
             self._moderation.check_words(widget, text)
-            await message_store.set_body(conn, message.id, text, utcnow())
+            await message_store.set_body(conn, message.id, text, self._clock.now())
             edited = await message_store.get(conn, widget.imba_id, message.id)
             assert edited is not None
-            event = events.message_edited(edited)
-            await self._outbox.record(conn, [event])
-        self._outbox.recorded()
-        await self._bus.publish(event)
+            uow.emit(MessageEdited(edited))
         return edited
 
     async def delete(self, widget: Widget, user: User | None, message_id: int) -> Message:
         """Authors delete their own messages, room moderators and admins anyone's,
         the widget owner (``user`` None) any; the seq stays, the text goes."""
-        async with self._db.write() as conn:
+        async with self._changes.begin() as uow:
+            conn = uow.conn
             message = await self._message_for(conn, widget, user, message_id, staff_may=True)
-            await message_store.set_deleted(conn, message.id, utcnow())
+            await message_store.set_deleted(conn, message.id, self._clock.now())
             deleted = await message_store.get(conn, widget.imba_id, message.id)
             assert deleted is not None
-            event = events.message_deleted(deleted)
-            await self._outbox.record(conn, [event])
-        self._outbox.recorded()
-        await self._bus.publish(event)
+            uow.emit(
+                MessageDeleted(
+                    deleted.imba_id, deleted.room_id, deleted.id, deleted.seq, deleted.author_id
+                )
+            )
         return deleted
 
     async def _current(self, widget: Widget) -> Widget:

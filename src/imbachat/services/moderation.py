@@ -27,11 +27,17 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from imbachat import events
-from imbachat.bus.base import Bus
-from imbachat.clock import utcnow
+from imbachat.clock import SYSTEM_CLOCK, Clock
 from imbachat.domain import Member, Room, User, Widget
 from imbachat.errors import Forbidden, Invalid, NotFound
+from imbachat.events import (
+    MemberMuted,
+    MemberRemoved,
+    MemberRoleChanged,
+    RoomClosed,
+    UserBanned,
+    UserUnbanned,
+)
 from imbachat.services.members import require_member
 from imbachat.services.widgets import WidgetService
 from imbachat.states import MemberRole, RoomStatus, RoomType, UserStatus
@@ -39,7 +45,7 @@ from imbachat.store import rooms as room_store
 from imbachat.store import users as user_store
 from imbachat.store import widgets as widget_store
 from imbachat.store.db import Database
-from imbachat.webhooks.outbox import Outbox
+from imbachat.unit_of_work import Changes
 
 STAFF_ACTIONS = ("ban", "unban", "mute", "unmute", "remove")
 MAX_MUTE_SECONDS = 366 * 86_400
@@ -62,11 +68,17 @@ def blocked_pattern(words: str | None) -> re.Pattern[str] | None:
 
 
 class ModerationService:
-    def __init__(self, db: Database, bus: Bus, outbox: Outbox, widgets: WidgetService) -> None:
+    def __init__(
+        self,
+        db: Database,
+        changes: Changes,
+        widgets: WidgetService,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
         self._db = db
-        self._bus = bus
-        self._outbox = outbox
+        self._changes = changes
         self._widgets = widgets
+        self._clock = clock
         self._patterns: dict[int, tuple[str | None, re.Pattern[str] | None]] = {}
 
     # ---- the send path's checks ------------------------------------------------
@@ -80,13 +92,12 @@ class ModerationService:
         if pattern is not None and pattern.search(text):
             raise Invalid("The message contains a word this chat does not allow.", field="message")
 
-    @staticmethod
-    def check_may_send(author: User, member: Member) -> None:
+    def check_may_send(self, author: User, member: Member) -> None:
         if author.is_banned:
             raise Forbidden("You are banned from this chat.", field="user_id")
         if member.is_banned:
             raise Forbidden("You are banned from this room.", field="room_id")
-        if member.muted_until is not None and member.muted_until > utcnow():
+        if member.muted_until is not None and member.muted_until > self._clock.now():
             until = member.muted_until.strftime("%Y-%m-%d %H:%M:%S")
             raise Forbidden(f"You are muted in this room until {until} UTC.", field="room_id")
 
@@ -108,38 +119,31 @@ class ModerationService:
             raise Invalid(f"action is one of {', '.join(STAFF_ACTIONS)}.", field="action")
         if room_id is None and (actor is not None or action in ("mute", "remove")):
             raise Invalid("room_id is required for this action.", field="room_id")
-        now = utcnow()
-        async with self._db.write() as conn:
+        now = self._clock.now()
+        async with self._changes.begin() as uow:
+            conn = uow.conn
             target = await self._user(conn, widget, target_remote_id)
-            happened = []
+            who = (widget.imba_id, room_id, target.id, target.remote_user_id)
+            banned = UserBanned(*who) if action == "ban" else UserUnbanned(*who)
             if room_id is None:
                 await user_store.set_banned(conn, target.id, action == "ban", now)
-                kind = events.USER_BANNED if action == "ban" else events.USER_UNBANNED
-                happened.append(events.moderation(kind, widget.imba_id, None, target, None))
+                uow.emit(banned)
+                return
+            room = await self._staff_check(conn, widget, room_id, actor, target)
+            if action in ("ban", "unban"):
+                await room_store.set_member(conn, room.id, target.id, is_banned=action == "ban")
+                uow.emit(banned)
+            elif action == "unmute":
+                await room_store.set_member(conn, room.id, target.id, muted_until=None)
+            elif action == "mute":
+                if seconds is None or not 1 <= seconds <= MAX_MUTE_SECONDS:
+                    raise Invalid(f"seconds must be 1 to {MAX_MUTE_SECONDS}.", field="seconds")
+                until = now + timedelta(seconds=seconds)
+                await room_store.set_member(conn, room.id, target.id, muted_until=until)
+                uow.emit(MemberMuted(*who, until=until))
             else:
-                room, target_member = await self._staff_check(conn, widget, room_id, actor, target)
-                if action in ("ban", "unban"):
-                    await room_store.set_member(conn, room.id, target.id, is_banned=action == "ban")
-                    kind = events.USER_BANNED if action == "ban" else events.USER_UNBANNED
-                    happened.append(events.moderation(kind, widget.imba_id, room, target, None))
-                elif action == "unmute":
-                    await room_store.set_member(conn, room.id, target.id, muted_until=None)
-                elif action == "mute":
-                    if seconds is None or not 1 <= seconds <= MAX_MUTE_SECONDS:
-                        raise Invalid(f"seconds must be 1 to {MAX_MUTE_SECONDS}.", field="seconds")
-                    until = now + timedelta(seconds=seconds)
-                    await room_store.set_member(conn, room.id, target.id, muted_until=until)
-                    happened.append(
-                        events.moderation(events.MEMBER_MUTED, widget.imba_id, room, target, until)
-                    )
-                else:
-                    await room_store.remove_member(conn, room.id, target.id, now)
-                    happened.append(events.member_removed(room, target))
-                del target_member
-            await self._outbox.record(conn, happened)
-        self._outbox.recorded()
-        for event in happened:
-            await self._bus.publish(event)
+                await room_store.remove_member(conn, room.id, target.id, now)
+                uow.emit(MemberRemoved(widget.imba_id, room.id, target.id, target.remote_user_id))
 
     async def set_role(
         self, widget: Widget, room_id: int, target_remote_id: int, role: str, actor: User | None
@@ -148,7 +152,8 @@ class ModerationService:
             new_role = MemberRole(role)
         except ValueError:
             raise Invalid("role is admin, moderator or member.", field="role") from None
-        async with self._db.write() as conn:
+        async with self._changes.begin() as uow:
+            conn = uow.conn
             target = await self._user(conn, widget, target_remote_id)
             room, target_member = await conn.run_sync(require_member, widget, room_id, target)
             if actor is not None:
@@ -160,15 +165,17 @@ class ModerationService:
                         "Only the widget owner changes another admin's role.", field="role"
                     )
             await room_store.set_member(conn, room.id, target.id, role=new_role)
-            event = events.member_role(room, target, new_role)
-            await self._outbox.record(conn, [event])
-        self._outbox.recorded()
-        await self._bus.publish(event)
+            uow.emit(
+                MemberRoleChanged(
+                    widget.imba_id, room.id, target.id, target.remote_user_id, new_role
+                )
+            )
 
     async def close_room(self, widget: Widget, room_id: int, actor: User | None) -> Room:
         """Close a room (e.g. a solved support request): nobody can send any more.
         Room admins and operators (users with status admin) may close."""
-        async with self._db.write() as conn:
+        async with self._changes.begin() as uow:
+            conn = uow.conn
             room = await room_store.get(conn, widget.imba_id, room_id)
             if room is None:
                 raise NotFound(f"No room with room_id {room_id}.", field="room_id")
@@ -183,13 +190,10 @@ class ModerationService:
                         "Only room admins, and operators in support rooms, close rooms.",
                         field="room_id",
                     )
-            await room_store.set_status(conn, room.id, RoomStatus.CLOSED, utcnow())
+            await room_store.set_status(conn, room.id, RoomStatus.CLOSED, self._clock.now())
             closed = await room_store.get(conn, widget.imba_id, room.id)
             assert closed is not None
-            event = events.room_closed(closed)
-            await self._outbox.record(conn, [event])
-        self._outbox.recorded()
-        await self._bus.publish(event)
+            uow.emit(RoomClosed(closed))
         return closed
 
     async def set_blocked_words(self, widget: Widget, words: list[str]) -> list[str]:
@@ -199,14 +203,16 @@ class ModerationService:
                 f"At most {MAX_BLOCKED_WORDS} words of at most 100 characters.", field="words"
             )
         async with self._db.write() as conn:
-            await widget_store.set_blocked_words(conn, widget.imba_id, "\n".join(clean), utcnow())
+            await widget_store.set_blocked_words(
+                conn, widget.imba_id, "\n".join(clean), self._clock.now()
+            )
         self._widgets.forget(widget.imba_id)  # this node's next send sees the new list
         return clean
 
     async def set_bot(self, widget: Widget, remote_id: int, is_bot: bool) -> None:
         async with self._db.write() as conn:
             target = await self._user(conn, widget, remote_id)
-            await user_store.set_bot(conn, target.id, is_bot, utcnow())
+            await user_store.set_bot(conn, target.id, is_bot, self._clock.now())
 
     # ---- helpers -------------------------------------------------------------------
 
@@ -220,7 +226,7 @@ class ModerationService:
     @staticmethod
     async def _staff_check(
         conn: AsyncConnection, widget: Widget, room_id: int, actor: User | None, target: User
-    ) -> tuple[Room, Member]:
+    ) -> Room:
         room, target_member = await conn.run_sync(require_member, widget, room_id, target)
         if actor is not None:
             _, acting = await conn.run_sync(require_member, widget, room_id, actor)
@@ -228,4 +234,4 @@ class ModerationService:
                 raise Forbidden(
                     "Your role in this room does not allow that on this member.", field="user_id"
                 )
-        return room, target_member
+        return room

@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Iterable
 from datetime import timedelta
 
 import httpx
 import orjson
 
-from imbachat import events
-from imbachat.bus.base import Bus
-from imbachat.clock import utcnow
+from imbachat.clock import SYSTEM_CLOCK, Clock
 from imbachat.domain import Profile, User, Widget
+from imbachat.events import UsersUpdated
 from imbachat.store import users as user_store
-from imbachat.store.db import Database
+from imbachat.unit_of_work import Changes
 from imbachat.webhooks.host_site import HostSite, HostSiteError
 
 log = logging.getLogger(__name__)
@@ -35,10 +33,14 @@ OPEN_SECONDS = 30.0
 
 class ProfileRefresher:
     def __init__(
-        self, db: Database, bus: Bus, host_site: HostSite, cache_seconds: float = 3600.0
+        self,
+        changes: Changes,
+        host_site: HostSite,
+        cache_seconds: float = 3600.0,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        self._db = db
-        self._bus = bus
+        self._changes = changes
+        self._clock = clock
         self._host_site = host_site
         self._ttl = timedelta(seconds=cache_seconds)
         self._waiting: dict[int, tuple[Widget, set[int]]] = {}
@@ -49,7 +51,7 @@ class ProfileRefresher:
 
     def stale(self, users: Iterable[User]) -> list[int]:
         """Host ids of these users whose profile is missing or older than the TTL."""
-        oldest = utcnow() - self._ttl
+        oldest = self._clock.now() - self._ttl
         return [
             u.remote_user_id
             for u in users
@@ -60,7 +62,7 @@ class ProfileRefresher:
         """Ask the host site about these users soon; returns at once."""
         if not widget.users_info_url:
             return
-        now = time.monotonic()
+        now = self._clock.monotonic()
         if self._open_until.get(widget.imba_id, 0.0) > now:
             return
         recently = now - min(self._ttl.total_seconds(), 300.0)
@@ -93,8 +95,9 @@ class ProfileRefresher:
         self._failures.pop(widget.imba_id, None)
         if not profiles:
             return
-        now = utcnow()
-        async with self._db.write() as conn:
+        now = self._clock.now()
+        async with self._changes.begin() as uow:
+            conn = uow.conn
             known = await conn.run_sync(
                 user_store.by_remote_ids, widget.imba_id, [p.remote_user_id for p in profiles]
             )
@@ -114,7 +117,7 @@ class ProfileRefresher:
             updated = await conn.run_sync(
                 user_store.by_remote_ids, widget.imba_id, [p.remote_user_id for p in profiles]
             )
-        await self._bus.publish(events.users_updated(widget.imba_id, updated.values()))
+            uow.emit(UsersUpdated(widget.imba_id, tuple(updated.values())))
 
     async def search(self, widget: Widget, text: str) -> list[Profile]:
         """Who the host site's Users search URL finds; [] when it has none, fails or
@@ -122,7 +125,7 @@ class ProfileRefresher:
         longer than the host timeout)."""
         if not widget.users_search_url:
             return []
-        if self._open_until.get(widget.imba_id, 0.0) > time.monotonic():
+        if self._open_until.get(widget.imba_id, 0.0) > self._clock.monotonic():
             return []
         try:
             found = await self._host_site.search_users(widget, text)
@@ -137,7 +140,7 @@ class ProfileRefresher:
         self._failures[imba_id] = failures
         log.warning("host site of widget %s failed (%d in a row): %r", imba_id, failures, exc)
         if failures >= FAILURES_TO_OPEN:
-            self._open_until[imba_id] = time.monotonic() + OPEN_SECONDS
+            self._open_until[imba_id] = self._clock.monotonic() + OPEN_SECONDS
             self._failures.pop(imba_id, None)
 
     async def close(self) -> None:

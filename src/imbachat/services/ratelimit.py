@@ -7,13 +7,14 @@ once per node, which bounds abuse without a shared store on the send path.
 from __future__ import annotations
 
 import math
-import time
 
+from imbachat.clock import SYSTEM_CLOCK, Clock
 from imbachat.errors import RateLimited
 
 
 class SendLimiter:
-    def __init__(self, per_second: float, burst: int) -> None:
+    def __init__(self, per_second: float, burst: int, clock: Clock = SYSTEM_CLOCK) -> None:
+        self._clock = clock
         self._rate = per_second
         self._burst = float(burst)
         self._buckets: dict[tuple[int, int], tuple[float, float]] = {}
@@ -22,7 +23,7 @@ class SendLimiter:
         """Spend one send; raise RateLimited with the seconds to wait when empty."""
         if self._rate <= 0:
             return
-        now = time.monotonic()
+        now = self._clock.monotonic()
         tokens, then = self._buckets.get((imba_id, user_id), (self._burst, now))
         tokens = min(self._burst, tokens + (now - then) * self._rate)
         if tokens < 1:

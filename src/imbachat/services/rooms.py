@@ -9,9 +9,7 @@ from dataclasses import dataclass, field, replace
 
 from sqlalchemy.engine import Connection
 
-from imbachat import events
-from imbachat.bus.base import Bus
-from imbachat.clock import utcnow
+from imbachat.clock import SYSTEM_CLOCK, Clock
 from imbachat.domain import (
     Member,
     Message,
@@ -24,13 +22,14 @@ from imbachat.domain import (
     Widget,
 )
 from imbachat.errors import Forbidden, Invalid, NotFound
+from imbachat.events import MembersAdded, RoomCreated
 from imbachat.services.profiles import ProfileRefresher
 from imbachat.states import MemberRole, MemberState, RoomStatus, RoomType
 from imbachat.store import messages as message_store
 from imbachat.store import rooms as room_store
 from imbachat.store import users as user_store
 from imbachat.store.db import Database
-from imbachat.webhooks.outbox import Outbox
+from imbachat.unit_of_work import Changes
 
 DEFAULT_TITLE = "New room"
 
@@ -81,10 +80,10 @@ class RoomView:
 RESERVED_PIPES = ("dialog-", "support-")
 
 
-def _first_admin(members: list[User], spec: RoomSpec) -> int | None:
+def _first_admin(people: list[User], spec: RoomSpec) -> int | None:
     if spec.admin_remote_ids is not None:
-        return next((u.id for u in members if u.remote_user_id in spec.admin_remote_ids), None)
-    return members[0].id if members else None
+        return next((u.id for u in people if u.remote_user_id in spec.admin_remote_ids), None)
+    return people[0].id if people else None
 
 
 def dialog_pipe(first: int, second: int) -> str:
@@ -94,19 +93,26 @@ def dialog_pipe(first: int, second: int) -> str:
 
 
 class RoomService:
-    def __init__(self, db: Database, bus: Bus, profiles: ProfileRefresher, outbox: Outbox) -> None:
+    def __init__(
+        self,
+        db: Database,
+        changes: Changes,
+        profiles: ProfileRefresher,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
         self._db = db
-        self._bus = bus
+        self._changes = changes
         self._profiles = profiles
-        self._outbox = outbox
+        self._clock = clock
 
     async def create_or_join(self, widget: Widget, spec: RoomSpec) -> RoomChange:
         """Add the users to the room named by ``room_id`` (which must exist) or by
         ``pipe`` (created when new); with neither, create a room with a random pipe.
         The first listed user of a new room is its admin."""
-        now = utcnow()
-        async with self._db.write() as conn:
-            members, new_users = await user_store.ensure(
+        now = self._clock.now()
+        async with self._changes.begin() as uow:
+            conn = uow.conn
+            people, new_users = await user_store.ensure(
                 conn, widget.imba_id, spec.remote_user_ids, now
             )
             if spec.room_id is not None:
@@ -121,7 +127,7 @@ class RoomService:
                     pipe=spec.pipe or new_pipe(),
                     now=now,
                     name=spec.title,
-                    admin_id=_first_admin(members, spec),
+                    admin_id=_first_admin(people, spec),
                     type=spec.type,
                     tab=0,
                     is_public=spec.is_public,
@@ -129,31 +135,25 @@ class RoomService:
                     member_count=0,
                     last_seq=0,
                 )
-            roles = {user.id: MemberRole.MEMBER for user in members}
-            if created and members:
+            roles = {user.id: MemberRole.MEMBER for user in people}
+            if created and people:
                 admins = (
                     spec.admin_remote_ids
                     if spec.admin_remote_ids is not None
                     else [spec.remote_user_ids[0]]
                 )
-                for user in members:
+                for user in people:
                     if user.remote_user_id in admins:
                         roles[user.id] = MemberRole.ADMIN
             added = await room_store.add_members(conn, room.id, roles, now)
             room = await room_store.get(conn, widget.imba_id, room.id)
             assert room is not None
-            happened = []
             if created:
-                happened.append(events.room_created(room, added))
+                uow.emit(RoomCreated(room, tuple(added)))
             elif added:
-                newcomers = [user for user in members if user.id in set(added)]
-                happened.append(events.member_added(room, newcomers))
-            await self._outbox.record(conn, happened)
+                newcomers = set(added)
+                uow.emit(MembersAdded(room, tuple(u for u in people if u.id in newcomers)))
         self._profiles.schedule(widget, [user.remote_user_id for user in new_users])
-        if happened:
-            self._outbox.recorded()
-        for event in happened:
-            await self._bus.publish(event)
         return RoomChange(room, created, added)
 
     async def open_dialog(self, widget: Widget, user: User, other_remote_id: int) -> RoomChange:

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from imbachat import events
-from imbachat.bus.base import Bus
 from imbachat.domain import User, Widget
+from imbachat.events import RoomReopened
 from imbachat.services.rooms import RoomChange, RoomService, RoomSpec
 from imbachat.states import RoomStatus, RoomType
 from imbachat.store import rooms as room_store
 from imbachat.store import users as user_store
-from imbachat.store.db import Database
-from imbachat.webhooks.outbox import Outbox
+from imbachat.unit_of_work import Changes
 
 SUPPORT_TITLE = "Technical support"
 
@@ -27,26 +25,21 @@ def support_pipe(visitor: User) -> str:
 
 
 class SupportService:
-    def __init__(self, db: Database, rooms: RoomService, bus: Bus, outbox: Outbox) -> None:
-        self._db = db
+    def __init__(self, changes: Changes, rooms: RoomService) -> None:
+        self._changes = changes
         self._rooms = rooms
-        self._bus = bus
-        self._outbox = outbox
 
     async def open(self, widget: Widget, visitor: User) -> RoomChange:
         """The visitor's support room, created (or reopened) with every operator."""
         await self._rooms.refuse_banned(visitor)
-        reopened = None
-        async with self._db.write() as conn:
-            operators = await user_store.operators(conn, widget.imba_id)
-            existing = await room_store.by_pipe(conn, widget.imba_id, support_pipe(visitor))
+        async with self._changes.begin() as uow:
+            operators = await user_store.operators(uow.conn, widget.imba_id)
+            existing = await room_store.by_pipe(uow.conn, widget.imba_id, support_pipe(visitor))
             if existing is not None and existing.status != RoomStatus.OPEN:
-                await room_store.set_status(conn, existing.id, RoomStatus.OPEN, existing.updated_at)
-                reopened = events.room_reopened(replace(existing, status=RoomStatus.OPEN))
-                await self._outbox.record(conn, [reopened])
-        if reopened is not None:
-            self._outbox.recorded()
-            await self._bus.publish(reopened)
+                await room_store.set_status(
+                    uow.conn, existing.id, RoomStatus.OPEN, existing.updated_at
+                )
+                uow.emit(RoomReopened(replace(existing, status=RoomStatus.OPEN)))
         people = [
             visitor.remote_user_id,
             *(o.remote_user_id for o in operators if o.id != visitor.id),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from imbachat.clock import utcnow
+from imbachat.clock import SYSTEM_CLOCK, Clock
 from imbachat.domain import Page, Profile, Slice, User, UserQuery, Widget
 from imbachat.errors import Invalid, NotFound
 from imbachat.render import display_name
@@ -17,9 +17,12 @@ MAX_SEARCH_TEXT = 100
 
 
 class UserService:
-    def __init__(self, db: Database, profiles: ProfileRefresher) -> None:
+    def __init__(
+        self, db: Database, profiles: ProfileRefresher, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
         self._db = db
         self._profiles = profiles
+        self._clock = clock
 
     async def ensure(self, widget: Widget, remote_ids: Sequence[int]) -> list[User]:
         """The users with these host ids, created when not yet known (their names
@@ -32,7 +35,9 @@ class UserService:
             self._profiles.schedule(widget, self._profiles.stale(found))
             return found
         async with self._db.write() as conn:
-            found, created = await user_store.ensure(conn, widget.imba_id, remote_ids, utcnow())
+            found, created = await user_store.ensure(
+                conn, widget.imba_id, remote_ids, self._clock.now()
+            )
         self._profiles.schedule(widget, [user.remote_user_id for user in created])
         return found
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from imbachat.clock import utcnow
+from imbachat.clock import SYSTEM_CLOCK, Clock
 from imbachat.domain import Widget
 from imbachat.errors import Invalid, NotFound
 from imbachat.states import DeliveryStatus
 from imbachat.store import users as user_store
 from imbachat.store import webhooks as webhook_store
 from imbachat.store.db import Database
-from imbachat.webhooks.outbox import WEBHOOK_EVENTS, Outbox
+from imbachat.unit_of_work import Changes
+from imbachat.webhooks.bodies import WEBHOOK_EVENT_NAMES
 
 
 def _public(hook: Any, bot_remote_id: int | None = None) -> dict[str, Any]:
@@ -21,7 +22,7 @@ def _public(hook: Any, bot_remote_id: int | None = None) -> dict[str, Any]:
         "imba_id": hook["imba_id"],
         "url": hook["url"],
         "secret": hook["secret"],
-        "events": [e for e in hook["events"].split(",") if e] or list(WEBHOOK_EVENTS),
+        "events": [e for e in hook["events"].split(",") if e] or list(WEBHOOK_EVENT_NAMES),
         "bot_user_id": bot_remote_id,
         "active": bool(hook["active"]),
         "created_at": hook["created_at"].strftime("%Y-%m-%d %H:%M:%S"),
@@ -46,9 +47,10 @@ def delivery_view(row: Any) -> dict[str, Any]:
 
 
 class WebhookService:
-    def __init__(self, db: Database, outbox: Outbox) -> None:
+    def __init__(self, db: Database, changes: Changes, clock: Clock = SYSTEM_CLOCK) -> None:
         self._db = db
-        self._outbox = outbox
+        self._changes = changes
+        self._clock = clock
 
     async def add(
         self,
@@ -64,14 +66,15 @@ class WebhookService:
         if not url.startswith(("https://", "http://")) or len(url) > 2048:
             raise Invalid("url must be an http(s) URL of at most 2048 characters.", field="url")
         chosen = [e.strip() for e in events or [] if e.strip()]
-        unknown = [e for e in chosen if e not in WEBHOOK_EVENTS]
+        unknown = [e for e in chosen if e not in WEBHOOK_EVENT_NAMES]
         if unknown:
             raise Invalid(
-                f"Unknown events {unknown}; known: {', '.join(WEBHOOK_EVENTS)}.", field="events"
+                f"Unknown events {unknown}; known: {', '.join(WEBHOOK_EVENT_NAMES)}.",
+                field="events",
             )
         if secret is not None and not 16 <= len(secret) <= 255:
             raise Invalid("secret must be 16 to 255 characters.", field="secret")
-        now = utcnow()
+        now = self._clock.now()
         async with self._db.write() as conn:
             bot = None
             if bot_user_id is not None:
@@ -117,7 +120,9 @@ class WebhookService:
 
     async def replay(self, widget: Widget, delivery_row_id: int) -> None:
         """Send a delivery again (same delivery id), with a fresh day of retries."""
-        async with self._db.write() as conn:
-            if not await webhook_store.replay(conn, widget.imba_id, delivery_row_id, utcnow()):
+        async with self._changes.begin() as uow:
+            if not await webhook_store.replay(
+                uow.conn, widget.imba_id, delivery_row_id, self._clock.now()
+            ):
                 raise NotFound(f"No delivery {delivery_row_id}.", field="delivery_id")
-        self._outbox.recorded(force=True)
+            uow.queued_deliveries()

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import time
 from dataclasses import dataclass
 
 from imbachat.auth.owner import hash_password, password_matches
-from imbachat.clock import utcnow
+from imbachat.clock import SYSTEM_CLOCK, Clock
 from imbachat.domain import Widget
 from imbachat.errors import Conflict, Invalid, NotFound
 from imbachat.store import widgets as widget_store
@@ -35,8 +34,9 @@ class NewWidget:
 
 
 class WidgetService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Clock = SYSTEM_CLOCK) -> None:
         self._db = db
+        self._clock = clock
         self._recent: dict[int, tuple[float, Widget]] = {}
         self._reading: dict[int, asyncio.Future[Widget]] = {}
 
@@ -62,7 +62,7 @@ class WidgetService:
                     f"{field} must be an http(s) URL of at most 2048 characters.", field=field
                 )
         password_hash = await asyncio.to_thread(hash_password, spec.password)
-        now = utcnow()
+        now = self._clock.now()
         async with self._db.write() as conn:
             imba_id = spec.imba_id or await widget_store.next_imba_id(conn)
             if await widget_store.get(conn, imba_id) is not None:
@@ -100,7 +100,7 @@ class WidgetService:
         call costs no query; one read at a time per widget. A secret rotated on
         another node or by the CLI is refused here within RECENT_SECONDS."""
         cached = self._recent.get(imba_id)
-        if cached is not None and cached[0] > time.monotonic():
+        if cached is not None and cached[0] > self._clock.monotonic():
             return cached[1]
         reading = self._reading.get(imba_id)
         if reading is None:
@@ -115,7 +115,7 @@ class WidgetService:
 
     async def _read_recent(self, imba_id: int) -> Widget:
         widget = await self.get(imba_id)
-        self._recent[imba_id] = (time.monotonic() + RECENT_SECONDS, widget)
+        self._recent[imba_id] = (self._clock.monotonic() + RECENT_SECONDS, widget)
         return widget
 
     async def list(self) -> list[tuple[Widget, str]]:
@@ -128,7 +128,9 @@ class WidgetService:
         async with self._db.write() as conn:
             if await widget_store.get(conn, imba_id) is None:
                 raise NotFound(f"No widget with imba_id {imba_id}.", field="imba_id")
-            await widget_store.set_secret(conn, imba_id, secret_key or new_secret_key(), utcnow())
+            await widget_store.set_secret(
+                conn, imba_id, secret_key or new_secret_key(), self._clock.now()
+            )
             widget = await widget_store.get(conn, imba_id)
         assert widget is not None
         self.forget(imba_id)

@@ -102,7 +102,7 @@ class Database:
             if path is not None and on_disk:
                 sync_url = make_url(self.url).set(drivername="sqlite")
                 self._sync_engine = create_engine(sync_url, poolclass=QueuePool, pool_size=1)
-                _tune_sqlite(self._sync_engine, manual_checkpoints=True)
+                _tune_sqlite(self._sync_engine, manual_checkpoints=True, always_immediate=True)
                 self._writer_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
                 # Reads in autocommit: each query sees the latest commit, and a read
                 # costs no BEGIN and ROLLBACK. One connection: reads never overlap.
@@ -126,8 +126,11 @@ class Database:
             async with self.engine.begin() as conn:
                 yield conn
             return
-        async with self._write_lock, self.engine.begin() as conn:
-            yield conn
+        async with self._write_lock, self.engine.connect() as conn:
+            # SQLite: take the write lock at BEGIN (see _tune_sqlite).
+            immediate = await conn.execution_options(**{_IMMEDIATE: True})
+            async with immediate.begin():
+                yield immediate
         if self._checkpointer is not None:
             self._checkpointer.soon()
 
@@ -242,11 +245,27 @@ def _log_failure(future: asyncio.Future[None]) -> None:
         log.warning("a WAL checkpoint failed: %r", future.exception())
 
 
-def _tune_sqlite(engine: Engine, *, manual_checkpoints: bool, transactions: bool = True) -> None:
+_IMMEDIATE = "imbachat_sqlite_immediate"
+
+
+def _tune_sqlite(
+    engine: Engine,
+    *,
+    manual_checkpoints: bool,
+    transactions: bool = True,
+    always_immediate: bool = False,
+) -> None:
     """WAL for concurrent readers, NORMAL sync (safe in WAL), real foreign keys,
     and (with ``transactions``) explicit BEGIN so a read-then-write runs in one
     transaction; with ``manual_checkpoints``, no checkpoint inside commits (see
-    the module's notes)."""
+    the module's notes).
+
+    Write transactions (all of ``always_immediate``'s, and those that ask with the
+    execution option) begin IMMEDIATE: a deferred one that read first and then
+    writes after another connection committed fails at once with "database is
+    locked" (SQLite cannot wait there without risking a deadlock), whereas an
+    IMMEDIATE one waits its turn (``busy_timeout``). Other processes on the same
+    file (the CLI, a second server) write too."""
     pragmas = [
         "journal_mode=WAL",
         "synchronous=NORMAL",
@@ -269,4 +288,5 @@ def _tune_sqlite(engine: Engine, *, manual_checkpoints: bool, transactions: bool
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
-            conn.exec_driver_sql("BEGIN")
+            immediate = always_immediate or conn.get_execution_options().get(_IMMEDIATE)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -3,9 +3,12 @@
 Senders queue requests and wait; one task takes everything queued (up to
 ``max_batch``) and, in one transaction, checks them all against the database with
 the ``check`` hook (a few queries per batch, not per send), stores the drafts that
-passed with :func:`messages.insert_batch`, and answers each sender. The whole
-transaction is one synchronous function run by :meth:`Database.run_write` (on
-SQLite, one hop to the writer thread for the batch). Under load, N
+passed with :func:`messages.insert_batch`, emits a ``MessageNew`` for each new
+message, and answers each sender once the batch is committed and announced. The
+batch is one unit of work (:meth:`Changes.commit`): one synchronous function, on
+SQLite one hop to the writer thread for the whole batch. A batch is announced and
+answered while the next one commits (in order: each batch after the one before),
+so the database and the event loop work side by side. Under load, N
 concurrent sends cost far fewer than N round trips; alone, a send is committed at
 once. A request that fails its check fails alone; if storing a batch fails, its
 requests are retried one by one, so a single bad one fails alone there too.
@@ -15,24 +18,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection
 
-from imbachat.clock import utcnow
+from imbachat.clock import SYSTEM_CLOCK, Clock
 from imbachat.domain import Message, MessageDraft, SendRequest
+from imbachat.events import MessageNew
 from imbachat.store import messages as message_store
-from imbachat.store.db import Database
+from imbachat.unit_of_work import Changes, UnitOfWork
 
 log = logging.getLogger(__name__)
 
 Stored = tuple[Message, bool]
 # Runs first inside the batch's transaction: a draft, or the error to answer, per request.
 Check = Callable[[Connection, list[SendRequest]], list[MessageDraft | Exception]]
-# Runs last inside the batch's transaction with the messages it created (the webhook outbox).
-OnStored = Callable[[Connection, list[Message]], object]
 _Item = tuple[SendRequest, "asyncio.Future[Stored]"]
+# A committed batch: its items, an answer for each, and the announcement to make.
+_Outcome = tuple[list[_Item], list["Stored | Exception"], Callable[[], Awaitable[None]] | None]
 
 
 @dataclass
@@ -44,11 +48,11 @@ class WriterStats:
 
 class MessageWriter:
     def __init__(
-        self, db: Database, check: Check, max_batch: int = 500, on_stored: OnStored | None = None
+        self, changes: Changes, check: Check, clock: Clock = SYSTEM_CLOCK, max_batch: int = 500
     ) -> None:
-        self._db = db
+        self._changes = changes
+        self._clock = clock
         self._check = check
-        self._on_stored = on_stored
         self._max_batch = max_batch
         # None is the stop signal, queued behind everything already submitted.
         self._queue: asyncio.Queue[_Item | None] = asyncio.Queue()
@@ -69,6 +73,7 @@ class MessageWriter:
         return future
 
     async def _run(self) -> None:
+        answering: asyncio.Task[None] | None = None  # the batch before this one
         stopping = False
         while not stopping:
             first = await self._queue.get()
@@ -81,41 +86,53 @@ class MessageWriter:
                 else:
                     batch.append(item)
             if batch:
-                await self._commit(batch)
+                outcomes = await self._commit(batch)
+                answering = asyncio.create_task(self._answer(answering, outcomes))
+        if answering is not None:
+            await answering
 
-    async def _commit(self, batch: list[_Item]) -> None:
+    async def _commit(self, batch: list[_Item]) -> list[_Outcome]:
+        """Commit the batch; if that fails, each of its requests alone."""
         requests = [request for request, _ in batch]
         try:
-            answers = await self._db.run_write(lambda conn: self._store(conn, requests))
+            answers, announce = await self._changes.commit(lambda uow: self._store(uow, requests))
         except Exception as exc:
-            if len(batch) > 1:
-                log.warning(
-                    "a batch of %d messages failed (%r); retrying one by one", len(batch), exc
-                )
-                for item in batch:
-                    await self._commit([item])
-                return
-            answers = [exc]
-        else:
-            self.stats.batches += 1
-            self.stats.messages += len(batch)
-            self.stats.largest_batch = max(self.stats.largest_batch, len(batch))
-        for (_, future), answer in zip(batch, answers, strict=True):
-            if future.done():
-                continue
-            if isinstance(answer, Exception):
-                future.set_exception(answer)
-            else:
-                future.set_result(answer)
+            if len(batch) == 1:
+                return [(batch, [exc], None)]
+            log.warning("a batch of %d messages failed (%r); retrying one by one", len(batch), exc)
+            return [outcome for item in batch for outcome in await self._commit([item])]
+        self.stats.batches += 1
+        self.stats.messages += len(batch)
+        self.stats.largest_batch = max(self.stats.largest_batch, len(batch))
+        return [(batch, answers, announce)]
 
-    def _store(self, conn: Connection, requests: list[SendRequest]) -> list[Stored | Exception]:
-        checked = self._check(conn, requests)
+    @staticmethod
+    async def _answer(before: asyncio.Task[None] | None, outcomes: list[_Outcome]) -> None:
+        """Announce the committed messages, then answer their senders: after the
+        batch before, so messages are announced in the order they were stored."""
+        if before is not None:
+            await before
+        for batch, answers, announce in outcomes:
+            if announce is not None:
+                await announce()
+            for (_, future), answer in zip(batch, answers, strict=True):
+                if future.done():
+                    continue
+                if isinstance(answer, Exception):
+                    future.set_exception(answer)
+                else:
+                    future.set_result(answer)
+
+    def _store(
+        self, uow: UnitOfWork[Connection], requests: list[SendRequest]
+    ) -> list[Stored | Exception]:
+        checked = self._check(uow.conn, requests)
         drafts = [d for d in checked if isinstance(d, MessageDraft)]
-        results = iter(message_store.insert_batch(conn, drafts, utcnow()))
+        results = iter(message_store.insert_batch(uow.conn, drafts, self._clock.now()))
         answers = [c if isinstance(c, Exception) else next(results) for c in checked]
-        if self._on_stored is not None:
-            created = [a[0] for a in answers if not isinstance(a, Exception) and a[1]]
-            self._on_stored(conn, created)
+        for request, answer in zip(requests, answers, strict=True):
+            if not isinstance(answer, Exception) and answer[1]:
+                uow.emit(MessageNew(answer[0], request.origin))
         return answers
 
     async def close(self) -> None:

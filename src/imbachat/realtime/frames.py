@@ -1,0 +1,288 @@
+"""Server -> client frames, in one place (docs/protocol.md §3): the answers to
+requests, and every event as the frame its audience gets.
+
+Frames are encoded here once; the same text goes to every socket that gets it.
+:func:`delivery_of` is the translation of events into frames for events that go to
+a room or to one user's sockets as they are; the hub routes those, and handles
+the few whose audience needs more (new messages in seq order, rooms a socket
+starts or stops following, presence across rooms, renamed users).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import singledispatch
+from typing import Any
+
+import orjson
+
+from imbachat import render
+from imbachat.clock import format_api
+from imbachat.domain import Message, Profile, RoomMember, User
+from imbachat.events import (
+    Event,
+    MemberRemoved,
+    MemberRoleChanged,
+    MessageDeleted,
+    MessageEdited,
+    Moderated,
+    PresenceChanged,
+    ReadMarked,
+    RoomClosed,
+    RoomReopened,
+    Typing,
+)
+from imbachat.services.rooms import RoomView
+from imbachat.states import MemberRole
+
+
+def encode(frame: dict[str, Any]) -> str:
+    return orjson.dumps(frame).decode()
+
+
+def simple(kind: str, **fields: Any) -> str:
+    """Frames that are only their fields: typing, read, presence, pong, …"""
+    return encode({"type": kind, **fields})
+
+
+def room_event(action: str, **fields: Any) -> str:
+    return encode({"type": "room", "action": action, **fields})
+
+
+def error(code: int, text: str, ref: Any = None) -> str:
+    return encode({"type": "error", "code": code, "message": text, "ref": ref})
+
+
+# ---- people and rooms as the widget lists them ---------------------------------------
+
+
+def member_item(member: RoomMember, online: set[int]) -> dict[str, Any]:
+    return {
+        "user_id": member.remote_user_id,
+        "name": member.name or f"User {member.remote_user_id}",
+        "avatar_url": member.avatar_url,
+        "status": member.status,
+        "role": member.role,
+        "online": member.user_id in online,
+        "last_read_seq": member.last_read_seq,
+    }
+
+
+def user_item(user: User) -> dict[str, Any]:
+    """The connected user as ``ready`` shows them."""
+    return {
+        "user_id": user.remote_user_id,
+        "name": render.display_name(user),
+        "avatar_url": user.avatar_url,
+        "status": user.status,
+        "role": None,
+        "online": True,
+        "last_read_seq": None,
+    }
+
+
+def newcomer_item(user: User, online: bool) -> dict[str, Any]:
+    """A user just added to a room, as ``member_added`` lists them."""
+    return {
+        "user_id": user.remote_user_id,
+        "name": render.display_name(user),
+        "avatar_url": user.avatar_url,
+        "status": user.status,
+        "role": MemberRole.MEMBER,
+        "online": online,
+        "last_read_seq": None,
+    }
+
+
+def room_item(view: RoomView, online: set[int]) -> dict[str, Any]:
+    """A room as the room list shows it to one member."""
+    room = view.room
+    return {
+        "id": room.id,
+        "pipe": room.pipe,
+        "name": room.name,
+        "type": room.type,
+        "is_public": room.is_public,
+        "status": room.status,
+        "role": view.member.role,
+        "count_users": room.member_count,
+        "last_seq": room.last_seq,
+        "last_read_seq": view.member.last_read_seq,
+        "unread": view.unread,
+        "last_message": render.message(view.last_message) if view.last_message else None,
+        "last_message_date": format_api(room.last_message_at),
+        "members": None
+        if view.members is None
+        else [member_item(member, online) for member in view.members],
+    }
+
+
+# ---- answers to requests ------------------------------------------------------------
+
+
+def ready(user: User, views: Iterable[RoomView], online: set[int], heartbeat: float) -> str:
+    return encode(
+        {
+            "type": "ready",
+            "user": user_item(user),
+            "rooms": [room_item(view, online) for view in views],
+            "heartbeat": heartbeat,
+        }
+    )
+
+
+def message(record: Message) -> str:
+    """A message as it is delivered live or replayed."""
+    return encode({"type": "message", "room_id": record.room_id, "message": render.message(record)})
+
+
+def ack(client_id: str, record: Message) -> str:
+    return encode({"type": "ack", "client_id": client_id, "message": render.message(record)})
+
+
+def history(room_id: int, records: list[Message], has_more: bool) -> str:
+    return encode(
+        {
+            "type": "history",
+            "room_id": room_id,
+            "messages": [render.message(r) for r in records],
+            "has_more": has_more,
+        }
+    )
+
+
+def resumed(rooms: dict[int, int], truncated: list[int]) -> str:
+    return encode(
+        {"type": "resumed", "rooms": {str(k): v for k, v in rooms.items()}, "truncated": truncated}
+    )
+
+
+def users_found(text: str, people: Iterable[Profile]) -> str:
+    """The answer to ``search_users``."""
+    found = [
+        {"user_id": p.remote_user_id, "name": p.name, "avatar_url": p.avatar_url} for p in people
+    ]
+    return encode({"type": "users_found", "text": text, "users": found})
+
+
+# ---- events whose audience the hub works out -----------------------------------------
+
+
+def users_updated(people: Iterable[User]) -> str:
+    """New names, avatars or statuses of users (the host site answered)."""
+    profiles = [
+        {
+            "user_id": user.remote_user_id,
+            "name": render.display_name(user),
+            "avatar_url": user.avatar_url,
+            "status": user.status,
+            "is_bot": user.is_bot,
+        }
+        for user in people
+    ]
+    return encode({"type": "users_updated", "users": profiles})
+
+
+def presence(event: PresenceChanged) -> str:
+    return simple("presence", user_id=event.remote_user_id, online=event.online)
+
+
+def member_removed(event: MemberRemoved) -> str:
+    """To the room's other members; the removed user's sockets get :func:`removed`."""
+    return room_event("member_removed", room_id=event.room_id, user_id=event.remote_user_id)
+
+
+def removed(room_id: int) -> str:
+    return room_event("removed", room_id=room_id)
+
+
+# ---- events that go to a room, or to one user, as they are ----------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ToRoom:
+    """Every socket following the room (but those of ``skip_user_id``) gets ``text``."""
+
+    room_id: int
+    text: str
+    skip_user_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ToUser:
+    """Every socket of the user (imbachat id) gets ``text``."""
+
+    user_id: int
+    text: str
+
+
+@singledispatch
+def delivery_of(event: Event) -> ToRoom | ToUser | None:
+    """The frame of an event and who gets it; None for events without one here."""
+    return None
+
+
+@delivery_of.register
+def _message_edited(event: MessageEdited) -> ToRoom:
+    rendered = render.message(event.message)
+    return ToRoom(event.room_id, simple("message_edited", room_id=event.room_id, message=rendered))
+
+
+@delivery_of.register
+def _message_deleted(event: MessageDeleted) -> ToRoom:
+    text = simple(
+        "message_deleted",
+        message_id=event.message_id,
+        seq=event.seq,
+        room_id=event.room_id,
+        author_id=event.author_id,
+    )
+    return ToRoom(event.room_id, text)
+
+
+@delivery_of.register
+def _typing(event: Typing) -> ToRoom:
+    text = simple("typing", room_id=event.room_id, user_id=event.remote_user_id)
+    return ToRoom(event.room_id, text, skip_user_id=event.user_id)
+
+
+@delivery_of.register
+def _read(event: ReadMarked) -> ToRoom:
+    text = simple("read", room_id=event.room_id, user_id=event.remote_user_id, seq=event.seq)
+    return ToRoom(event.room_id, text)
+
+
+@delivery_of.register
+def _room_closed(event: RoomClosed) -> ToRoom:
+    return ToRoom(event.room_id, room_event("closed", room=render.room(event.room)))
+
+
+@delivery_of.register
+def _room_reopened(event: RoomReopened) -> ToRoom:
+    return ToRoom(event.room_id, room_event("reopened", room=render.room(event.room)))
+
+
+@delivery_of.register
+def _member_role(event: MemberRoleChanged) -> ToRoom:
+    text = room_event(
+        "member_role", room_id=event.room_id, user_id=event.remote_user_id, role=event.role
+    )
+    return ToRoom(event.room_id, text)
+
+
+@delivery_of.register
+def _moderated(event: Moderated) -> ToRoom | ToUser:
+    """Bans and mutes in a room go to its members (the widget shows who can talk); a
+    widget-wide ban or unban only to the user's own sockets."""
+    text = simple(
+        "moderation",
+        action=event.name,
+        user_id=event.remote_user_id,
+        member_id=event.user_id,
+        room_id=event.room_id,
+        until=format_api(event.until),
+    )
+    if event.room_id is None:
+        return ToUser(event.user_id, text)
+    return ToRoom(event.room_id, text)

@@ -1,0 +1,118 @@
+"""A socket's first moments: who it is (the token, in the URL or an ``auth`` frame),
+then ``ready`` and the replay of what it missed (docs/protocol.md §1)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.websockets import WebSocket
+
+from imbachat.api.deps import path_imba_id
+from imbachat.auth.tokens import verify_user_token
+from imbachat.config import Settings
+from imbachat.domain import User, Widget
+from imbachat.errors import ImbaError, NotFound
+from imbachat.realtime import frames, protocol
+from imbachat.realtime.connection import Connection, Flusher
+from imbachat.realtime.hub import Hub
+from imbachat.realtime.replay import replay_rooms
+from imbachat.services import Services
+
+
+class AuthFailed(Exception):
+    """The socket is refused: closed with ``code`` and a short reason."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason[:120]  # a close reason must fit in 123 bytes
+
+
+class Handshake:
+    def __init__(self, services: Services, hub: Hub, settings: Settings) -> None:
+        self._services = services
+        self._hub = hub
+        self._settings = settings
+        # A reconnect storm let in all at once would have every socket wait for a
+        # database connection at the same time, long enough for the pool to time out
+        # and the work done for them to be lost; let in by turns, they all get in,
+        # as fast as the database allows.
+        self._welcoming = asyncio.Semaphore(settings.ws_concurrent_welcomes)
+        self._flusher = Flusher()
+
+    async def connect(self, ws: WebSocket, raw_imba_id: str) -> Connection:
+        """The authenticated socket, ``ready`` sent and its replay queued; raises
+        AuthFailed for a refused one."""
+        try:
+            imba_id = path_imba_id(raw_imba_id)
+        except NotFound as exc:
+            raise AuthFailed(protocol.CLOSE_NOT_FOUND, exc.message) from None
+        token, resume_from = await self._credentials(ws)
+        async with self._welcoming:
+            widget, user = await self._identify(imba_id, token)
+            conn = Connection(ws, widget, user, self._settings.ws_max_queue, self._flusher)
+            await self._welcome(conn, resume_from)
+        return conn
+
+    async def _credentials(self, ws: WebSocket) -> tuple[str, dict[int, int]]:
+        """The token and the positions to resume from (query ``resume=room:seq,…`` or
+        the auth frame's ``resume``); no database work, so waiting costs nothing."""
+        token = ws.query_params.get("token")
+        try:
+            resume_from = protocol.positions(ws.query_params.get("resume", ""))
+        except protocol.FrameError as exc:
+            raise AuthFailed(protocol.CLOSE_PROTOCOL, exc.message) from None
+        if token is None:
+            token, in_frame = await self._auth_frame(ws)
+            resume_from = in_frame or resume_from
+        return token, resume_from
+
+    async def _identify(self, imba_id: int, token: str) -> tuple[Widget, User]:
+        """The widget and the user the token names."""
+        try:
+            widget = await self._services.widgets.recent(imba_id)
+        except NotFound:
+            raise AuthFailed(protocol.CLOSE_NOT_FOUND, f"no widget {imba_id}") from None
+        try:
+            remote_id = verify_user_token(widget.secret_key, token)
+        except ImbaError as exc:
+            raise AuthFailed(protocol.CLOSE_UNAUTHORIZED, exc.message) from None
+        [user] = await self._services.users.ensure(widget, [remote_id])
+        return widget, user
+
+    async def _auth_frame(self, ws: WebSocket) -> tuple[str, dict[int, int]]:
+        try:
+            text = await asyncio.wait_for(ws.receive_text(), self._settings.ws_auth_timeout_seconds)
+        except TimeoutError:
+            raise AuthFailed(protocol.CLOSE_AUTH_TIMEOUT, "send an auth frame first") from None
+        except KeyError:  # a binary frame
+            raise AuthFailed(protocol.CLOSE_UNAUTHORIZED, "the first frame must be auth") from None
+        try:
+            frame = protocol.parse(text)
+        except protocol.FrameError as exc:
+            raise AuthFailed(protocol.CLOSE_UNAUTHORIZED, exc.message) from None
+        if frame["type"] != "auth":
+            raise AuthFailed(protocol.CLOSE_UNAUTHORIZED, "the first frame must be auth")
+        return frame["token"], frame.get("resume", {})
+
+    async def _welcome(self, conn: Connection, resume_from: dict[int, int]) -> None:
+        """Follow the rooms (held), read the room list, send ``ready`` first, replay
+        what the client missed (when it said where it was), then release whatever
+        arrived meanwhile: the client sees ready, replay, ``resumed``, then live."""
+        rooms = self._services.rooms
+        room_ids = await rooms.room_ids(conn.user)
+        await self._hub.attach(conn, room_ids)
+        views = await rooms.views(conn.user)
+        people = {user_id for view in views for user_id in view.member_ids()}
+        online = await self._hub.online.online_among(people | {conn.user.id})
+        # Frames routed here meanwhile wait in the queue; the writer starts only now,
+        # so ``ready`` is always the first frame.
+        heartbeat = self._settings.ws_ping_interval_seconds
+        conn.push_front(frames.ready(conn.user, views, online, heartbeat))
+        conn.start()
+        for view in views:
+            self._hub.start_window(conn, view.room.id, view.room.last_seq)
+        if resume_from:
+            await replay_rooms(self._services.messages, conn, resume_from)
+        for room_id in room_ids:
+            conn.release(room_id)

@@ -1,0 +1,139 @@
+"""Events as webhook bodies: ``{"event", "imba_id", "data"}``, the one place they
+are shaped (docs/webhooks.md §3 documents each ``data``).
+
+``WEBHOOK_EVENTS`` lists the events a webhook can subscribe to, in the documented
+order; :func:`data_of` translates each (and gives None for any other event).
+"""
+
+from __future__ import annotations
+
+from functools import singledispatch
+from typing import Any
+
+import orjson
+
+from imbachat import render
+from imbachat.clock import format_api
+from imbachat.events import (
+    Event,
+    MemberMuted,
+    MemberRemoved,
+    MemberRoleChanged,
+    MembersAdded,
+    MessageDeleted,
+    MessageEdited,
+    MessageNew,
+    Moderated,
+    RoomClosed,
+    RoomCreated,
+    RoomReopened,
+    UserBanned,
+    UserUnbanned,
+)
+
+WEBHOOK_EVENTS: tuple[type[Event], ...] = (
+    MessageNew,
+    MessageEdited,
+    MessageDeleted,
+    RoomCreated,
+    MembersAdded,
+    MemberRemoved,
+    UserBanned,
+    UserUnbanned,
+    MemberMuted,
+    RoomClosed,
+    RoomReopened,
+    MemberRoleChanged,
+)
+WEBHOOK_EVENT_NAMES = tuple(kind.name for kind in WEBHOOK_EVENTS)
+
+
+@singledispatch
+def data_of(event: Event) -> dict[str, Any] | None:
+    """The body's ``data`` for a webhook event; None for events webhooks never get."""
+    return None
+
+
+@data_of.register
+def _message_new(event: MessageNew) -> dict[str, Any]:
+    return {"message": render.message(event.message)}
+
+
+@data_of.register
+def _message_edited(event: MessageEdited) -> dict[str, Any]:
+    return {"message": render.message(event.message)}
+
+
+@data_of.register
+def _message_deleted(event: MessageDeleted) -> dict[str, Any]:
+    return {
+        "message_id": event.message_id,
+        "seq": event.seq,
+        "room_id": event.room_id,
+        "author_id": event.author_id,
+    }
+
+
+@data_of.register
+def _room_created(event: RoomCreated) -> dict[str, Any]:
+    return {"room": render.room(event.room), "member_ids": list(event.member_ids)}
+
+
+@data_of.register
+def _members_added(event: MembersAdded) -> dict[str, Any]:
+    return {
+        "room": render.room(event.room),
+        "member_ids": [user.id for user in event.users],
+        "users": [render.user(user) for user in event.users],
+    }
+
+
+@data_of.register
+def _member_removed(event: MemberRemoved) -> dict[str, Any]:
+    return {"room_id": event.room_id, "user_id": event.remote_user_id, "member_id": event.user_id}
+
+
+@data_of.register
+def _moderated(event: Moderated) -> dict[str, Any]:
+    """user.banned, user.unbanned and member.muted."""
+    return {
+        "user_id": event.remote_user_id,
+        "member_id": event.user_id,
+        "room_id": event.room_id,
+        "until": format_api(event.until),
+    }
+
+
+@data_of.register
+def _room_closed(event: RoomClosed) -> dict[str, Any]:
+    return {"room": render.room(event.room)}
+
+
+@data_of.register
+def _room_reopened(event: RoomReopened) -> dict[str, Any]:
+    return {"room": render.room(event.room)}
+
+
+@data_of.register
+def _member_role(event: MemberRoleChanged) -> dict[str, Any]:
+    return {
+        "room_id": event.room_id,
+        "user_id": event.remote_user_id,
+        "member_id": event.user_id,
+        "role": event.role,
+    }
+
+
+def body_of(event: Event) -> bytes:
+    """The request body of a webhook event (compact JSON, stored as sent)."""
+    return orjson.dumps({"event": event.name, "imba_id": event.imba_id, "data": data_of(event)})
+
+
+def author_of(event: Event) -> int | None:
+    """The imbachat id of who wrote the message an event is about: a bot's webhook
+    never gets its own messages."""
+    if isinstance(event, MessageNew | MessageEdited):
+        return event.message.author_id
+    if isinstance(event, MessageDeleted):
+        return event.author_id
+    return None

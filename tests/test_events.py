@@ -1,0 +1,118 @@
+"""Every event has its three translations: bytes on the bus and back, a socket
+frame for its audience, and (for webhook events) a webhook body. A new event
+without one of them fails here; ``tests/test_public_shapes.py`` pins the shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import orjson
+import pytest
+
+from imbachat.bus import codec
+from imbachat.domain import Message, Room, User
+from imbachat.events import (
+    Event,
+    MemberMuted,
+    MemberRemoved,
+    MemberRoleChanged,
+    MembersAdded,
+    MessageDeleted,
+    MessageEdited,
+    MessageNew,
+    PresenceChanged,
+    ReadMarked,
+    RoomClosed,
+    RoomCreated,
+    RoomReopened,
+    Typing,
+    UserBanned,
+    UsersUpdated,
+    UserUnbanned,
+)
+from imbachat.realtime import frames
+from imbachat.states import MemberRole, RoomStatus, RoomType, UserStatus
+from imbachat.webhooks.bodies import WEBHOOK_EVENTS, body_of, data_of
+
+WHEN = datetime(2026, 11, 28, 9, 30, 15, 250_000)
+ROOM = Room(
+    7, 1, "pipe-7", "Book club", 3, RoomType.CONFERENCE, 0, 0, RoomStatus.OPEN, 2, 41,
+    WHEN, WHEN, WHEN, None,
+)  # fmt: skip
+USER = User(
+    3, 1, 30, "Cy", UserStatus.ADMIN, None, None, '{"badge": 1}', False, True, WHEN, None,
+    WHEN, WHEN, None,
+)  # fmt: skip
+MESSAGE = Message(
+    99, 1, 7, 41, 3, "7-1-abcdef", "hi ✓", 0, 0, "c-1", WHEN, None, None, 30, "Cy", True,
+    RoomType.CONFERENCE,
+)  # fmt: skip
+
+SAMPLES: list[Event] = [
+    MessageNew(MESSAGE, origin="node:12"),
+    MessageEdited(MESSAGE),
+    MessageDeleted(1, 7, 99, 41, 3),
+    RoomCreated(ROOM, (3, 4)),
+    MembersAdded(ROOM, (USER,)),
+    MemberRemoved(1, 7, 3, 30),
+    MemberRoleChanged(1, 7, 3, 30, MemberRole.MODERATOR),
+    RoomClosed(ROOM),
+    RoomReopened(ROOM),
+    UserBanned(1, None, 3, 30),
+    UserUnbanned(1, 7, 3, 30),
+    MemberMuted(1, 7, 3, 30, until=WHEN),
+    ReadMarked(1, 7, 3, 30, 41),
+    Typing(1, 7, 3, 30),
+    PresenceChanged(1, 3, 30, True, (7, 8)),
+    UsersUpdated(1, (USER,)),
+]
+# Events whose audience changes with them: the hub routes these itself.
+ROUTED_BY_THE_HUB = {
+    MessageNew,
+    RoomCreated,
+    MembersAdded,
+    MemberRemoved,
+    PresenceChanged,
+    UsersUpdated,
+}
+
+
+def test_there_is_a_sample_of_every_event() -> None:
+    assert {type(event) for event in SAMPLES} == set(Event.by_name.values())
+
+
+@pytest.mark.parametrize("event", SAMPLES, ids=lambda event: event.name)
+def test_an_event_crosses_the_bus_unchanged(event: Event) -> None:
+    node, decoded = codec.decode(codec.encode("node-a", event))
+    assert (node, decoded) == ("node-a", event)
+    assert type(decoded) is type(event)
+
+
+@pytest.mark.parametrize("event", SAMPLES, ids=lambda event: event.name)
+def test_an_event_reaches_the_sockets_that_should_see_it(event: Event) -> None:
+    delivery = frames.delivery_of(event)
+    if type(event) in ROUTED_BY_THE_HUB:
+        assert delivery is None
+    else:
+        assert isinstance(delivery, frames.ToRoom | frames.ToUser)
+        assert orjson.loads(delivery.text)["type"]
+
+
+@pytest.mark.parametrize("event", SAMPLES, ids=lambda event: event.name)
+def test_webhook_events_have_a_body_and_the_others_none(event: Event) -> None:
+    if isinstance(event, WEBHOOK_EVENTS):
+        body = orjson.loads(body_of(event))
+        assert (body["event"], body["imba_id"]) == (event.name, 1)
+        assert body["data"] == data_of(event)
+    else:
+        assert data_of(event) is None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"not json", b'{"node":"a"}', b'{"node":"a","name":"no.such","event":{}}',
+     b'{"node":"a","name":"typing","event":{"imba_id":"x"}}'],
+)  # fmt: skip
+def test_anything_else_on_the_bus_is_refused_as_a_bad_message(data: bytes) -> None:
+    with pytest.raises(codec.BadMessage):
+        codec.decode(data)
