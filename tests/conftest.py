@@ -170,7 +170,8 @@ TEST_TIMINGS = {
     "offline_grace_seconds": 0.3,
     "ws_auth_timeout_seconds": 1.0,
     "webhook_retry_base_seconds": 0.1,
-    "send_rate_per_second": 10_000.0,  # specs of the limiter set their own
+    "send_rate_per_second": 10_000.0,  # specs of the limiters set their own
+    "ws_frames_per_second": 10_000.0,
 }
 
 

@@ -25,8 +25,19 @@ class Settings(BaseSettings):
     host_site_cache_seconds: float = 3600.0
     # Bus between nodes: empty for in-process (one node), or redis://host:6379.
     bus_url: str = ""
-    # Frames queued for one socket before it is dropped as too slow (it then resumes).
+    # Frames, and bytes, queued for one socket before it is dropped as too slow (it
+    # then resumes): a client that asks and does not read cannot grow the server.
     ws_max_queue: int = 2000
+    ws_max_queue_bytes: int = 4 * 1024 * 1024
+    # Frames one socket may send a second (every type), with bursts up to the burst;
+    # beyond, each gets an error 429, and too many errors close the socket (4009).
+    # 0: no limit.
+    ws_frames_per_second: float = 30.0
+    ws_frame_burst: int = 90
+    # Sockets open at once on this node: per user, and per client address (before
+    # authentication; behind a proxy, run uvicorn with --forwarded-allow-ips).
+    ws_max_sockets_per_user: int = 20
+    ws_max_sockets_per_address: int = 500
     ws_max_frame_bytes: int = 64 * 1024
     ws_auth_timeout_seconds: float = 10.0
     # Sockets being welcomed (authenticated, sent ready, replayed) at once; the rest

@@ -113,7 +113,9 @@ def test_a_socket_that_pauses_reading_gets_its_whole_backlog_in_order_afterwards
 ) -> None:
     """Frames normally go out once per turn of the event loop; while the peer pushes
     back they wait on the server, and nothing is lost or reordered when it reads on."""
-    server = start_server(ws_max_queue=5_000, send_rate_per_second=0)
+    server = start_server(
+        ws_max_queue=5_000, ws_max_queue_bytes=64 * 1024 * 1024, send_rate_per_second=0
+    )
     widget = widgets()
     room = widget.room([1, 2], room_type=1)
     count = 1_500  # 13 MB: more than the loopback socket buffers hold

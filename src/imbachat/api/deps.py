@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import Path
+from pydantic import BeforeValidator
 from starlette.requests import Request
 
 from imbachat.api.forms import Fields
@@ -9,9 +13,22 @@ from imbachat.auth.basic import authenticate_basic
 from imbachat.auth.tokens import verify_user_token
 from imbachat.domain import User, Widget
 from imbachat.errors import Forbidden, NotFound, Unauthorized
+from imbachat.numbers import MAX_ID, as_id, parse_int
 from imbachat.services import Services
 
 JWT_HEADER = "JWT"
+
+
+def _path_id(value: object) -> int:
+    number = as_id(value)
+    if number is None:
+        raise ValueError(f"must be an integer from 1 to {MAX_ID}")
+    return number
+
+
+# An id in a path (room, user, message, webhook, delivery): parsed by the one integer
+# parser (ASCII digits, within the BIGINT column), 422 otherwise.
+PathId = Annotated[int, BeforeValidator(_path_id), Path(ge=1, le=MAX_ID)]
 
 
 def services_of(request: Request) -> Services:
@@ -21,10 +38,10 @@ def services_of(request: Request) -> Services:
 
 def path_imba_id(raw: str) -> int:
     """The imba_id of a URL; anything but a positive integer names no widget."""
-    text = raw.strip()
-    if not text.isdigit() or not 0 < int(text) < 2**63:
-        raise NotFound(f"No widget with imba_id {raw!r}.")
-    return int(text)
+    imba_id = parse_int(raw, minimum=1)
+    if imba_id is None:
+        raise NotFound(f"No widget with imba_id {raw[:40]!r}.")
+    return imba_id
 
 
 async def widget_by_basic(request: Request, raw_imba_id: str) -> Widget:

@@ -21,10 +21,10 @@ from starlette.requests import Request
 
 from imbachat.domain import Page, TimeRange
 from imbachat.errors import Invalid, TooLarge, missing
+from imbachat.numbers import MAX_ID, is_integer, parse_int
 
 T = TypeVar("T")
 
-MAX_ID = 2**63 - 1
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
 MAX_OFFSET = 1_000_000
@@ -32,7 +32,6 @@ MAX_ARRAY_ITEMS = 500
 
 ALIASES = {"contraseña": "password", "tipo_habitación": "room_type"}
 _ARRAY_KEY = re.compile(r"^(?P<name>[^\[\]]+)\[(?P<index>[^\[\]]*)\]$")
-_INTEGER = re.compile(r"^[+-]?\d{1,20}$")
 _LIST_SPLIT = re.compile(r"[,\s]+")
 
 
@@ -198,17 +197,18 @@ def _no_nul(name: str, value: str) -> str:
 
 
 def _array_order(index: str) -> tuple[int, int | str]:
-    # Numbered entries first in numeric order, then "[]" entries as sent.
-    return (0, int(index)) if index.strip().isdigit() else (1, "")
+    # Numbered entries first in numeric order, then "[]" (or any other) entries as sent.
+    number = parse_int(index)
+    return (0, number) if number is not None else (1, "")
 
 
 def _to_int(name: str, value: str, minimum: int, maximum: int) -> int:
-    if not _INTEGER.match(value):
+    if not is_integer(value):
         raise Invalid(
             f"The {name} parameter must be an integer.", field=name, reason="must be an integer"
         )
-    number = int(value)
-    if not minimum <= number <= maximum:
+    number = parse_int(value, minimum, maximum)
+    if number is None:
         raise Invalid(
             f"The {name} parameter must be between {minimum} and {maximum}.",
             field=name,
@@ -225,11 +225,10 @@ def _parse_time(name: str, value: str | None) -> TimeRange | None:
     if value is None:
         return None
     value = value.removesuffix("Z")
-    if value.isdigit() and len(value) <= 12:
-        seconds = int(value)
-        if seconds <= _MAX_UNIX:
-            moment = datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
-            return TimeRange(moment, moment + timedelta(seconds=1) if seconds < _MAX_UNIX else None)
+    seconds = parse_int(value, 0, _MAX_UNIX) if len(value) <= 12 else None
+    if seconds is not None:
+        moment = datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
+        return TimeRange(moment, moment + timedelta(seconds=1) if seconds < _MAX_UNIX else None)
     try:
         day = datetime.strptime(value, "%Y-%m-%d")
     except ValueError:

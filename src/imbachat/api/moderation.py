@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from imbachat import render
-from imbachat.api.deps import services_of, widget_by_basic
+from imbachat.api.deps import PathId, services_of, widget_by_basic
 from imbachat.api.envelopes import json_response
 from imbachat.api.forms import Fields
 from imbachat.errors import missing
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api/v1/{imba_id}", tags=["Moderation"])
 
 
 async def _act(
-    request: Request, imba_id: str, action: str, user_id: int, room_id: int | None
+    request: Request, imba_id: str, action: str, user_id: PathId, room_id: int | None
 ) -> Response:
     fields = await Fields.from_request(request)
     widget = await widget_by_basic(request, imba_id)
@@ -31,32 +31,32 @@ async def _act(
 
 
 @router.post("/users/{user_id}/ban", summary="Ban a user in the widget, or in room_id")
-async def ban(request: Request, imba_id: str, user_id: int) -> Response:
+async def ban(request: Request, imba_id: str, user_id: PathId) -> Response:
     return await _act(request, imba_id, "ban", user_id, None)
 
 
 @router.post("/users/{user_id}/unban", summary="Lift a ban in the widget, or in room_id")
-async def unban(request: Request, imba_id: str, user_id: int) -> Response:
+async def unban(request: Request, imba_id: str, user_id: PathId) -> Response:
     return await _act(request, imba_id, "unban", user_id, None)
 
 
 @router.post("/rooms/{room_id}/members/{user_id}/mute", summary="Mute a member for `seconds`")
-async def mute(request: Request, imba_id: str, room_id: int, user_id: int) -> Response:
+async def mute(request: Request, imba_id: str, room_id: PathId, user_id: PathId) -> Response:
     return await _act(request, imba_id, "mute", user_id, room_id)
 
 
 @router.delete("/rooms/{room_id}/members/{user_id}/mute", summary="Lift a member's mute early")
-async def unmute(request: Request, imba_id: str, room_id: int, user_id: int) -> Response:
+async def unmute(request: Request, imba_id: str, room_id: PathId, user_id: PathId) -> Response:
     return await _act(request, imba_id, "unmute", user_id, room_id)
 
 
 @router.delete("/rooms/{room_id}/members/{user_id}", summary="Remove a member from a room")
-async def remove(request: Request, imba_id: str, room_id: int, user_id: int) -> Response:
+async def remove(request: Request, imba_id: str, room_id: PathId, user_id: PathId) -> Response:
     return await _act(request, imba_id, "remove", user_id, room_id)
 
 
 @router.put("/rooms/{room_id}/members/{user_id}/role", summary="Set a member's role")
-async def set_role(request: Request, imba_id: str, room_id: int, user_id: int) -> Response:
+async def set_role(request: Request, imba_id: str, room_id: PathId, user_id: PathId) -> Response:
     fields = await Fields.from_request(request)
     widget = await widget_by_basic(request, imba_id)
     role = fields.text("role", required=True, max_length=16)
@@ -66,14 +66,14 @@ async def set_role(request: Request, imba_id: str, room_id: int, user_id: int) -
 
 
 @router.post("/rooms/{room_id}/close", summary="Close a room (e.g. a solved support request)")
-async def close_room(request: Request, imba_id: str, room_id: int) -> Response:
+async def close_room(request: Request, imba_id: str, room_id: PathId) -> Response:
     widget = await widget_by_basic(request, imba_id)
     room = await services_of(request).moderation.close_room(widget, room_id, None)
     return json_response({"data": render.room(room)})
 
 
 @router.delete("/messages/{message_id}", summary="Delete any message")
-async def delete_message(request: Request, imba_id: str, message_id: int) -> Response:
+async def delete_message(request: Request, imba_id: str, message_id: PathId) -> Response:
     widget = await widget_by_basic(request, imba_id)
     message = await services_of(request).messages.delete(widget, None, message_id)
     return json_response({"data": render.message(message)})
@@ -97,7 +97,7 @@ async def put_blocklist(request: Request, imba_id: str) -> Response:
 
 
 @router.put("/users/{user_id}/bot", summary="Mark a user as a bot (is_bot=1) or not")
-async def set_bot(request: Request, imba_id: str, user_id: int) -> Response:
+async def set_bot(request: Request, imba_id: str, user_id: PathId) -> Response:
     fields = await Fields.from_request(request)
     widget = await widget_by_basic(request, imba_id)
     is_bot = fields.flag("is_bot")

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from imbachat.api.deps import services_of, widget_by_basic
+from imbachat.api.deps import PathId, services_of, widget_by_basic
 from imbachat.api.envelopes import json_response
 from imbachat.api.forms import Fields, form_body
 
@@ -50,7 +50,7 @@ async def list_webhooks(request: Request, imba_id: str) -> Response:
 
 
 @router.delete("/webhooks/{webhook_id}", summary="Stop sending to a webhook endpoint")
-async def remove_webhook(request: Request, imba_id: str, webhook_id: int) -> Response:
+async def remove_webhook(request: Request, imba_id: str, webhook_id: PathId) -> Response:
     widget = await widget_by_basic(request, imba_id)
     await services_of(request).webhooks.remove(widget, webhook_id)
     return json_response({"data": {"id": webhook_id, "active": False}})
@@ -70,7 +70,7 @@ async def list_deliveries(request: Request, imba_id: str) -> Response:
 
 
 @router.post("/webhooks/deliveries/{delivery_id}/replay", summary="Send a delivery again")
-async def replay_delivery(request: Request, imba_id: str, delivery_id: int) -> Response:
+async def replay_delivery(request: Request, imba_id: str, delivery_id: PathId) -> Response:
     widget = await widget_by_basic(request, imba_id)
     await services_of(request).webhooks.replay(widget, delivery_id)
     return json_response({"data": {"id": delivery_id, "status": "pending"}})

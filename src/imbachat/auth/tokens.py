@@ -11,8 +11,7 @@ import time
 import jwt
 
 from imbachat.errors import Unauthorized
-
-MAX_USER_ID = 2**63 - 1
+from imbachat.numbers import as_id
 
 
 def issue_user_token(secret_key: str, user_id: int, ttl_seconds: int = 86_400) -> str:
@@ -33,9 +32,7 @@ def verify_user_token(secret_key: str, token: str) -> int:
         raise Unauthorized("The user token has expired; issue a new one.") from None
     except jwt.InvalidTokenError as exc:
         raise Unauthorized(f"The user token is not valid: {exc}.") from None
-    user_id = claims["user_id"]
-    if isinstance(user_id, str) and user_id.strip().isdigit():
-        user_id = int(user_id.strip())
-    if isinstance(user_id, bool) or not isinstance(user_id, int) or not 0 < user_id <= MAX_USER_ID:
+    user_id = as_id(claims["user_id"])
+    if user_id is None:
         raise Unauthorized("The user token's user_id must be a positive integer.")
     return user_id

@@ -27,7 +27,7 @@ from starlette.websockets import WebSocket, WebSocketState
 
 from imbachat.domain import User, Widget
 from imbachat.realtime import protocol
-from imbachat.realtime.wire import DirectWriter
+from imbachat.realtime.wire import DirectWriter, size_of
 
 log = logging.getLogger(__name__)
 _ids = itertools.count(1)
@@ -54,7 +54,13 @@ class Flusher:
 
 class Connection:
     def __init__(
-        self, ws: WebSocket, widget: Widget, user: User, max_queue: int, flusher: Flusher
+        self,
+        ws: WebSocket,
+        widget: Widget,
+        user: User,
+        flusher: Flusher,
+        max_queue: int,
+        max_queue_bytes: int = 4 * 1024 * 1024,
     ) -> None:
         self.id = next(_ids)
         self.ws = ws
@@ -62,7 +68,9 @@ class Connection:
         self.user = user
         self.rooms: set[int] = set()
         self._max_queue = max_queue
+        self._max_bytes = max_queue_bytes
         self._out: deque[str] = deque()
+        self._queued = 0  # bytes of the frames in _out
         self._wake = asyncio.Event()
         self._space = asyncio.Event()
         self._window: dict[int, list[int]] = {}
@@ -92,10 +100,12 @@ class Connection:
         """Queue a frame; never waits. Overflow closes the socket as too slow."""
         if self.closing:
             return
-        if len(self._out) >= self._max_queue:
+        size = size_of(text)
+        if len(self._out) >= self._max_queue or self._queued + size > self._max_bytes:
             self.close_soon(protocol.CLOSE_TOO_SLOW, "too slow: reconnect and resume")
             return
         self._out.append(text)
+        self._queued += size
         self._send_soon()
 
     def push_replayed(self, text: str) -> None:
@@ -103,16 +113,22 @@ class Connection:
         it does not count as falling behind."""
         if not self.closing:
             self._out.append(text)
+            self._queued += size_of(text)
             self._send_soon()
 
+    @property
+    def _half_full(self) -> bool:
+        return len(self._out) > self._max_queue // 2 or self._queued > self._max_bytes // 2
+
     async def drained(self) -> None:
-        """Wait until the queue is below half its limit (or the socket closes)."""
-        while len(self._out) > self._max_queue // 2 and not self.closing:
+        """Wait until the queue is below half its limits (or the socket closes)."""
+        while self._half_full and not self.closing:
             self._space.clear()
             await self._space.wait()
 
     def push_front(self, text: str) -> None:
         self._out.appendleft(text)
+        self._queued += size_of(text)
         self._send_soon()
 
     def _send_soon(self) -> None:
@@ -138,6 +154,7 @@ class Connection:
             return
         if written:
             self._out.clear()
+            self._queued = 0
             self._space.set()
         else:
             self._wake.set()
@@ -151,14 +168,17 @@ class Connection:
                     if self._direct is not None and self._direct.open:
                         texts = list(self._out)
                         self._out.clear()
+                        self._queued = 0
                         self._writing = True
                         try:
                             await self._direct.write(texts)
                         finally:
                             self._writing = False
                     else:
-                        await self.ws.send_text(self._out.popleft())
-                    if len(self._out) <= self._max_queue // 2:
+                        text = self._out.popleft()
+                        self._queued -= size_of(text)
+                        await self.ws.send_text(text)
+                    if not self._half_full:
                         self._space.set()
         except Exception as exc:  # the peer went away mid-send; the reader sees it too
             log.debug("connection %s writer stopped: %r", self.id, exc)
@@ -172,6 +192,7 @@ class Connection:
         self.closing = True
         self.close_code = code
         self._out.clear()
+        self._queued = 0
         self._space.set()
         self._closer = asyncio.get_running_loop().create_task(self._close(code, reason))
 

@@ -8,6 +8,9 @@ to sockets), :mod:`ordering` (messages in seq order), :mod:`connection` and
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import time
 from typing import Any
 
 from fastapi import APIRouter
@@ -22,9 +25,11 @@ from imbachat.realtime.hub import Hub
 from imbachat.realtime.requests import Requests
 from imbachat.services import Services
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 
 MAX_BAD_FRAMES = 20
+CLOSE_SERVER_ERROR = 1011
 
 
 @router.websocket("/imbachat/v1/{imba_id}/ws")
@@ -40,12 +45,17 @@ class Gateway:
         self.settings = settings
         self.handshake = Handshake(services, hub, settings)
         self.requests = Requests(services, hub)
+        self._per_address: dict[str, int] = {}  # sockets open, by client address
 
     async def serve(self, ws: WebSocket, raw_imba_id: str) -> None:
         await ws.accept()
+        address = ws.client.host if ws.client else ""
         conn: Connection | None = None
+        self._per_address[address] = self._per_address.get(address, 0) + 1
         try:
             try:
+                if self._per_address[address] > self.settings.ws_max_sockets_per_address:
+                    raise AuthFailed(protocol.CLOSE_TOO_MANY, "too many sockets from this address")
                 conn = await self.handshake.connect(ws, raw_imba_id)
             except AuthFailed as failure:
                 await ws.close(failure.code, failure.reason)
@@ -53,12 +63,27 @@ class Gateway:
             await self._serve_frames(conn)
         except WebSocketDisconnect:
             pass
+        except Exception:
+            log.exception("socket %s failed", conn.id if conn else "(connecting)")
+            if conn is None:
+                with contextlib.suppress(Exception):
+                    await ws.close(CLOSE_SERVER_ERROR, "server error: reconnect later")
+            else:
+                conn.close_soon(CLOSE_SERVER_ERROR, "server error: reconnect and resume")
         finally:
+            left = self._per_address.pop(address) - 1
+            if left:
+                self._per_address[address] = left
             if conn is not None:
                 await self.hub.detach(conn)
                 await conn.stop()
 
     async def _serve_frames(self, conn: Connection) -> None:
+        """Frames in order, each answered or refused; a budget of frames per second
+        (token bucket) keeps one socket from taking the server's time from others."""
+        settings = self.settings
+        rate, burst = settings.ws_frames_per_second, float(settings.ws_frame_burst)
+        tokens, refilled = burst, time.monotonic()
         bad_frames = 0
         while not conn.closing:
             message = await conn.ws.receive()
@@ -67,6 +92,14 @@ class Gateway:
             data = message.get("text") or message.get("bytes") or b""
             frame: dict[str, Any] | None = None
             try:
+                now = time.monotonic()
+                tokens = min(burst, tokens + (now - refilled) * rate)
+                refilled = now
+                if tokens < 1 and rate > 0:
+                    raise protocol.FrameError(
+                        429, f"Too many frames: at most {rate:g} a second; slow down."
+                    )
+                tokens -= 1
                 frame = protocol.parse(data)
                 await self.requests.handle(conn, frame)
             except protocol.FrameError as exc:
@@ -75,5 +108,14 @@ class Gateway:
                 if bad_frames > MAX_BAD_FRAMES:
                     conn.close_soon(protocol.CLOSE_PROTOCOL, "too many invalid frames")
             except ImbaError as exc:
-                ref = frame.get("client_id", frame["type"]) if frame else None
-                conn.push(frames.error(exc.status, exc.message, ref))
+                conn.push(frames.error(exc.status, exc.message, _ref(frame)))
+            except Exception:
+                log.exception("a %s frame on socket %s failed", _ref(frame), conn.id)
+                conn.push(
+                    frames.error(500, "The server could not do that; try again.", _ref(frame))
+                )
+
+
+def _ref(frame: dict[str, Any] | None) -> Any:
+    """What an error answers: a send's client_id, else the frame's type."""
+    return frame.get("client_id", frame["type"]) if frame else None

@@ -48,9 +48,17 @@ class Handshake:
         except NotFound as exc:
             raise AuthFailed(protocol.CLOSE_NOT_FOUND, exc.message) from None
         token, resume_from = await self._credentials(ws)
+        settings = self._settings
         async with self._welcoming:
             widget, user = await self._identify(imba_id, token)
-            conn = Connection(ws, widget, user, self._settings.ws_max_queue, self._flusher)
+            if len(self._hub.connections_of(user.id)) >= settings.ws_max_sockets_per_user:
+                raise AuthFailed(
+                    protocol.CLOSE_TOO_MANY,
+                    f"at most {settings.ws_max_sockets_per_user} sockets per user: close one",
+                )
+            conn = Connection(
+                ws, widget, user, self._flusher, settings.ws_max_queue, settings.ws_max_queue_bytes
+            )
             await self._welcome(conn, resume_from)
         return conn
 

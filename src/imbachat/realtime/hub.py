@@ -22,6 +22,7 @@ from imbachat.events import (
     RoomCreated,
     UsersUpdated,
 )
+from imbachat.numbers import parse_int
 from imbachat.realtime import frames
 from imbachat.realtime.connection import Connection
 from imbachat.realtime.ordering import RoomOrdering
@@ -147,7 +148,7 @@ class Hub:
         if origin is None:
             return None
         node, _, socket_id = origin.partition(":")
-        return int(socket_id) if node == self.node_id and socket_id.isdigit() else None
+        return parse_int(socket_id) if node == self.node_id else None
 
     async def _members_added(self, event: MembersAdded) -> None:
         newcomers = {user.id for user in event.users}

@@ -10,9 +10,8 @@ from typing import Any
 
 import orjson
 
+from imbachat.numbers import as_id
 from imbachat.states import RoomType
-
-MAX_ID = 2**63 - 1
 
 # Close codes (4000-4999 are the application's).
 CLOSE_GOING_AWAY = 1001
@@ -21,6 +20,7 @@ CLOSE_AUTH_TIMEOUT = 4002
 CLOSE_NOT_FOUND = 4004
 CLOSE_TOO_SLOW = 4008  # the client fell behind: reconnect and resume
 CLOSE_PROTOCOL = 4009  # frames that are not this protocol
+CLOSE_TOO_MANY = 4029  # too many sockets for this user or address
 
 
 class FrameError(Exception):
@@ -78,6 +78,8 @@ _FIELDS: dict[str, dict[str, tuple[type, bool]]] = {
     "ping": {},
 }
 MAX_ROOM_USERS = 100
+MAX_POSITIONS = 1_000  # rooms in one resume
+MAX_CLIENT_ID = 64
 
 
 def parse(text: str | bytes) -> dict[str, Any]:
@@ -89,9 +91,13 @@ def parse(text: str | bytes) -> dict[str, Any]:
     if not isinstance(frame, dict):
         raise FrameError(400, "Frames must be JSON objects.")
     kind = frame.get("type")
-    if kind not in _FIELDS:
-        raise FrameError(400, f"Unknown frame type {kind!r}; known: {', '.join(sorted(_FIELDS))}.")
-    ref = frame.get("client_id") if kind == "send" else kind
+    if not isinstance(kind, str) or kind not in _FIELDS:
+        shown = repr(kind)[:40]
+        raise FrameError(400, f"Unknown frame type {shown}; known: {', '.join(sorted(_FIELDS))}.")
+    client_id = frame.get("client_id")
+    # The ref echoes the send's client_id only when it could be one.
+    usable_id = isinstance(client_id, str) and len(client_id) <= MAX_CLIENT_ID
+    ref = (client_id if usable_id else None) if kind == "send" else kind
     checked: dict[str, Any] = {"type": kind}
     for name, (wanted, required) in _FIELDS[kind].items():
         value = frame.get(name)
@@ -100,8 +106,8 @@ def parse(text: str | bytes) -> dict[str, Any]:
                 raise FrameError(422, f"{kind}: {name} is required.", ref)
             continue
         checked[name] = _typed(kind, name, value, wanted, ref)
-    if kind == "send" and len(checked["client_id"]) > 64:
-        raise FrameError(422, "send: client_id is at most 64 characters.", ref)
+    if kind == "send" and len(checked["client_id"]) > MAX_CLIENT_ID:
+        raise FrameError(422, f"send: client_id is at most {MAX_CLIENT_ID} characters.", ref)
     if kind == "resume":
         checked["rooms"] = positions(checked["rooms"])
     if kind == "auth" and "resume" in checked:
@@ -141,6 +147,8 @@ def positions(value: dict[str, Any] | str) -> dict[int, int]:
         if any(len(pair) != 2 for pair in pairs):
             raise FrameError(422, "resume must look like room:seq,room:seq.", "resume")
         value = dict(pairs)
+    if len(value) > MAX_POSITIONS:
+        raise FrameError(413, f"resume: at most {MAX_POSITIONS} rooms at once.", "resume")
     return {
         _typed("resume", "room", room, int, "resume"): _typed("resume", "seq", seq, int, "resume")
         for room, seq in value.items()
@@ -149,10 +157,10 @@ def positions(value: dict[str, Any] | str) -> dict[int, int]:
 
 def _typed(kind: str, name: str, value: Any, wanted: type, ref: Any) -> Any:
     if wanted is int:
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value.strip())
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID:
+        number = as_id(value, minimum=0)
+        if number is None:
             raise FrameError(422, f"{kind}: {name} must be a non-negative integer.", ref)
+        return number
     elif not isinstance(value, wanted):
         raise FrameError(422, f"{kind}: {name} must be a {wanted.__name__}.", ref)
     elif isinstance(value, str) and "\x00" in value:

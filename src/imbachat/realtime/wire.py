@@ -24,6 +24,19 @@ _SCOPE_KEY = "imbachat.ws_protocol"
 _last: tuple[str | None, bytes] = (None, b"")  # a fan-out writes one text to many sockets
 
 
+_sized: tuple[str | None, int] = (None, 0)
+
+
+def size_of(text: str) -> int:
+    """The UTF-8 size of a frame's text (a fan-out sizes one text for many sockets)."""
+    global _sized
+    if text.isascii():
+        return len(text)
+    if text is not _sized[0]:
+        _sized = (text, len(text.encode()))
+    return _sized[1]
+
+
 def text_frame(text: str) -> bytes:
     """The wire bytes of one unmasked text frame."""
     global _last

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imbachat.domain import Page, Slice, User, UserQuery
+from imbachat.numbers import parse_int
 from imbachat.states import MemberState, UserStatus
 from imbachat.store.common import cut_page, insert_ignoring_duplicates, paginate, within
 from imbachat.store.schema import members, users
@@ -154,8 +155,9 @@ def search_contacts(
     """Users who share a room with the viewer and whose name contains ``text``
     (case-insensitive) or whose host id is ``text``; by name."""
     matches: ColumnElement[bool] = users.c.name.icontains(text, autoescape=True)
-    if text.isdigit() and len(text) <= 18:
-        matches = matches | (users.c.remote_user_id == int(text))
+    remote_id = parse_int(text, minimum=1)
+    if remote_id is not None:
+        matches = matches | (users.c.remote_user_id == remote_id)
     query = (
         select(users)
         .where(

@@ -19,6 +19,7 @@ import httpx
 import orjson
 
 from imbachat.domain import Profile, Widget
+from imbachat.numbers import as_id
 from imbachat.states import UserStatus
 
 log = logging.getLogger(__name__)
@@ -71,10 +72,8 @@ def parse_profiles(body: bytes, asked: set[int] | None) -> list[Profile]:
     for entry in document:
         if not isinstance(entry, dict):
             continue
-        raw_id, name = entry.get("user_id"), entry.get("name")
-        if isinstance(raw_id, str) and raw_id.strip().isdigit():
-            raw_id = int(raw_id.strip())
-        if isinstance(raw_id, bool) or not isinstance(raw_id, int) or raw_id < 1:
+        raw_id, name = as_id(entry.get("user_id")), entry.get("name")
+        if raw_id is None:
             continue
         if asked is not None and raw_id not in asked:
             continue

@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from imbachat.numbers import parse_int
+
 SIGNATURE_PREFIX = "sha256="
 
 
@@ -32,6 +34,7 @@ def headers(
 
 def verify(secret: str, timestamp: str, body: bytes, given: str, tolerance: int, now: int) -> bool:
     """What a receiver does: same HMAC, constant-time compare, recent timestamp."""
-    if not timestamp.isdigit() or abs(now - int(timestamp)) > tolerance:
+    sent_at = parse_int(timestamp)
+    if sent_at is None or abs(now - sent_at) > tolerance:
         return False
-    return hmac.compare_digest(signature(secret, int(timestamp), body), given)
+    return hmac.compare_digest(signature(secret, sent_at, body), given)

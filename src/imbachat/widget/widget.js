@@ -535,10 +535,21 @@
     if (!room || !this.panelOpen || document.visibilityState === "hidden") { return; }
     if ((room.last_seq || 0) > (room.last_read_seq || 0)) {
       room.last_read_seq = room.last_seq;
-      this.send({ type: "read", room_id: room.id, seq: room.last_seq });
+      this.sendRead(room);
       this.renderBadge();
       this.renderRooms();
     }
+  };
+
+  // At most one read frame a second per room: a busy room sends its latest mark.
+  Chat.prototype.sendRead = function (room) {
+    var self = this;
+    if (room.readTimer) { return; }
+    room.readTimer = setTimeout(function () {
+      room.readTimer = null;
+      room.readSent = Date.now();
+      self.send({ type: "read", room_id: room.id, seq: room.last_read_seq });
+    }, Math.max(0, 1000 - (Date.now() - (room.readSent || 0))));
   };
 
   Chat.prototype.onKey = function (event) {
