@@ -16,7 +16,7 @@ from starlette.responses import Response
 from imbachat import __version__
 from imbachat.api import compat_v1, compat_v2, health, moderation, native, widget
 from imbachat.api.envelopes import error_response, json_response
-from imbachat.api.limits import BodySizeLimit
+from imbachat.api.limits import BodySizeLimit, NoSniff
 from imbachat.bus.base import Bus
 from imbachat.bus.memory import InMemoryBus
 from imbachat.bus.redis import RedisBus
@@ -57,10 +57,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         services = build_services(db, bus, settings)
         online = OnlineStatus(presence, services.changes, settings.offline_grace_seconds)
         hub = Hub(services, bus, online)
+        hub.watch_credentials(settings.ws_credentials_check_seconds)
         dispatcher = WebhookDispatcher(
             db,
             timeout_seconds=settings.webhook_timeout_seconds,
             retry_base_seconds=settings.webhook_retry_base_seconds,
+            refusal=services.webhooks.refusal,
         )
         services.changes.on_deliveries(dispatcher.nudge)
         dispatcher.start()
@@ -85,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(NoSniff)
     app.add_middleware(FindProtocol)
     _map_errors(app)
     app.include_router(health.router)

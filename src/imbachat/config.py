@@ -19,6 +19,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1024 * 1024
     # Seconds a verified v1 owner password stays cached, so argon2 is not paid per request.
     owner_auth_cache_seconds: float = 60.0
+    # Wrong owner passwords allowed per (widget, login) and per client address within
+    # the window; beyond, 429 with Retry-After until the oldest failure is that old.
+    owner_auth_failures_per_login: int = 5
+    owner_auth_failures_per_address: int = 20
+    owner_auth_window_seconds: float = 900.0
+    # Password checks (argon2: 64 MiB, ~100 ms each) running at once; a few more wait.
+    password_checks_at_once: int = 2
     # How long a call to a host site's Users info URL may take before it is given up.
     host_site_timeout_seconds: float = 3.0
     # How long a user's name and avatar from the host site are trusted before asking again.
@@ -48,12 +55,21 @@ class Settings(BaseSettings):
     ws_ping_timeout_seconds: float = 20.0
     # A user shows offline this long after their last socket closes.
     offline_grace_seconds: float = 5.0
+    # Webhook URLs that point inside the server's network (loopback, private, link-local
+    # addresses): "allow", "refuse", or "auto": refused once several owner accounts
+    # share this server (one owner's webhook must not probe the server's neighbours).
+    webhook_internal_targets: str = "auto"
     # Webhooks: how long a receiver may take, and the first retry delay (it doubles).
     webhook_timeout_seconds: float = 10.0
     webhook_retry_base_seconds: float = 5.0
     # Messages a user may send per second on one node, with bursts up to send_burst.
     send_rate_per_second: float = 5.0
     send_burst: int = 20
+    # Seconds a user token's times (exp, iat, nbf) may be off: host sites' clocks drift.
+    token_leeway_seconds: float = 30.0
+    # How often open sockets are checked against their credentials: a socket whose
+    # token expired, or whose widget's secret was rotated, is closed with 4003.
+    ws_credentials_check_seconds: float = 5.0
     log_level: str = "info"
     # Serve the demo host site at / (set by `imbachat demo`).
     demo: bool = False

@@ -12,6 +12,7 @@ import uvicorn
 
 from imbachat.app import create_app
 from imbachat.config import Settings
+from imbachat.realtime.wire import WebSocketProtocol
 
 
 def uvicorn_config(settings: Settings, **overrides: Any) -> uvicorn.Config:
@@ -25,7 +26,7 @@ def uvicorn_config(settings: Settings, **overrides: Any) -> uvicorn.Config:
         "ws_ping_interval": settings.ws_ping_interval_seconds,
         "ws_ping_timeout": settings.ws_ping_timeout_seconds,
         "ws_max_size": settings.ws_max_frame_bytes,
-        "ws": "websockets-sansio",
+        "ws": WebSocketProtocol,
         "ws_per_message_deflate": False,
         "server_header": False,
         **overrides,

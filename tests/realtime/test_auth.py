@@ -49,7 +49,7 @@ def test_a_token_in_the_query_or_in_a_first_auth_frame_opens_the_session(server,
 def forged_tokens(widget, other) -> dict[str, str]:
     now = int(time.time())
     return {
-        "expired": jwt.encode({"user_id": 1, "exp": now - 10}, widget.secret_key, "HS256"),
+        "expired": jwt.encode({"user_id": 1, "exp": now - 120}, widget.secret_key, "HS256"),
         "alg none": jwt.encode({"user_id": 1, "exp": now + 60}, None, "none"),
         "wrong secret": jwt.encode({"user_id": 1, "exp": now + 60}, "x" * 32, "HS256"),
         "other widget": other.token(1),
@@ -74,11 +74,28 @@ def test_forged_tokens_are_closed_with_4001(server, widgets, case) -> None:
 
 def test_expired_tokens_say_so(server, widgets) -> None:
     widget = widgets()
-    token = jwt.encode({"user_id": 1, "exp": int(time.time()) - 5}, widget.secret_key, "HS256")
+    token = jwt.encode({"user_id": 1, "exp": int(time.time()) - 120}, widget.secret_key, "HS256")
 
     _, reason = asyncio.run(refused(server, widget.imba_id, token))
 
     assert "expired" in reason
+
+
+def test_a_host_site_whose_clock_is_a_few_seconds_off_is_trusted(server, widgets) -> None:
+    """Tokens are checked with a leeway (IMBACHAT_TOKEN_LEEWAY_SECONDS, 30 s): a host
+    5 s ahead signs ``iat`` in our future, one 5 s behind an ``exp`` in our past."""
+    widget = widgets()
+    now = int(time.time())
+    ahead = jwt.encode({"user_id": 1, "iat": now + 5, "exp": now + 60}, widget.secret_key)
+    behind = jwt.encode({"user_id": 2, "exp": now - 5}, widget.secret_key)
+
+    async def scenario() -> None:
+        for user, token in ((1, ahead), (2, behind)):
+            client = await ChatClient.connect(server.ws_url, widget.imba_id, token)
+            assert client.ready["user"]["user_id"] == user
+            await client.close()
+
+    asyncio.run(scenario())
 
 
 def test_an_unknown_widget_is_4004(server) -> None:

@@ -48,7 +48,8 @@ async def imba_rooms(request: Request) -> Response:
         remote_user_ids=fields.integers("users_ids"),
     )
     services = services_of(request)
-    widget = await services.owners.authenticate(imba_id, login, password)
+    address = request.client.host if request.client else ""
+    widget = await services.owners.authenticate(imba_id, login, password, address)
     change = await services.rooms.create_or_join(widget, spec)
     return (
         envelopes.room_created(change.room)

@@ -62,8 +62,8 @@ async def widget_and_viewer(request: Request, raw_imba_id: str) -> tuple[Widget,
         widget = await services.widgets.get(imba_id)
     except NotFound:
         raise Unauthorized("The user token does not belong to this widget.") from None
-    remote_id = verify_user_token(widget.secret_key, token)
-    [viewer] = await services.users.ensure(widget, [remote_id])
+    verified = verify_user_token(widget.secret_key, token, services.settings.token_leeway_seconds)
+    [viewer] = await services.users.ensure(widget, [verified.remote_user_id])
     return widget, viewer
 
 

@@ -13,10 +13,11 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl
 
 import orjson
 from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
 from imbachat.domain import Page, TimeRange
@@ -29,6 +30,7 @@ MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
 MAX_OFFSET = 1_000_000
 MAX_ARRAY_ITEMS = 500
+MAX_FORM_FIELDS = 2_000
 
 ALIASES = {"contraseña": "password", "tipo_habitación": "room_type"}
 _ARRAY_KEY = re.compile(r"^(?P<name>[^\[\]]+)\[(?P<index>[^\[\]]*)\]$")
@@ -64,16 +66,27 @@ class Fields:
 
     @classmethod
     async def from_request(cls, request: Request) -> Fields:
-        """Query string, then the body (form, multipart or a JSON object) on top."""
-        items: list[tuple[str, str]] = list(request.query_params.multi_items())
+        """Query string, then the body (form, multipart or a JSON object) on top. Text
+        must be UTF-8: anything else is refused, never stored as replacement marks."""
+        items = _urlencoded_items(request.scope.get("query_string", b""), "query string")
         content_type = request.headers.get("content-type", "").lower()
         if content_type.startswith("application/json"):
             items.extend(_json_items(await request.body()))
-        elif content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        elif content_type.startswith("application/x-www-form-urlencoded"):
+            items.extend(_urlencoded_items(await request.body(), "form body"))
+        elif content_type.startswith("multipart/form-data"):
+            parser = _Utf8MultiPartParser(
+                request.headers,
+                request.stream(),
+                max_files=20,
+                max_fields=MAX_FORM_FIELDS,
+                max_part_size=1024 * 1024,
+            )
             try:
-                form = await request.form(max_files=20, max_fields=2000, max_part_size=1024 * 1024)
-            except (UnicodeDecodeError, ValueError, HTTPException) as exc:
-                raise Invalid(f"The request body could not be parsed as a form: {exc}") from None
+                form = await parser.parse()
+            except (MultiPartException, UnicodeDecodeError, ValueError) as exc:
+                reason = exc.message if isinstance(exc, MultiPartException) else str(exc)
+                raise Invalid(f"The request body could not be parsed as a form: {reason}") from None
             items.extend(
                 (name, value)
                 for name, value in form.multi_items()
@@ -248,6 +261,35 @@ def _parse_time(name: str, value: str | None) -> TimeRange | None:
         field=name,
         reason="a date, a time or unix seconds",
     )
+
+
+def _urlencoded_items(raw: bytes, where: str) -> list[tuple[str, str]]:
+    try:
+        return parse_qsl(
+            raw.decode("utf-8"),
+            keep_blank_values=True,
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=MAX_FORM_FIELDS,
+        )
+    except UnicodeDecodeError:
+        raise Invalid(f"The {where} is not valid UTF-8.") from None
+    except ValueError:
+        raise TooLarge(f"The {where} has more than {MAX_FORM_FIELDS} fields.") from None
+
+
+class _Utf8MultiPartParser(MultiPartParser):
+    """Starlette's multipart parser, refusing text fields that are not UTF-8 (it
+    would read them as Latin-1)."""
+
+    def on_part_end(self) -> None:
+        part = self._current_part
+        if part.file is None:
+            try:
+                part.data.decode("utf-8")
+            except UnicodeDecodeError:
+                raise MultiPartException(f"the {part.field_name} field is not UTF-8") from None
+        super().on_part_end()
 
 
 def _json_items(body: bytes) -> list[tuple[str, str]]:

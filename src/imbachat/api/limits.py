@@ -1,4 +1,5 @@
-"""Refuse oversized request bodies before anything parses them."""
+"""HTTP middleware that guards every answer: oversized request bodies are refused
+before anything parses them, and answers are never content-sniffed."""
 
 from __future__ import annotations
 
@@ -35,3 +36,25 @@ class BodySizeLimit:
             return message
 
         await self.app(scope, counting_receive, send)
+
+
+class NoSniff:
+    """Every HTTP answer carries ``X-Content-Type-Options: nosniff``: browsers take
+    its content type as given (a JSON answer is never run as a script or a page)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-content-type-options", b"nosniff"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)

@@ -1,12 +1,15 @@
 """User tokens: HS256 JWTs signed with the widget's ``secret_key``.
 
 Payload ``{"user_id": <host user id>, "exp": <unix>}``; ``exp`` is required, and
-only HS256 is accepted, so ``alg: none`` and algorithm confusion are refused.
+only HS256 is accepted, so ``alg: none`` and algorithm confusion are refused. Times
+(``exp``, ``iat``, ``nbf``) are checked with a leeway for host sites whose clocks
+drift a little.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import jwt
 
@@ -19,14 +22,24 @@ def issue_user_token(secret_key: str, user_id: int, ttl_seconds: int = 86_400) -
     return jwt.encode(payload, secret_key, algorithm="HS256")
 
 
-def verify_user_token(secret_key: str, token: str) -> int:
-    """The host user id the token was issued for; raises Unauthorized otherwise."""
+@dataclass(frozen=True, slots=True)
+class UserToken:
+    remote_user_id: int
+    expires_at: float  # unix seconds, leeway included: a socket is closed after it
+
+
+def verify_user_token(secret_key: str, token: str, leeway: float = 0.0) -> UserToken:
+    """Who the token was issued for, and until when; raises Unauthorized otherwise."""
     token = token.strip()
     if token.lower().startswith("bearer "):
         token = token[7:].strip()
     try:
         claims = jwt.decode(
-            token, secret_key, algorithms=["HS256"], options={"require": ["exp", "user_id"]}
+            token,
+            secret_key,
+            algorithms=["HS256"],
+            options={"require": ["exp", "user_id"]},
+            leeway=leeway,
         )
     except jwt.ExpiredSignatureError:
         raise Unauthorized("The user token has expired; issue a new one.") from None
@@ -35,4 +48,4 @@ def verify_user_token(secret_key: str, token: str) -> int:
     user_id = as_id(claims["user_id"])
     if user_id is None:
         raise Unauthorized("The user token's user_id must be a positive integer.")
-    return user_id
+    return UserToken(user_id, float(claims["exp"]) + leeway)

@@ -84,6 +84,7 @@ class Connection:
         self.closing = False
         self.close_code: int | None = None
         self.typing_sent: dict[int, float] = {}
+        self.expires_at = float("inf")  # the token's exp (unix seconds, leeway included)
         self.sending: set[asyncio.Task[None]] = set()  # sends awaiting their commit
 
     # ---- outbound ----------------------------------------------------------

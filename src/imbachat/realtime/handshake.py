@@ -50,7 +50,7 @@ class Handshake:
         token, resume_from = await self._credentials(ws)
         settings = self._settings
         async with self._welcoming:
-            widget, user = await self._identify(imba_id, token)
+            widget, user, expires_at = await self._identify(imba_id, token)
             if len(self._hub.connections_of(user.id)) >= settings.ws_max_sockets_per_user:
                 raise AuthFailed(
                     protocol.CLOSE_TOO_MANY,
@@ -59,6 +59,7 @@ class Handshake:
             conn = Connection(
                 ws, widget, user, self._flusher, settings.ws_max_queue, settings.ws_max_queue_bytes
             )
+            conn.expires_at = expires_at
             await self._welcome(conn, resume_from)
         return conn
 
@@ -75,18 +76,20 @@ class Handshake:
             resume_from = in_frame or resume_from
         return token, resume_from
 
-    async def _identify(self, imba_id: int, token: str) -> tuple[Widget, User]:
-        """The widget and the user the token names."""
+    async def _identify(self, imba_id: int, token: str) -> tuple[Widget, User, float]:
+        """The widget, the user the token names, and when the token expires."""
         try:
             widget = await self._services.widgets.recent(imba_id)
         except NotFound:
             raise AuthFailed(protocol.CLOSE_NOT_FOUND, f"no widget {imba_id}") from None
         try:
-            remote_id = verify_user_token(widget.secret_key, token)
+            verified = verify_user_token(
+                widget.secret_key, token, self._settings.token_leeway_seconds
+            )
         except ImbaError as exc:
             raise AuthFailed(protocol.CLOSE_UNAUTHORIZED, exc.message) from None
-        [user] = await self._services.users.ensure(widget, [remote_id])
-        return widget, user
+        [user] = await self._services.users.ensure(widget, [verified.remote_user_id])
+        return widget, user, verified.expires_at
 
     async def _auth_frame(self, ws: WebSocket) -> tuple[str, dict[int, int]]:
         try:

@@ -9,10 +9,14 @@ changes with them (sockets start or stop following a room).
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import secrets
 from collections.abc import Iterable
 
 from imbachat.bus.base import Bus
+from imbachat.clock import unix
+from imbachat.errors import NotFound
 from imbachat.events import (
     Event,
     MemberRemoved,
@@ -27,7 +31,10 @@ from imbachat.realtime import frames
 from imbachat.realtime.connection import Connection
 from imbachat.realtime.ordering import RoomOrdering
 from imbachat.realtime.presence import OnlineStatus
+from imbachat.realtime.protocol import CLOSE_CREDENTIALS_EXPIRED
 from imbachat.services import Services
+
+log = logging.getLogger(__name__)
 
 
 class Hub:
@@ -38,6 +45,7 @@ class Hub:
         self._by_user: dict[int, set[Connection]] = {}
         self._by_room: dict[int, set[Connection]] = {}
         self.ordering = RoomOrdering(self._release, services.messages.between)
+        self._watcher: asyncio.Task[None] | None = None
         bus.subscribe(self.on_event)
 
     # ---- sockets ------------------------------------------------------------
@@ -99,6 +107,46 @@ class Hub:
         for conns in list(self._by_user.values()):
             for conn in list(conns):
                 conn.close_soon(code, reason)
+
+    def watch_credentials(self, every_seconds: float) -> None:
+        """Close, every so often, sockets whose credentials no longer hold."""
+
+        async def watch() -> None:
+            while True:
+                await asyncio.sleep(every_seconds)
+                try:
+                    await self.check_credentials()
+                except Exception:
+                    log.exception("checking the sockets' credentials failed")
+
+        self._watcher = asyncio.create_task(watch(), name="credentials-watch")
+
+    async def check_credentials(self) -> int:
+        """Close (4003) the sockets whose token expired, or whose widget's secret key
+        changed since they authenticated (rotated here, on another node or by the
+        CLI); returns how many. The widget reads the host page for a new token."""
+        now = unix(self._services.clock.now())
+        by_widget: dict[int, list[Connection]] = {}
+        closed = 0
+        for user_conns in self._by_user.values():
+            for conn in user_conns:
+                if conn.closing:
+                    continue
+                if conn.expires_at <= now:
+                    conn.close_soon(CLOSE_CREDENTIALS_EXPIRED, "token expired: get a new one")
+                    closed += 1
+                else:
+                    by_widget.setdefault(conn.widget.imba_id, []).append(conn)
+        for imba_id, widget_conns in by_widget.items():
+            try:
+                secret = (await self._services.widgets.recent(imba_id)).secret_key
+            except NotFound:
+                secret = None
+            for conn in widget_conns:
+                if conn.widget.secret_key != secret:
+                    conn.close_soon(CLOSE_CREDENTIALS_EXPIRED, "secret changed: get a new token")
+                    closed += 1
+        return closed
 
     async def resync(self) -> None:
         """The bus was interrupted: catch every followed room up from the database."""
@@ -213,5 +261,7 @@ class Hub:
             conn.push(texts[key])
 
     async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
         self.ordering.close()
         await self.online.close()

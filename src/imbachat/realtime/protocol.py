@@ -17,6 +17,7 @@ from imbachat.states import RoomType
 CLOSE_GOING_AWAY = 1001
 CLOSE_UNAUTHORIZED = 4001
 CLOSE_AUTH_TIMEOUT = 4002
+CLOSE_CREDENTIALS_EXPIRED = 4003  # the token expired or the widget's secret changed
 CLOSE_NOT_FOUND = 4004
 CLOSE_TOO_SLOW = 4008  # the client fell behind: reconnect and resume
 CLOSE_PROTOCOL = 4009  # frames that are not this protocol

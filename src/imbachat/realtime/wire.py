@@ -107,6 +107,23 @@ class DirectWriter:
         self._protocol.transport.write(b"".join([text_frame(text) for text in texts]))
 
 
+class WebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's sans-I/O WebSocket protocol, answering handshakes it cannot parse.
+
+    For a request websockets refuses before it is a request (a request line over
+    8 KiB, a malformed header), websockets prepares the error answer (414, 400) but
+    uvicorn neither sends it nor closes the connection, which then stays open for
+    nothing; this sends the answer and closes."""
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if not self.handshake_initiated and self.conn.handshake_exc is not None:
+            output = self.conn.data_to_send()
+            if output:
+                self.transport.write(b"".join(output))
+            self.transport.close()
+
+
 class FindProtocol:
     """ASGI middleware: notes in a WebSocket's scope the server protocol behind its
     ``send`` (the framework wraps ``send`` further in, so it is found out here)."""

@@ -26,6 +26,7 @@ from imbachat.webhooks.host_site import HostSite
 
 @dataclass(frozen=True, slots=True)
 class Services:
+    settings: Settings
     db: Database
     bus: Bus
     changes: Changes
@@ -60,11 +61,20 @@ def build_services(
     messages = MessageService(db, changes, widgets, moderation, limiter, clock)
     rooms = RoomService(db, changes, profiles, clock)
     return Services(
+        settings=settings,
         db=db,
         bus=bus,
         changes=changes,
         clock=clock,
-        owners=OwnerAuthenticator(db, settings.owner_auth_cache_seconds),
+        owners=OwnerAuthenticator(
+            db,
+            settings.owner_auth_cache_seconds,
+            failures_per_login=settings.owner_auth_failures_per_login,
+            failures_per_address=settings.owner_auth_failures_per_address,
+            window_seconds=settings.owner_auth_window_seconds,
+            concurrent_checks=settings.password_checks_at_once,
+            clock=clock,
+        ),
         profiles=profiles,
         widgets=widgets,
         users=UserService(db, profiles, clock),
@@ -72,7 +82,7 @@ def build_services(
         messages=messages,
         members=MemberService(db, changes),
         writer=messages.writer,
-        webhooks=WebhookService(db, changes, clock),
+        webhooks=WebhookService(db, changes, clock, settings.webhook_internal_targets),
         moderation=moderation,
         support=SupportService(changes, rooms),
     )
@@ -80,6 +90,7 @@ def build_services(
 
 async def close_services(services: Services) -> None:
     await services.writer.close()
+    services.owners.close()
     await services.profiles.close()
     await services.bus.close()
     await services.db.close()

@@ -40,7 +40,7 @@ from imbachat.events import (
 )
 from imbachat.services.members import require_member
 from imbachat.services.widgets import WidgetService
-from imbachat.states import MemberRole, RoomStatus, RoomType, UserStatus
+from imbachat.states import MemberRole, MemberState, RoomStatus, RoomType, UserStatus
 from imbachat.store import rooms as room_store
 from imbachat.store import users as user_store
 from imbachat.store import widgets as widget_store
@@ -50,6 +50,7 @@ from imbachat.unit_of_work import Changes
 STAFF_ACTIONS = ("ban", "unban", "mute", "unmute", "remove")
 MAX_MUTE_SECONDS = 366 * 86_400
 MAX_BLOCKED_WORDS = 1_000
+ROLE_REFUSED = "Your role in this room does not allow that on this member."
 
 
 def may_act_on(actor_role: MemberRole | None, target_role: MemberRole) -> bool:
@@ -122,14 +123,21 @@ class ModerationService:
         now = self._clock.now()
         async with self._changes.begin() as uow:
             conn = uow.conn
-            target = await self._user(conn, widget, target_remote_id)
-            who = (widget.imba_id, room_id, target.id, target.remote_user_id)
-            banned = UserBanned(*who) if action == "ban" else UserUnbanned(*who)
             if room_id is None:
+                target = await self._user(conn, widget, target_remote_id)
                 await user_store.set_banned(conn, target.id, action == "ban", now)
-                uow.emit(banned)
+                kind = UserBanned if action == "ban" else UserUnbanned
+                uow.emit(kind(widget.imba_id, None, target.id, target.remote_user_id))
                 return
-            room = await self._staff_check(conn, widget, room_id, actor, target)
+            if actor is None:
+                target = await self._user(conn, widget, target_remote_id)
+                room, _ = await conn.run_sync(require_member, widget, room_id, target)
+            else:
+                room, target = await self._staff_target(
+                    conn, widget, room_id, actor, target_remote_id
+                )
+            who = (widget.imba_id, room.id, target.id, target.remote_user_id)
+            banned = UserBanned(*who) if action == "ban" else UserUnbanned(*who)
             if action in ("ban", "unban"):
                 await room_store.set_member(conn, room.id, target.id, is_banned=action == "ban")
                 uow.emit(banned)
@@ -154,12 +162,16 @@ class ModerationService:
             raise Invalid("role is admin, moderator or member.", field="role") from None
         async with self._changes.begin() as uow:
             conn = uow.conn
-            target = await self._user(conn, widget, target_remote_id)
-            room, target_member = await conn.run_sync(require_member, widget, room_id, target)
-            if actor is not None:
-                _, acting = await conn.run_sync(require_member, widget, room_id, actor)
+            if actor is None:
+                target = await self._user(conn, widget, target_remote_id)
+                room, target_member = await conn.run_sync(require_member, widget, room_id, target)
+            else:
+                # The actor's rights first: whoever may not set roles learns nothing
+                # about the target.
+                room, acting = await conn.run_sync(require_member, widget, room_id, actor)
                 if acting.role != MemberRole.ADMIN:
                     raise Forbidden("Only room admins set roles.", field="role")
+                target, target_member = await self._member(conn, widget, room, target_remote_id)
                 if target_member.role == MemberRole.ADMIN and target.id != actor.id:
                     raise Forbidden(
                         "Only the widget owner changes another admin's role.", field="role"
@@ -223,15 +235,29 @@ class ModerationService:
             raise NotFound(f"No user with user_id {remote_id} in this widget.", field="user_id")
         return found[remote_id]
 
+    async def _staff_target(
+        self, conn: AsyncConnection, widget: Widget, room_id: int, actor: User, remote_id: int
+    ) -> tuple[Room, User]:
+        """The room and the target of a staff action by a member: the actor's rights
+        are checked first, so a member who is not staff learns nothing about the
+        target; staff learn only whether the target is a member they outrank."""
+        room, acting = await conn.run_sync(require_member, widget, room_id, actor)
+        if acting.role.rank < MemberRole.MODERATOR.rank:
+            raise Forbidden(ROLE_REFUSED, field="user_id")
+        target, target_member = await self._member(conn, widget, room, remote_id)
+        if not may_act_on(acting.role, target_member.role):
+            raise Forbidden(ROLE_REFUSED, field="user_id")
+        return room, target
+
     @staticmethod
-    async def _staff_check(
-        conn: AsyncConnection, widget: Widget, room_id: int, actor: User | None, target: User
-    ) -> Room:
-        room, target_member = await conn.run_sync(require_member, widget, room_id, target)
-        if actor is not None:
-            _, acting = await conn.run_sync(require_member, widget, room_id, actor)
-            if not may_act_on(acting.role, target_member.role):
-                raise Forbidden(
-                    "Your role in this room does not allow that on this member.", field="user_id"
-                )
-        return room
+    async def _member(
+        conn: AsyncConnection, widget: Widget, room: Room, remote_id: int
+    ) -> tuple[User, Member]:
+        """A member of the room, by host id; an unknown user is refused exactly like
+        someone who is not in the room, so host ids cannot be probed."""
+        found = await conn.run_sync(user_store.by_remote_ids, widget.imba_id, [remote_id])
+        user = found.get(remote_id)
+        member = await room_store.membership(conn, room.id, user.id) if user else None
+        if user is None or member is None or member.status != MemberState.ACTIVE:
+            raise Forbidden(f"User {remote_id} is not a member of room {room.id}.", field="user_id")
+        return user, member

@@ -11,8 +11,10 @@ from imbachat.errors import Invalid, NotFound
 from imbachat.states import DeliveryStatus
 from imbachat.store import users as user_store
 from imbachat.store import webhooks as webhook_store
+from imbachat.store import widgets as widget_store
 from imbachat.store.db import Database
 from imbachat.unit_of_work import Changes
+from imbachat.urls import internal_target, web_url
 from imbachat.webhooks.bodies import WEBHOOK_EVENT_NAMES
 
 
@@ -47,10 +49,38 @@ def delivery_view(row: Any) -> dict[str, Any]:
 
 
 class WebhookService:
-    def __init__(self, db: Database, changes: Changes, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(
+        self,
+        db: Database,
+        changes: Changes,
+        clock: Clock = SYSTEM_CLOCK,
+        internal_targets: str = "auto",
+    ) -> None:
         self._db = db
         self._changes = changes
         self._clock = clock
+        self._internal_targets = internal_targets
+        self._owners: tuple[float, int] = (0.0, 0)  # (read at, owner accounts)
+
+    async def refuses_internal_targets(self) -> bool:
+        """Whether webhooks may not point inside the server's network (see the
+        ``webhook_internal_targets`` setting); the owner count is read once a minute."""
+        if self._internal_targets != "auto":
+            return self._internal_targets == "refuse"
+        read_at, owners = self._owners
+        if self._clock.monotonic() - read_at > 60 or not read_at:
+            async with self._db.read() as conn:
+                owners = await widget_store.owner_count(conn)
+            self._owners = (self._clock.monotonic(), owners)
+        return owners > 1
+
+    async def refusal(self, url: str) -> str | None:
+        """Why a webhook may not be sent to ``url`` now, or None."""
+        if await self.refuses_internal_targets():
+            reason = await internal_target(url)
+            if reason is not None:
+                return f"this server refuses internal addresses: {reason}"
+        return None
 
     async def add(
         self,
@@ -63,8 +93,10 @@ class WebhookService:
     ) -> dict[str, Any]:
         """Register an endpoint. With ``bot_user_id`` (a host user id) that user is
         marked as a bot and the endpoint gets only the events of the bot's rooms."""
-        if not url.startswith(("https://", "http://")) or len(url) > 2048:
-            raise Invalid("url must be an http(s) URL of at most 2048 characters.", field="url")
+        web_url(url, "url")
+        refused = await self.refusal(url)
+        if refused is not None:
+            raise Invalid(f"url: {refused}.", field="url", reason=refused)
         chosen = [e.strip() for e in events or [] if e.strip()]
         unknown = [e for e in chosen if e not in WEBHOOK_EVENT_NAMES]
         if unknown:

@@ -12,6 +12,7 @@ from imbachat.domain import Widget
 from imbachat.errors import Conflict, Invalid, NotFound
 from imbachat.store import widgets as widget_store
 from imbachat.store.db import Database
+from imbachat.urls import web_url
 
 RECENT_SECONDS = 2.0
 
@@ -55,12 +56,8 @@ class WidgetService:
             ("users_info_url", spec.users_info_url),
             ("users_search_url", spec.users_search_url),
         ):
-            if url is not None and not (
-                url.startswith(("http://", "https://")) and len(url) <= 2048
-            ):
-                raise Invalid(
-                    f"{field} must be an http(s) URL of at most 2048 characters.", field=field
-                )
+            if url is not None:
+                web_url(url, field)
         password_hash = await asyncio.to_thread(hash_password, spec.password)
         now = self._clock.now()
         async with self._db.write() as conn:
@@ -133,5 +130,5 @@ class WidgetService:
             )
             widget = await widget_store.get(conn, imba_id)
         assert widget is not None
-        self.forget(imba_id)
+        self.forget(imba_id)  # sockets with the old secret close at the next check
         return widget

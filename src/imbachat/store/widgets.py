@@ -11,6 +11,10 @@ from imbachat.domain import Widget
 from imbachat.store.schema import owners, widgets
 
 
+async def owner_count(conn: AsyncConnection) -> int:
+    return int(await conn.scalar(select(func.count()).select_from(owners)) or 0)
+
+
 async def next_imba_id(conn: AsyncConnection) -> int:
     highest = await conn.scalar(select(func.max(widgets.c.imba_id)))
     return int(highest or 0) + 1

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import random
 import time
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -38,8 +39,10 @@ class WebhookDispatcher:
         retry_base_seconds: float = 5.0,
         give_up_after: timedelta = timedelta(hours=26),
         batch: int = 50,
+        refusal: Callable[[str], Awaitable[str | None]] | None = None,
     ) -> None:
         self._db = db
+        self._refusal = refusal  # why a URL may not be sent to now (internal targets)
         self._client = httpx.AsyncClient(timeout=timeout_seconds, follow_redirects=False)
         self._retry_base = retry_base_seconds
         self._give_up_after = give_up_after
@@ -100,11 +103,15 @@ class WebhookDispatcher:
         status_code: int | None = None
         error: str | None = None
         try:
-            response = await self._client.post(row["url"], content=body, headers=headers)
-            status_code = response.status_code
-            if not 200 <= status_code < 300:
-                error = f"HTTP {status_code}: {response.text[:200]}"
-        except httpx.HTTPError as exc:
+            refused = await self._refusal(row["url"]) if self._refusal else None
+            if refused is not None:
+                error = f"not sent: {refused}"
+            else:
+                response = await self._client.post(row["url"], content=body, headers=headers)
+                status_code = response.status_code
+                if not 200 <= status_code < 300:
+                    error = f"HTTP {status_code}: {response.text[:200]}"
+        except Exception as exc:  # any failure is this attempt's, recorded and retried
             error = f"{type(exc).__name__}: {exc}"[:500]
         now = utcnow()
         if error is None:
