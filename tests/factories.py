@@ -71,7 +71,14 @@ class TestWidget:
         message: dict[str, Any] = response.json()["message"]
         return message
 
-    def store_many(self, room: int, author: int, count: int, via: LiveServer | None = None) -> None:
+    def store_many(
+        self,
+        room: int,
+        author: int,
+        count: int,
+        via: LiveServer | None = None,
+        text: str = "m{i}",
+    ) -> None:
         """Store ``count`` messages through the real writer of ``via`` (default: the
         widget's server), quickly: the author is made a bot, which the send rate
         limit exempts."""
@@ -81,7 +88,10 @@ class TestWidget:
             await services.moderation.set_bot(widget, author, True)
             requests = [
                 SendRequest(
-                    imba_id=self.imba_id, room_id=room, author_remote_id=author, body=f"m{i}"
+                    imba_id=self.imba_id,
+                    room_id=room,
+                    author_remote_id=author,
+                    body=text.format(i=i),
                 )
                 for i in range(count)
             ]

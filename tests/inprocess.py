@@ -60,7 +60,11 @@ async def in_process(database_url: str, **settings: object) -> AsyncIterator[Cha
     db = Database(database_url)
     bus = InMemoryBus()
     clock = ManualClock()
-    options = {"send_rate_per_second": 10_000.0, **settings}
+    options = {
+        "send_rate_per_second": 10_000.0,
+        "webhook_internal_targets": "allow",  # the tests' receivers are local
+        **settings,
+    }
     services = build_services(db, bus, Settings(database_url=database_url, **options), clock)
     chat = Chat(services, clock)
 

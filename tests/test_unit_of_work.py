@@ -9,7 +9,6 @@ from sqlalchemy import func, select, update
 
 from imbachat.domain import Page, RoomQuery
 from imbachat.events import RoomClosed
-from imbachat.services.webhooks import WebhookService
 from imbachat.states import RoomStatus
 from imbachat.store import rooms as room_store
 from imbachat.store.schema import rooms, webhook_deliveries
@@ -26,9 +25,7 @@ async def deliveries_of(chat, imba_id: int) -> int:
 
 async def with_webhook(chat):
     widget = await chat.widget()
-    await WebhookService(chat.services.db, chat.services.changes).add(
-        widget, "http://127.0.0.1:9/hook"
-    )
+    await chat.services.webhooks.add(widget, "http://127.0.0.1:9/hook")
     return widget
 
 

@@ -17,6 +17,7 @@ from imbachat import __version__
 from imbachat.api import compat_v1, compat_v2, health, moderation, native, widget
 from imbachat.api.envelopes import error_response, json_response
 from imbachat.api.limits import BodySizeLimit, NoSniff
+from imbachat.api.openapi import describe
 from imbachat.bus.base import Bus
 from imbachat.bus.memory import InMemoryBus
 from imbachat.bus.redis import RedisBus
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs",
         redoc_url=None,
     )
+    app.openapi = lambda: describe(app)  # type: ignore[method-assign]
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(NoSniff)
     app.add_middleware(FindProtocol)

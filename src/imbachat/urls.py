@@ -34,7 +34,7 @@ def _problem(value: str) -> str | None:
     except ValueError as exc:
         return f"is not a valid URL ({exc})"
     if parts.scheme not in ("http", "https"):
-        return "must be an http:// or https:// URL"
+        return "must be an http(s) URL"
     if not parts.hostname:
         return "must name a host"
     if port == 0:

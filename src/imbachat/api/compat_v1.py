@@ -8,7 +8,8 @@ from starlette.responses import Response
 
 from imbachat.api import envelopes
 from imbachat.api.deps import services_of
-from imbachat.api.forms import Fields, form_body
+from imbachat.api.forms import Fields
+from imbachat.api.openapi import choice, flag, ids, integer, obj, operation, text
 from imbachat.domain import ROOM_TYPE_FIELD
 from imbachat.services.rooms import DEFAULT_TITLE, RoomSpec
 from imbachat.states import RoomType
@@ -16,22 +17,43 @@ from imbachat.states import RoomType
 router = APIRouter(tags=["ImbaChat v1"])
 
 _IMBA_ROOMS_FIELDS = {
-    "imba_id": "Widget id (required).",
-    "login": "Widget owner's login (required).",
-    "password": "Widget owner's password (required).",
-    "room_title": f'Room name, default "{DEFAULT_TITLE}".',
-    "room_pipe": "String id of the room; an existing pipe adds to that room.",
-    "room_id": "Id of an existing room to add the users to.",
-    "room_is_public": "1 public, 0 closed (default).",
-    "room_type": "0 dialog (default), 1 conference, 3 technical support.",
-    "users_ids[]": "Host user ids of the members, PHP array style: users_ids[0]=3.",
+    "imba_id": integer("Widget id.", 1),
+    "login": text("Widget owner's login."),
+    "password": text("Widget owner's password.", 1024),
+    "room_title": text(f'Room name, default "{DEFAULT_TITLE}".'),
+    "room_pipe": text("String id of the room; an existing pipe adds to that room."),
+    "room_id": integer("Id of an existing room to add the users to.", 1),
+    "room_is_public": flag("1 public, 0 closed (default)."),
+    "room_type": choice("0 dialog (default), 1 conference, 3 technical support.", ["0", "1", "3"]),
+    "users_ids": ids("Host user ids of the members; PHP array style users_ids[0]=3 too."),
 }
+_ROOM_ANSWER = obj(
+    {
+        "code": {"type": "integer", "enum": [200]},
+        "message": {"type": "string"},
+        "data": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["success", "room_id"],
+                "properties": {
+                    "success": {"type": "boolean"},
+                    "error": {"type": "boolean"},
+                    "roomId": {"type": "integer"},
+                    "room_id": {"type": ["integer", "string"]},
+                },
+            },
+        },
+    }
+)
 
 
 @router.post(
     "/imbachat/v1/widget/imba_rooms",
     summary="Create a room with members, or add members to an existing room",
-    openapi_extra=form_body(_IMBA_ROOMS_FIELDS, required=("imba_id", "login", "password")),
+    openapi_extra=operation(
+        _ROOM_ANSWER, fields=_IMBA_ROOMS_FIELDS, required=("imba_id", "login", "password")
+    ),
 )
 async def imba_rooms(request: Request) -> Response:
     fields = await Fields.from_request(request)

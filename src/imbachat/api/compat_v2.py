@@ -15,19 +15,28 @@ from imbachat.api.deps import (
     widget_and_viewer,
     widget_by_basic,
 )
-from imbachat.api.forms import Fields, form_body
+from imbachat.api.forms import Fields
+from imbachat.api.openapi import (
+    BASIC,
+    BASIC_OR_JWT,
+    PAGE,
+    choice,
+    flag,
+    integer,
+    listing,
+    moment,
+    obj,
+    operation,
+    ref,
+    text,
+)
 from imbachat.domain import ROOM_TYPE_FIELD, MessageQuery, RoomQuery, UserQuery
+from imbachat.numbers import MAX_INT32, MAX_SMALLINT
 from imbachat.services.messages import MAX_MESSAGE_LENGTH, SendCommand
 from imbachat.states import MemberRole, UserStatus
 
 router = APIRouter(prefix="/imbachat/v2/{imba_id}", tags=["ImbaChat v2"])
 
-_PAGE_FIELDS = {
-    "limit": "Page size, 1 to 500, default 50.",
-    "after_id": "Cursor: only ids after this one (see the X-Next-After-Id header).",
-    "offset": "Rows to skip after the cursor.",
-    "order": "asc (default) or desc by id.",
-}
 _MEMBER_ROLES = {**{role.value: role for role in MemberRole}, "user": MemberRole.MEMBER}
 _USER_STATUSES = {status.value: status for status in UserStatus}
 
@@ -35,17 +44,19 @@ _USER_STATUSES = {status.value: status for status in UserStatus}
 @router.post(
     "/get_users",
     summary="List the widget's users, filtered",
-    openapi_extra=form_body(
-        {
-            "imba_id": "Widget id; must be the authenticated one.",
-            "id": "imbachat user id.",
-            "user_id": "Host site user id (ours).",
-            "login": "User name.",
-            "status": "user or admin.",
-            "last_message_date": "Date (YYYY-MM-DD), time or unix seconds of the last message.",
-            "banned": "1 banned, 0 not banned.",
-            **_PAGE_FIELDS,
-        }
+    openapi_extra=operation(
+        listing("User"),
+        fields={
+            "imba_id": integer("Widget id; must be the authenticated one.", 1),
+            "id": integer("imbachat user id.", 1),
+            "user_id": integer("Host site user id (ours).", 1),
+            "login": text("User name."),
+            "status": choice("The user's site status.", ["user", "admin"]),
+            "last_message_date": moment("When the user last wrote."),
+            "banned": flag("1 banned, 0 not banned."),
+            **PAGE,
+        },
+        security=BASIC,
     ),
 )
 async def get_users(request: Request, imba_id: str) -> Response:
@@ -67,18 +78,20 @@ async def get_users(request: Request, imba_id: str) -> Response:
 @router.post(
     "/get_rooms",
     summary="List rooms, filtered; with a JWT header, only that user's rooms",
-    openapi_extra=form_body(
-        {
-            "imba_id": "Widget id; must be the authenticated one.",
-            "room_type": "0 dialog, 1 conference, 3 support.",
-            "status": "Room status (0 open).",
-            "count_users": "Exact number of members.",
-            "last_message_date": "Date (YYYY-MM-DD), time or unix seconds of the last message.",
-            "banned": "1: rooms with a banned member (with JWT: where that user is banned).",
-            "room_id": "Room id (ours).",
-            "room_pipe": "Room pipe (ours).",
-            **_PAGE_FIELDS,
-        }
+    openapi_extra=operation(
+        listing("Room"),
+        fields={
+            "imba_id": integer("Widget id; must be the authenticated one.", 1),
+            "room_type": choice("0 dialog, 1 conference, 3 support.", ["0", "1", "3"]),
+            "status": integer("Room status (0 open, 1 closed).", 0, MAX_SMALLINT),
+            "count_users": integer("Exact number of members.", 0, MAX_INT32),
+            "last_message_date": moment("When the room's last message was sent."),
+            "banned": flag("1: rooms with a banned member (with JWT: where that user is)."),
+            "room_id": integer("Room id (ours).", 1),
+            "room_pipe": text("Room pipe (ours)."),
+            **PAGE,
+        },
+        security=BASIC_OR_JWT,
     ),
 )
 async def get_rooms(request: Request, imba_id: str) -> Response:
@@ -101,17 +114,20 @@ async def get_rooms(request: Request, imba_id: str) -> Response:
 @router.post(
     "/get_messages",
     summary="List messages, filtered; with a JWT header, only that user's rooms",
-    openapi_extra=form_body(
-        {
-            "date": "Date (YYYY-MM-DD), time or unix seconds the message was sent.",
-            "id": "Message id.",
-            "room_type": "0 dialog, 1 conference, 3 support.",
-            "user_name": "Author's name.",
-            "user_role": "Author's role in the room: admin, moderator or member.",
-            "room_id": "Room id (ours).",
-            "user_id": "Author's host user id (ours).",
-            **_PAGE_FIELDS,
-        }
+    openapi_extra=operation(
+        listing("Message"),
+        fields={
+            "imba_id": integer("Widget id; must be the authenticated one.", 1),
+            "date": moment("When the message was sent."),
+            "id": integer("Message id.", 1),
+            "room_type": choice("0 dialog, 1 conference, 3 support.", ["0", "1", "3"]),
+            "user_name": text("Author's name."),
+            "user_role": choice("Author's role in the room.", list(_MEMBER_ROLES)),
+            "room_id": integer("Room id (ours).", 1),
+            "user_id": integer("Author's host user id (ours).", 1),
+            **PAGE,
+        },
+        security=BASIC_OR_JWT,
     ),
 )
 async def get_messages(request: Request, imba_id: str) -> Response:
@@ -134,15 +150,18 @@ async def get_messages(request: Request, imba_id: str) -> Response:
 @router.post(
     "/send_msg",
     summary="Send a message as a user (the chatbot API)",
-    openapi_extra=form_body(
-        {
-            "user_id": "Host user id of the author (required); must be a member of the room.",
-            "room_id": "Room id (required).",
-            "message": f"Text, at most {MAX_MESSAGE_LENGTH} characters (required).",
-            "answer_to": "Id of the message replied to (ours).",
-            "client_id": "Idempotency key: re-sending it returns the same message (ours).",
+    openapi_extra=operation(
+        obj({"success": {"type": "boolean", "enum": [True]}, "message": ref("Message")}),
+        fields={
+            "imba_id": integer("Widget id; must be the authenticated one.", 1),
+            "user_id": integer("Host user id of the author; a member of the room.", 1),
+            "room_id": integer("Room id.", 1),
+            "message": text("The text.", MAX_MESSAGE_LENGTH, 1),
+            "answer_to": integer("Id of the message replied to (ours)."),
+            "client_id": text("Idempotency key: sent again, the same message (ours).", 64),
         },
         required=("user_id", "room_id", "message"),
+        security=BASIC,
     ),
 )
 async def send_msg(request: Request, imba_id: str) -> Response:

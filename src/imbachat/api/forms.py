@@ -314,19 +314,3 @@ def _json_items(body: bytes) -> list[tuple[str, str]]:
             )
             items.append((f"{name}[]" if isinstance(value, list) else name, text))
     return items
-
-
-def form_body(properties: dict[str, str], required: Iterable[str] = ()) -> dict[str, Any]:
-    """OpenAPI ``requestBody`` for a handler that parses its form itself."""
-    schema = {
-        "type": "object",
-        "properties": {
-            name: {"type": "string", "description": text} for name, text in properties.items()
-        },
-        "required": list(required),
-    }
-    content = {
-        kind: {"schema": schema}
-        for kind in ("multipart/form-data", "application/x-www-form-urlencoded")
-    }
-    return {"requestBody": {"content": content, "required": bool(required)}}

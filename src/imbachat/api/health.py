@@ -10,17 +10,39 @@ from starlette.responses import Response
 
 from imbachat.api.deps import services_of
 from imbachat.api.envelopes import json_response
+from imbachat.api.openapi import OPEN, deep_merge, obj, operation
 
 router = APIRouter(tags=["Operations"])
 log = logging.getLogger(__name__)
 
 
-@router.get("/healthz", summary="The process is up")
+@router.get(
+    "/healthz",
+    summary="The process is up",
+    openapi_extra=operation(obj({"status": {"type": "string"}}), errors=(), security=OPEN),
+)
 async def healthz() -> Response:
     return json_response({"status": "ok"})
 
 
-@router.get("/readyz", summary="The database is reachable")
+_READY = obj({"status": {"type": "string"}, "database": {"type": "string"}})
+
+
+@router.get(
+    "/readyz",
+    summary="The database is reachable",
+    openapi_extra=deep_merge(
+        operation(_READY, errors=(), security=OPEN),
+        {
+            "responses": {
+                "503": {
+                    "description": "The database is not reachable.",
+                    "content": {"application/json": {"schema": _READY}},
+                }
+            }
+        },
+    ),
+)
 async def readyz(request: Request) -> Response:
     try:
         await services_of(request).db.ping()

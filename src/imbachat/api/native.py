@@ -9,7 +9,18 @@ from starlette.responses import Response
 
 from imbachat.api.deps import PathId, services_of, widget_by_basic
 from imbachat.api.envelopes import json_response
-from imbachat.api.forms import Fields, form_body
+from imbachat.api.forms import Fields
+from imbachat.api.openapi import (
+    BASIC,
+    choice,
+    data,
+    deep_merge,
+    integer,
+    obj,
+    operation,
+    ref,
+    text,
+)
 
 router = APIRouter(prefix="/api/v1/{imba_id}", tags=["Webhooks"])
 
@@ -17,14 +28,17 @@ router = APIRouter(prefix="/api/v1/{imba_id}", tags=["Webhooks"])
 @router.post(
     "/webhooks",
     summary="Register a webhook endpoint (optionally a bot's)",
-    openapi_extra=form_body(
-        {
-            "url": "http(s) URL that receives the events (required).",
-            "secret": "Signing secret, 16-255 characters; default: random.",
-            "events": "Comma-separated event names; default: all.",
-            "bot_user_id": "Host user id of a bot: only its rooms' events, never its own.",
+    openapi_extra=operation(
+        data(ref("Webhook")),
+        status=201,
+        fields={
+            "url": text("http(s) URL that receives the events.", 2048, 1),
+            "secret": text("Signing secret, 16-255 characters; default: random.", 255),
+            "events": text("Comma-separated event names; default: all.", 1000),
+            "bot_user_id": integer("Host user id of a bot: only its rooms' events.", 1),
         },
         required=("url",),
+        security=BASIC,
     ),
 )
 async def add_webhook(request: Request, imba_id: str) -> Response:
@@ -43,20 +57,47 @@ async def add_webhook(request: Request, imba_id: str) -> Response:
     return json_response({"data": hook}, 201)
 
 
-@router.get("/webhooks", summary="List webhook endpoints")
+@router.get(
+    "/webhooks",
+    summary="List webhook endpoints",
+    openapi_extra=operation(data({"type": "array", "items": ref("Webhook")}), security=BASIC),
+)
 async def list_webhooks(request: Request, imba_id: str) -> Response:
     widget = await widget_by_basic(request, imba_id)
     return json_response({"data": await services_of(request).webhooks.endpoints(widget)})
 
 
-@router.delete("/webhooks/{webhook_id}", summary="Stop sending to a webhook endpoint")
+@router.delete(
+    "/webhooks/{webhook_id}",
+    summary="Stop sending to a webhook endpoint",
+    openapi_extra=operation(
+        data(obj({"id": {"type": "integer"}, "active": {"type": "boolean"}})), security=BASIC
+    ),
+)
 async def remove_webhook(request: Request, imba_id: str, webhook_id: PathId) -> Response:
     widget = await widget_by_basic(request, imba_id)
     await services_of(request).webhooks.remove(widget, webhook_id)
     return json_response({"data": {"id": webhook_id, "active": False}})
 
 
-@router.get("/webhooks/deliveries", summary="The delivery log, newest first")
+@router.get(
+    "/webhooks/deliveries",
+    summary="The delivery log, newest first",
+    openapi_extra=deep_merge(
+        operation(data({"type": "array", "items": ref("Delivery")}), security=BASIC),
+        {
+            "parameters": [
+                {"name": "webhook_id", "in": "query", "schema": integer("Only this webhook's.", 1)},
+                {
+                    "name": "status",
+                    "in": "query",
+                    "schema": choice("Only these.", ["pending", "delivered", "failed"]),
+                },
+                {"name": "limit", "in": "query", "schema": integer("At most, default 50.", 1, 500)},
+            ]
+        },
+    ),
+)
 async def list_deliveries(request: Request, imba_id: str) -> Response:
     fields = await Fields.from_request(request)
     widget = await widget_by_basic(request, imba_id)
@@ -69,7 +110,13 @@ async def list_deliveries(request: Request, imba_id: str) -> Response:
     return json_response({"data": found})
 
 
-@router.post("/webhooks/deliveries/{delivery_id}/replay", summary="Send a delivery again")
+@router.post(
+    "/webhooks/deliveries/{delivery_id}/replay",
+    summary="Send a delivery again",
+    openapi_extra=operation(
+        data(obj({"id": {"type": "integer"}, "status": {"type": "string"}})), security=BASIC
+    ),
+)
 async def replay_delivery(request: Request, imba_id: str, delivery_id: PathId) -> Response:
     widget = await widget_by_basic(request, imba_id)
     await services_of(request).webhooks.replay(widget, delivery_id)

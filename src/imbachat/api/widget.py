@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from imbachat.api.deps import path_imba_id, services_of
+from imbachat.api.openapi import OPEN, deep_merge, operation
 from imbachat.errors import NotFound
 
 router = APIRouter(tags=["Widget"])
@@ -33,7 +34,24 @@ def widget_bundle() -> tuple[bytes, str]:
     return body, f'"{hashlib.sha256(body).hexdigest()[:32]}"'
 
 
-@router.get("/imbachat/v1/{imba_id}/widget", summary="The chat widget's JavaScript")
+@router.get(
+    "/imbachat/v1/{imba_id}/widget",
+    summary="The chat widget's JavaScript",
+    openapi_extra=deep_merge(
+        operation(
+            {"type": "string"}, media_type="application/javascript", errors=(), security=OPEN
+        ),
+        {
+            "responses": {
+                "304": {"description": "Not modified since the ETag given."},
+                "404": {
+                    "description": "No such widget: a script that says so in the console.",
+                    "content": {"application/javascript": {"schema": {"type": "string"}}},
+                },
+            }
+        },
+    ),
+)
 async def widget_script(request: Request, imba_id: str) -> Response:
     try:
         await services_of(request).widgets.get(path_imba_id(imba_id))

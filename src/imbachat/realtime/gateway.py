@@ -8,6 +8,7 @@ to sockets), :mod:`ordering` (messages in seq order), :mod:`connection` and
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -114,6 +115,9 @@ class Gateway:
                 conn.push(
                     frames.error(500, "The server could not do that; try again.", _ref(frame))
                 )
+            # Frames that arrived together would otherwise be served in one turn of the
+            # event loop: one socket's burst must not hold up every other socket.
+            await asyncio.sleep(0)
 
 
 def _ref(frame: dict[str, Any] | None) -> Any:

@@ -113,6 +113,10 @@
     },
     emit: function (name, value) {
       fired[name] = { value: value };
+      imbaApi.notify(name, value);
+    },
+    // Like emit, for moments rather than states: late listeners are not called.
+    notify: function (name, value) {
       (listeners[name] || []).forEach(function (cb) { try { cb(value); } catch (e) { console.error(e); } });
     },
     placeHolder: function (elementId, title) { chat.mountInline(elementId, title); }
@@ -275,6 +279,7 @@
       if (self.ws !== ws) { return; }
       self.online(false);
       clearInterval(self.pinger);
+      if (event.code === 4003) { self.renewToken(); return; }
       if (event.code === 4001 || event.code === 4004) {
         self.stopped = true;
         self.toast(self.t("expired"));
@@ -285,6 +290,26 @@
       self.backoff = Math.min(self.backoff * 2, 15000);
       setTimeout(self.connect.bind(self), wait);
     };
+  };
+
+  // The token expired or the widget's secret changed (close 4003): ask the host page
+  // for a fresh token (params.getToken, a function returning a token or a Promise of
+  // one) and resume; without one, tell the page (imbaChat.tokenExpired) and wait for
+  // imbaChat.setToken(token).
+  Chat.prototype.renewToken = function () {
+    var self = this;
+    this.stopped = true;
+    imbaApi.notify("imbaChat.tokenExpired");
+    if (typeof this.params.getToken !== "function") { this.toast(this.t("expired")); return; }
+    Promise.resolve().then(function () { return self.params.getToken(); }).then(function (token) {
+      if (!token) { throw new Error("getToken gave no token"); }
+      self.setToken(token);
+    }).catch(function (error) { console.error("imbachat:", error); self.toast(self.t("expired")); });
+  };
+
+  Chat.prototype.setToken = function (token) {
+    this.params.token = token;
+    if (this.stopped) { this.stopped = false; this.backoff = 500; this.connect(); }
   };
 
   Chat.prototype.send = function (frame) {
@@ -864,7 +889,8 @@
     openDialog: function (userId) { chat.open(); return chat.openDialog(userId); },
     openChat: function () { chat.open(); },
     closeChat: function () { chat.close(); },
-    addToRoom: function (options) { return chat.addToRoom(options); }
+    addToRoom: function (options) { return chat.addToRoom(options); },
+    setToken: function (token) { chat.setToken(token); }
   };
   window.ImbaChat = api;
   window.imbaChat = api;
