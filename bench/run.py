@@ -23,7 +23,7 @@ import psutil
 from hdrh.histogram import HdrHistogram
 
 import imbachat
-from bench import load, roomlist, storm
+from bench import flood, load, roomlist, storm
 from bench.server import REDIS_URL, ServerUnderTest, drop_postgres, scratch_postgres
 
 WORKERS = 2
@@ -329,7 +329,7 @@ def summarize(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("scenario", choices=sorted([*SCENARIOS, "roomlist", "storm"]))
+    parser.add_argument("scenario", choices=sorted([*SCENARIOS, "flood", "roomlist", "storm"]))
     parser.add_argument("--quick", action="store_true", help="a short smoke run (under 60 s)")
     parser.add_argument("--json", dest="json_file", help="also write the report here")
     parser.add_argument("--rate", type=float, help="offer this many messages/s instead")
@@ -338,7 +338,9 @@ def main() -> None:
         "--profile", metavar="FILE", help="record the server with py-spy (raw format) meanwhile"
     )
     args = parser.parse_args()
-    if args.scenario == "roomlist":
+    if args.scenario == "flood":
+        report = flood.run(args.quick)
+    elif args.scenario == "roomlist":
         report = roomlist.run(args.quick, args.profile)
     elif args.scenario == "storm":
         report = storm.run(args.quick, args.rate, args.profile)

@@ -55,6 +55,7 @@ class ServerUnderTest:
             **os.environ,
             "IMBACHAT_SEND_RATE_PER_SECOND": "0",  # the harness measures, it does not abuse
             "IMBACHAT_WS_FRAMES_PER_SECOND": "0",
+            "IMBACHAT_WS_READS_PER_SECOND": "0",
             "IMBACHAT_WS_MAX_SOCKETS_PER_ADDRESS": "1000000",  # every load client is local
             "IMBACHAT_WS_MAX_QUEUE": "100000",
             "IMBACHAT_BUS_URL": bus_url,

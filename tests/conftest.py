@@ -172,6 +172,7 @@ TEST_TIMINGS = {
     "webhook_retry_base_seconds": 0.1,
     "send_rate_per_second": 10_000.0,  # specs of the limiters set their own
     "ws_frames_per_second": 10_000.0,
+    "ws_reads_per_second": 10_000.0,
     "owner_auth_failures_per_address": 10_000,
     "webhook_internal_targets": "allow",  # the tests' receivers run on 127.0.0.1
 }

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     # 0: no limit.
     ws_frames_per_second: float = 30.0
     ws_frame_burst: int = 90
+    # Requests that read (history pages, replays, searches, opening or joining rooms)
+    # a user may make a second on this node, all sockets together, with bursts; beyond,
+    # error 429 (counted like an invalid frame). 0: no limit.
+    ws_reads_per_second: float = 5.0
+    ws_read_burst: int = 30
     # Sockets open at once on this node: per user, and per client address (before
     # authentication; behind a proxy, run uvicorn with --forwarded-allow-ips).
     ws_max_sockets_per_user: int = 20

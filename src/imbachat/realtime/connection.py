@@ -31,6 +31,9 @@ from imbachat.realtime.wire import DirectWriter, size_of
 
 log = logging.getLogger(__name__)
 _ids = itertools.count(1)
+# Closes for abuse: the peer is not read from again (see DirectWriter.cut_off). A
+# socket closed as too slow is not one of them: it may be reading its backlog still.
+_CUT_OFF = {protocol.CLOSE_PROTOCOL, protocol.CLOSE_TOO_MANY}
 
 
 class Flusher:
@@ -203,6 +206,8 @@ class Connection:
         with contextlib.suppress(Exception):
             if self.ws.application_state != WebSocketState.DISCONNECTED:
                 await asyncio.wait_for(self.ws.close(code, reason), timeout=5)
+        if code in _CUT_OFF and self._direct is not None:
+            self._direct.cut_off()
 
     async def stop(self) -> None:
         """Finish a close in progress and stop the writer."""

@@ -12,26 +12,57 @@ from typing import Any
 
 from imbachat import render
 from imbachat.domain import Message
-from imbachat.errors import ImbaError, NotFound
+from imbachat.errors import ImbaError, NotFound, RateLimited
 from imbachat.realtime import frames, protocol
 from imbachat.realtime.connection import Connection
 from imbachat.realtime.hub import Hub
 from imbachat.realtime.replay import replay_rooms
 from imbachat.services import Services
 from imbachat.services.messages import SendCommand
+from imbachat.services.ratelimit import UserRateLimiter
 from imbachat.services.rooms import DEFAULT_TITLE, RoomSpec
 
 log = logging.getLogger(__name__)
 
 TYPING_EVERY_SECONDS = 2.0
+# Frames whose answer is read from the database (and may be large): a user's are
+# counted against the reads budget, all their sockets together.
+READS = frozenset(
+    {
+        "history",
+        "resume",
+        "search_users",
+        "public_rooms",
+        "open_dialog",
+        "join_room",
+        "create_room",
+        "open_support",
+    }
+)
 
 Handler = Callable[[Connection, dict[str, Any]], Awaitable[None]]
+
+
+def _cost(frame: dict[str, Any]) -> float:
+    """What a read costs, in pages of 50 messages (a resume: a room each)."""
+    if frame["type"] == "history":
+        return max(1.0, float(frame.get("limit", 50)) / 50)
+    if frame["type"] == "resume":
+        return max(1.0, float(len(frame["rooms"])))
+    return 1.0
 
 
 class Requests:
     def __init__(self, services: Services, hub: Hub) -> None:
         self.services = services
         self.hub = hub
+        settings = services.settings
+        self._reads = UserRateLimiter(
+            settings.ws_reads_per_second,
+            settings.ws_read_burst,
+            services.clock,
+            "Too many requests: wait {wait} s and ask again.",
+        )
         self.handlers: dict[str, Handler] = {
             "ping": self._ping,
             "send": self._send,
@@ -54,7 +85,13 @@ class Requests:
         }
 
     async def handle(self, conn: Connection, frame: dict[str, Any]) -> None:
-        await self.handlers[frame["type"]](conn, frame)
+        kind = frame["type"]
+        if kind in READS:
+            try:
+                self._reads.take(conn.widget.imba_id, conn.user.id, _cost(frame))
+            except RateLimited as exc:
+                raise protocol.FrameError(429, exc.message, kind) from None
+        await self.handlers[kind](conn, frame)
 
     async def _ping(self, conn: Connection, frame: dict[str, Any]) -> None:
         conn.push(frames.simple("pong", time=time.time()))

@@ -11,6 +11,7 @@ safely. Anything else (another server, a closing socket) uses plain ASGI sends.
 
 from __future__ import annotations
 
+import asyncio
 import struct
 from collections.abc import Sequence
 
@@ -97,6 +98,18 @@ class DirectWriter:
         else:
             transport.write(b"".join([text_frame(text) for text in texts]))
         return True
+
+    def cut_off(self, after_seconds: float = 1.0) -> None:
+        """After the close frame went out: read nothing more from the peer (whatever
+        it sends would only be parsed to be thrown away) and drop the connection
+        ``after_seconds`` later instead of waiting out the close handshake."""
+        protocol, transport = self._protocol, self._protocol.transport
+        if transport.is_closing():
+            return
+        transport.pause_reading()
+        if protocol.close_timer is not None:
+            protocol.close_timer.cancel()
+        protocol.close_timer = asyncio.get_running_loop().call_later(after_seconds, transport.close)
 
     async def write(self, texts: list[str]) -> None:
         """Write the frames in one go, after waiting while the peer reads too slowly
