@@ -33,6 +33,13 @@ PAGE = """<!doctype html>
     if (!window.ImbaChat) {{ return setTimeout(init, 50); }}
     var params = {params};
     params.onInitSuccess = function () {{ window.events.push("onInitSuccess"); }};
+    if ({renew}) {{
+      // As a site would: its own endpoint signs a fresh token for the logged-in user.
+      params.getToken = function () {{
+        window.events.push("getToken");
+        return fetch("/token?user=" + params.user_id).then(function (r) {{ return r.text(); }});
+      }};
+    }}
     window.loaded = window.ImbaChat.load(params)
       .then(function () {{ window.events.push("resolved"); }});
     window.imbaApi.on("imbaChat.loaded", function () {{ window.events.push("imbaChat.loaded"); }});
@@ -58,9 +65,10 @@ class HostSite:
 
     def render(self, query: dict[str, list[str]]) -> bytes:
         user = int(query.get("user", ["1"])[0])
+        ttl = int(query.get("ttl", ["86400"])[0])
         params: dict[str, Any] = {
             "user_id": str(user),
-            "token": issue_user_token(self.secret_key, user),
+            "token": issue_user_token(self.secret_key, user, ttl),
         }
         for option in ("lang", "position", "container"):
             if option in query:
@@ -72,6 +80,7 @@ class HostSite:
             server=self.chat_url,
             imba_id=self.imba_id,
             params=json.dumps(params),
+            renew="true" if "renew" in query else "false",
         )
         return page.encode()
 
@@ -80,9 +89,17 @@ class HostSite:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                body = site.render(parse_qs(urlparse(self.path).query))
+                url = urlparse(self.path)
+                query = parse_qs(url.query)
+                if url.path == "/token":
+                    user = int(query.get("user", ["1"])[0])
+                    body = issue_user_token(site.secret_key, user).encode()
+                    kind = "text/plain"
+                else:
+                    body = site.render(query)
+                    kind = "text/html; charset=utf-8"
                 self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

@@ -333,3 +333,27 @@ def test_a_name_the_host_site_changes_shows_up_without_a_reload(server, widgets,
     finally:
         site.stop()
         people.stop()
+
+
+def test_when_the_token_expires_the_widget_asks_the_page_for_a_new_one(
+    start_server, widgets, open_page
+) -> None:
+    """Close 4003: the widget calls load()'s getToken, reconnects with the fresh
+    token and resumes; the person keeps chatting."""
+    server = start_server(token_leeway_seconds=0, ws_credentials_check_seconds=0.2)
+    widget = widgets()
+    site = HostSite(server.url, widget.imba_id, widget.secret_key)
+    try:
+        room = widget.room([1, 2], room_type=1)
+        alice = open_page(site.page_url(1, ttl=2, renew=1))
+        open_room(alice, room)
+        alice.wait_for_function("window.events.includes('getToken')", timeout=10_000)
+        expect(alice.locator(".ic-offline")).to_be_hidden()  # back, with the new token
+        alice.fill("textarea", "still here")
+        alice.keyboard.press("Enter")
+        expect(alice.locator(MSG).last).to_have_text("still here")
+        messages = widget.listed("get_messages", room_id=str(room))
+        assert [m["message"] for m in messages] == ["still here"]
+        assert alice.errors == []
+    finally:
+        site.stop()
