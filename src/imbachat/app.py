@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from imbachat import __version__
-from imbachat.api import compat_v1, compat_v2, health, moderation, native, widget
+from imbachat.api import compat_v1, compat_v2, guests, health, moderation, native, widget
 from imbachat.api.envelopes import error_response, json_response
 from imbachat.api.limits import BodySizeLimit, NoSniff
 from imbachat.api.openapi import describe
@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(compat_v2.router)
     app.include_router(gateway.router)
     app.include_router(widget.router)
+    app.include_router(guests.router)
     app.include_router(native.router)
     app.include_router(moderation.router)
     if settings.demo:

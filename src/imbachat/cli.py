@@ -124,8 +124,22 @@ def widgets() -> None:
     metavar="URL",
     help="Host site URL that answers a name search (the text is appended or fills {text}).",
 )
-@click.option("--api-login", help="Basic auth login the server uses on the host site's URLs.")
+@click.option(
+    "--api-login", help="Basic auth login the server uses on the host site's URLs (lowercase)."
+)
 @click.option("--api-password", help="Basic auth password for the host site's URLs.")
+@click.option(
+    "--guests/--no-guests",
+    default=True,
+    show_default=True,
+    help="Visitors who are not logged in may chat with support and read public rooms.",
+)
+@click.option(
+    "--guests-write-public/--no-guests-write-public",
+    default=False,
+    show_default=True,
+    help="Guests may also write in public rooms.",
+)
 @database_option
 def widgets_create(
     imba_id: int | None,
@@ -136,6 +150,8 @@ def widgets_create(
     users_search_url: str | None,
     api_login: str | None,
     api_password: str | None,
+    guests: bool,
+    guests_write_public: bool,
     database_url: str,
 ) -> None:
     """Create a widget and its owner account; prints it as JSON."""
@@ -150,18 +166,71 @@ def widgets_create(
         users_search_url=users_search_url,
         api_login=api_login,
         api_password=api_password,
+        guests_enabled=guests,
+        guests_write_public=guests_write_public,
     )
     widget = run_with_database(database_url, lambda db: WidgetService(db).create(spec))
-    print_json(
-        {
-            "imba_id": widget.imba_id,
-            "secret_key": widget.secret_key,
-            "login": login,
-            "users_info_url": widget.users_info_url,
-            "users_search_url": widget.users_search_url,
-            "api_login": widget.api_login,
-        }
+    print_json({"imba_id": widget.imba_id, "secret_key": widget.secret_key, "login": login,
+                **_settings_of(widget)})  # fmt: skip
+
+
+def _settings_of(widget: Widget) -> dict[str, Any]:
+    return {
+        "users_info_url": widget.users_info_url,
+        "users_search_url": widget.users_search_url,
+        "api_login": widget.api_login,
+        "guests": widget.guests_enabled,
+        "guests_write_public": widget.guests_write_public,
+    }
+
+
+@widgets.command("set")
+@click.option("--imba-id", required=True, type=click.IntRange(1))
+@click.option(
+    "--users-info-url", metavar="URL", help='Host site URL that answers user names ("" clears it).'
+)
+@click.option(
+    "--users-search-url",
+    metavar="URL",
+    help='Host site URL that answers a name search ("" clears it).',
+)
+@click.option("--api-login", help="Basic auth login on the host site's URLs (lowercase).")
+@click.option("--api-password", help="Basic auth password for the host site's URLs.")
+@click.option(
+    "--guests/--no-guests",
+    default=None,
+    help="Let visitors who are not logged in chat with support.",
+)
+@click.option(
+    "--guests-write-public/--no-guests-write-public",
+    default=None,
+    help="Let guests write in public rooms.",
+)
+@database_option
+def widgets_set(
+    imba_id: int,
+    users_info_url: str | None,
+    users_search_url: str | None,
+    api_login: str | None,
+    api_password: str | None,
+    guests: bool | None,
+    guests_write_public: bool | None,
+    database_url: str,
+) -> None:
+    """Change a widget's settings (only those given); prints them as JSON. A running
+    server sees the change within seconds."""
+    from imbachat.services.widgets import WidgetService, WidgetSettings
+
+    settings = WidgetSettings(
+        users_info_url=users_info_url,
+        users_search_url=users_search_url,
+        api_login=api_login,
+        api_password=api_password,
+        guests_enabled=guests,
+        guests_write_public=guests_write_public,
     )
+    widget = run_with_database(database_url, lambda db: WidgetService(db).update(imba_id, settings))
+    print_json({"imba_id": widget.imba_id, **_settings_of(widget)})
 
 
 @widgets.command("list")
@@ -177,8 +246,7 @@ def widgets_list(database_url: str) -> None:
                 "imba_id": widget.imba_id,
                 "login": login,
                 "secret_key": widget.secret_key,
-                "users_info_url": widget.users_info_url,
-                "users_search_url": widget.users_search_url,
+                **_settings_of(widget),
                 "created_at": widget.created_at.strftime("%Y-%m-%d %H:%M:%S"),
             }
             for widget, login in found

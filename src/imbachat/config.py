@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     # Messages a user may send per second on one node, with bursts up to send_burst.
     send_rate_per_second: float = 5.0
     send_burst: int = 20
+    # Guests (visitors without an account): new guests one client address may start
+    # a minute, and messages a guest may send a minute (429 beyond either).
+    guests_per_address_per_minute: int = 10
+    guest_sends_per_minute: int = 10
     # Seconds a user token's times (exp, iat, nbf) may be off: host sites' clocks drift.
     token_leeway_seconds: float = 30.0
     # How often open sockets are checked against their credentials: a socket whose

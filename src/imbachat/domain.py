@@ -63,6 +63,8 @@ class Widget(_FromRow):
     created_at: datetime
     updated_at: datetime
     users_search_url: str | None = None
+    guests_enabled: bool = True
+    guests_write_public: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +139,8 @@ class RoomMember(NamedTuple):
     status: UserStatus
     role: MemberRole
     last_read_seq: int
+    profile_url: str | None
+    guest_data: str | None  # what a guest told about themselves (JSON), for operators
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +177,7 @@ class SendRequest:
     answer_to: int = 0
     client_id: str | None = None
     origin: str | None = None  # the socket it came from ("node:socket"): it gets an ack
+    guests_write_public: bool = False  # the widget's setting when the send arrived
 
 
 @dataclass(frozen=True, slots=True)

@@ -241,3 +241,40 @@ class UsersUpdated(Event):
     @property
     def room_id(self) -> None:
         return None
+
+
+# ---- guests ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GuestCreated(Event):
+    """A visitor without an account started a guest session (webhooks only)."""
+
+    name = "guest.created"
+    user: User
+
+    @property
+    def imba_id(self) -> int:
+        return self.user.imba_id
+
+    @property
+    def room_id(self) -> None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class GuestConverted(Event):
+    """A guest logged in on the site: their conversations are the member's now
+    (webhooks only; sockets see the member join and the guest leave)."""
+
+    name = "guest.converted"
+    guest: User
+    user: User
+
+    @property
+    def imba_id(self) -> int:
+        return self.user.imba_id
+
+    @property
+    def room_id(self) -> None:
+        return None

@@ -44,6 +44,7 @@ class MemberState(IntEnum):
 class UserStatus(StrEnum):
     USER = "user"
     ADMIN = "admin"  # the host site's chat_role admin: an operator of support rooms
+    GUEST = "guest"  # a visitor without a host-site account (a negative remote_user_id)
 
 
 class DeliveryStatus(StrEnum):

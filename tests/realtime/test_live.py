@@ -304,6 +304,7 @@ def test_new_names_from_the_host_site_reach_those_who_share_a_room(server, widge
                 "avatar_url": "https://a/1.png",
                 "status": "user",
                 "is_bot": False,
+                "profile_url": None,
             }
             for socket in (bob, alice):  # a roommate, and Alice's own socket
                 frame = await socket.next("users_updated", timeout=5)

@@ -51,7 +51,7 @@ _USER_STATUSES = {status.value: status for status in UserStatus}
             "id": integer("imbachat user id.", 1),
             "user_id": integer("Host site user id (ours).", 1),
             "login": text("User name."),
-            "status": choice("The user's site status.", ["user", "admin"]),
+            "status": choice("The user's site status.", ["user", "admin", "guest"]),
             "last_message_date": moment("When the user last wrote."),
             "banned": flag("1 banned, 0 not banned."),
             **PAGE,

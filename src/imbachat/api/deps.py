@@ -29,6 +29,18 @@ def _path_id(value: object) -> int:
 # An id in a path (room, user, message, webhook, delivery): parsed by the one integer
 # parser (ASCII digits, within the BIGINT column), 422 otherwise.
 PathId = Annotated[int, BeforeValidator(_path_id), Path(ge=1, le=MAX_ID)]
+MIN_GUEST_ID = -(2**52)
+
+
+def _user_id(value: object) -> int:
+    number = as_id(value, minimum=MIN_GUEST_ID)
+    if number is None or number == 0:
+        raise ValueError("must be a host user id, or a guest's (negative)")
+    return number
+
+
+# A user in a moderation path: a host user id, or a guest's negative one.
+UserIdPath = Annotated[int, BeforeValidator(_user_id), Path(ge=MIN_GUEST_ID, le=MAX_ID)]
 
 
 def services_of(request: Request) -> Services:
@@ -63,7 +75,7 @@ async def widget_and_viewer(request: Request, raw_imba_id: str) -> tuple[Widget,
     except NotFound:
         raise Unauthorized("The user token does not belong to this widget.") from None
     verified = verify_user_token(widget.secret_key, token, services.settings.token_leeway_seconds)
-    [viewer] = await services.users.ensure(widget, [verified.remote_user_id])
+    viewer = await services.users.of_token(widget, verified)
     return widget, viewer
 
 

@@ -94,6 +94,9 @@ class Fields:
             )
         return cls(items)
 
+    def __contains__(self, name: str) -> bool:
+        return name in self._raw
+
     def value(self, name: str, *, raw: bool = False) -> str | None:
         """The field's text, or None when absent or empty."""
         if name not in self._raw:

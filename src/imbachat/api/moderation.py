@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from imbachat import render
-from imbachat.api.deps import PathId, services_of, widget_by_basic
+from imbachat.api.deps import PathId, UserIdPath, services_of, widget_by_basic
 from imbachat.api.envelopes import json_response
 from imbachat.api.forms import Fields
 from imbachat.api.openapi import BASIC, choice, data, flag, integer, obj, operation, ref
@@ -50,7 +50,7 @@ async def _act(
 @router.post(
     "/users/{user_id}/ban", summary="Ban a user in the widget, or in room_id", openapi_extra=_ACT
 )
-async def ban(request: Request, imba_id: str, user_id: PathId) -> Response:
+async def ban(request: Request, imba_id: str, user_id: UserIdPath) -> Response:
     return await _act(request, imba_id, "ban", user_id, None)
 
 
@@ -59,7 +59,7 @@ async def ban(request: Request, imba_id: str, user_id: PathId) -> Response:
     summary="Lift a ban in the widget, or in room_id",
     openapi_extra=_ACT,
 )
-async def unban(request: Request, imba_id: str, user_id: PathId) -> Response:
+async def unban(request: Request, imba_id: str, user_id: UserIdPath) -> Response:
     return await _act(request, imba_id, "unban", user_id, None)
 
 
@@ -73,7 +73,7 @@ async def unban(request: Request, imba_id: str, user_id: PathId) -> Response:
         security=BASIC,
     ),
 )
-async def mute(request: Request, imba_id: str, room_id: PathId, user_id: PathId) -> Response:
+async def mute(request: Request, imba_id: str, room_id: PathId, user_id: UserIdPath) -> Response:
     return await _act(request, imba_id, "mute", user_id, room_id)
 
 
@@ -82,7 +82,7 @@ async def mute(request: Request, imba_id: str, room_id: PathId, user_id: PathId)
     summary="Lift a member's mute early",
     openapi_extra=_ACT_IN_ROOM,
 )
-async def unmute(request: Request, imba_id: str, room_id: PathId, user_id: PathId) -> Response:
+async def unmute(request: Request, imba_id: str, room_id: PathId, user_id: UserIdPath) -> Response:
     return await _act(request, imba_id, "unmute", user_id, room_id)
 
 
@@ -91,7 +91,7 @@ async def unmute(request: Request, imba_id: str, room_id: PathId, user_id: PathI
     summary="Remove a member from a room",
     openapi_extra=_ACT_IN_ROOM,
 )
-async def remove(request: Request, imba_id: str, room_id: PathId, user_id: PathId) -> Response:
+async def remove(request: Request, imba_id: str, room_id: PathId, user_id: UserIdPath) -> Response:
     return await _act(request, imba_id, "remove", user_id, room_id)
 
 
@@ -113,7 +113,9 @@ async def remove(request: Request, imba_id: str, room_id: PathId, user_id: PathI
         security=BASIC,
     ),
 )
-async def set_role(request: Request, imba_id: str, room_id: PathId, user_id: PathId) -> Response:
+async def set_role(
+    request: Request, imba_id: str, room_id: PathId, user_id: UserIdPath
+) -> Response:
     fields = await Fields.from_request(request)
     widget = await widget_by_basic(request, imba_id)
     role = fields.text("role", required=True, max_length=16)
@@ -190,7 +192,7 @@ async def put_blocklist(request: Request, imba_id: str) -> Response:
         security=BASIC,
     ),
 )
-async def set_bot(request: Request, imba_id: str, user_id: PathId) -> Response:
+async def set_bot(request: Request, imba_id: str, user_id: UserIdPath) -> Response:
     fields = await Fields.from_request(request)
     widget = await widget_by_basic(request, imba_id)
     is_bot = fields.flag("is_bot")

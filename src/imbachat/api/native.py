@@ -1,5 +1,6 @@
 """Our JSON API beyond the ImbaChat surface (HTTP Basic ``imba_id:secret_key``):
-webhooks and their delivery log. Fields may be JSON, a form or the query string."""
+webhooks and their delivery log, the widget's settings. Fields may be JSON, a form
+or the query string."""
 
 from __future__ import annotations
 
@@ -15,12 +16,15 @@ from imbachat.api.openapi import (
     choice,
     data,
     deep_merge,
+    flag,
     integer,
     obj,
     operation,
     ref,
     text,
 )
+from imbachat.domain import Widget
+from imbachat.services.widgets import WidgetSettings
 
 router = APIRouter(prefix="/api/v1/{imba_id}", tags=["Webhooks"])
 
@@ -121,3 +125,75 @@ async def replay_delivery(request: Request, imba_id: str, delivery_id: PathId) -
     widget = await widget_by_basic(request, imba_id)
     await services_of(request).webhooks.replay(widget, delivery_id)
     return json_response({"data": {"id": delivery_id, "status": "pending"}})
+
+
+_SETTINGS = data(
+    obj(
+        {
+            "users_info_url": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+            "users_search_url": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+            "api_login": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+            "guests": {"type": "boolean"},
+            "guests_write_public": {"type": "boolean"},
+        }
+    )
+)
+
+
+def _settings(widget: Widget) -> dict[str, object]:
+    return {
+        "users_info_url": widget.users_info_url,
+        "users_search_url": widget.users_search_url,
+        "api_login": widget.api_login,
+        "guests": widget.guests_enabled,
+        "guests_write_public": widget.guests_write_public,
+    }
+
+
+@router.get(
+    "/settings",
+    summary="The widget's settings (host site URLs, guests)",
+    tags=["Settings"],
+    openapi_extra=operation(_SETTINGS, security=BASIC),
+)
+async def get_settings(request: Request, imba_id: str) -> Response:
+    widget = await widget_by_basic(request, imba_id)
+    stored = await services_of(request).widgets.get(widget.imba_id)  # not a cached copy
+    return json_response({"data": _settings(stored)})
+
+
+@router.put(
+    "/settings",
+    summary="Change some of the widget's settings (those given)",
+    tags=["Settings"],
+    openapi_extra=operation(
+        _SETTINGS,
+        fields={
+            "users_info_url": text('Host site URL answering user names ("" clears it).', 2048),
+            "users_search_url": text('Host site URL answering a name search ("" clears).', 2048),
+            "api_login": text("Basic auth login on those URLs (lowercase).", 255),
+            "api_password": text("Basic auth password on those URLs.", 255),
+            "guests": flag("1: visitors who are not logged in may chat with support."),
+            "guests_write_public": flag("1: guests may write in public rooms too."),
+        },
+        security=BASIC,
+    ),
+)
+async def put_settings(request: Request, imba_id: str) -> Response:
+    fields = await Fields.from_request(request)
+    widget = await widget_by_basic(request, imba_id)
+
+    def url(name: str) -> str | None:
+        given = fields.value(name)
+        return "" if name in fields and given is None else given
+
+    settings = WidgetSettings(
+        users_info_url=url("users_info_url"),
+        users_search_url=url("users_search_url"),
+        api_login=fields.text("api_login"),
+        api_password=fields.text("api_password"),
+        guests_enabled=fields.flag("guests"),
+        guests_write_public=fields.flag("guests_write_public"),
+    )
+    updated = await services_of(request).widgets.update(widget.imba_id, settings)
+    return json_response({"data": _settings(updated)})

@@ -111,7 +111,7 @@ SCHEMAS: dict[str, Schema] = {
             "imba_id": _INT,
             "login": _STR,
             "password": {"type": "string", "enum": ["NULL"]},
-            "status": {"type": "string", "enum": ["user", "admin"]},
+            "status": {"type": "string", "enum": ["user", "admin", "guest"]},
             "avatar_url": nullable(_STR),
             "name": _STR,
             "banned": {"type": "integer", "enum": [0, 1]},
@@ -307,7 +307,11 @@ def describe(app: FastAPI) -> dict[str, Any]:
     for operations in schema.get("paths", {}).values():
         for op in operations.values():
             for parameter in op.get("parameters", []):
-                if parameter["in"] == "path":
+                if parameter["in"] == "path" and parameter["name"] == "imba_id":
                     parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+                bounds = parameter.get("schema", {})
+                for keyword, json_schema in (("ge", "minimum"), ("le", "maximum")):
+                    if keyword in bounds:  # from the ids' Path(ge=..., le=...)
+                        bounds[json_schema] = bounds.pop(keyword)
     app.openapi_schema = schema
     return schema

@@ -34,7 +34,7 @@ from imbachat.events import (
     Typing,
 )
 from imbachat.services.rooms import RoomView
-from imbachat.states import MemberRole
+from imbachat.states import MemberRole, RoomType, UserStatus
 
 
 def encode(frame: dict[str, Any]) -> str:
@@ -57,8 +57,10 @@ def error(code: int, text: str, ref: Any = None) -> str:
 # ---- people and rooms as the widget lists them ---------------------------------------
 
 
-def member_item(member: RoomMember, online: set[int]) -> dict[str, Any]:
-    return {
+def member_item(member: RoomMember, online: set[int], support: bool = False) -> dict[str, Any]:
+    """A member as a room list shows them; in a support room (operators and one
+    visitor) a guest's item also says what they told: ``guest: {email, page}``."""
+    item = {
         "user_id": member.remote_user_id,
         "name": member.name or f"User {member.remote_user_id}",
         "avatar_url": member.avatar_url,
@@ -66,7 +68,12 @@ def member_item(member: RoomMember, online: set[int]) -> dict[str, Any]:
         "role": member.role,
         "online": member.user_id in online,
         "last_read_seq": member.last_read_seq,
+        "profile_url": member.profile_url,
     }
+    if support and member.status == UserStatus.GUEST:
+        told = orjson.loads(member.guest_data) if member.guest_data else {}
+        item["guest"] = {key: told.get(key) for key in ("email", "page")}
+    return item
 
 
 def user_item(user: User) -> dict[str, Any]:
@@ -79,6 +86,7 @@ def user_item(user: User) -> dict[str, Any]:
         "role": None,
         "online": True,
         "last_read_seq": None,
+        "profile_url": user.profile_url,
     }
 
 
@@ -92,6 +100,7 @@ def newcomer_item(user: User, online: bool) -> dict[str, Any]:
         "role": MemberRole.MEMBER,
         "online": online,
         "last_read_seq": None,
+        "profile_url": user.profile_url,
     }
 
 
@@ -114,7 +123,9 @@ def room_item(view: RoomView, online: set[int]) -> dict[str, Any]:
         "last_message_date": format_api(room.last_message_at),
         "members": None
         if view.members is None
-        else [member_item(member, online) for member in view.members],
+        else [
+            member_item(member, online, room.type == RoomType.SUPPORT) for member in view.members
+        ],
     }
 
 
@@ -178,6 +189,7 @@ def users_updated(people: Iterable[User]) -> str:
             "avatar_url": user.avatar_url,
             "status": user.status,
             "is_bot": user.is_bot,
+            "profile_url": user.profile_url,
         }
         for user in people
     ]

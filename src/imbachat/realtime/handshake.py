@@ -4,6 +4,8 @@ then ``ready`` and the replay of what it missed (docs/protocol.md §1)."""
 from __future__ import annotations
 
 import asyncio
+import logging
+from typing import Any
 
 from starlette.websockets import WebSocket
 
@@ -17,6 +19,9 @@ from imbachat.realtime.connection import Connection, Flusher
 from imbachat.realtime.hub import Hub
 from imbachat.realtime.replay import replay_rooms
 from imbachat.services import Services
+from imbachat.states import UserStatus
+
+log = logging.getLogger(__name__)
 
 
 class AuthFailed(Exception):
@@ -47,10 +52,12 @@ class Handshake:
             imba_id = path_imba_id(raw_imba_id)
         except NotFound as exc:
             raise AuthFailed(protocol.CLOSE_NOT_FOUND, exc.message) from None
-        token, resume_from = await self._credentials(ws)
+        token, resume_from, guest_token = await self._credentials(ws)
         settings = self._settings
         async with self._welcoming:
             widget, user, expires_at = await self._identify(imba_id, token)
+            if guest_token and user.status != UserStatus.GUEST:
+                await self._adopt_guest(widget, user, guest_token)
             if len(self._hub.connections_of(user.id)) >= settings.ws_max_sockets_per_user:
                 raise AuthFailed(
                     protocol.CLOSE_TOO_MANY,
@@ -63,18 +70,34 @@ class Handshake:
             await self._welcome(conn, resume_from)
         return conn
 
-    async def _credentials(self, ws: WebSocket) -> tuple[str, dict[int, int]]:
-        """The token and the positions to resume from (query ``resume=room:seq,…`` or
-        the auth frame's ``resume``); no database work, so waiting costs nothing."""
+    async def _credentials(self, ws: WebSocket) -> tuple[str, dict[int, int], str | None]:
+        """The token, the positions to resume from (query ``resume=room:seq,…`` or the
+        auth frame's ``resume``) and the token of the guest this browser was before
+        logging in (``guest``); no database work, so waiting costs nothing."""
         token = ws.query_params.get("token")
+        guest = ws.query_params.get("guest")
         try:
             resume_from = protocol.positions(ws.query_params.get("resume", ""))
         except protocol.FrameError as exc:
             raise AuthFailed(protocol.CLOSE_PROTOCOL, exc.message) from None
         if token is None:
-            token, in_frame = await self._auth_frame(ws)
-            resume_from = in_frame or resume_from
-        return token, resume_from
+            frame = await self._auth_frame(ws)
+            token, guest = frame["token"], frame.get("guest")
+            resume_from = frame.get("resume") or resume_from
+        return token, resume_from, guest
+
+    async def _adopt_guest(self, widget: Widget, user: User, guest_token: str) -> None:
+        """The browser was a guest before its user logged in: the guest's support
+        conversation (and any public room) becomes the user's. A guest token that no
+        longer holds is ignored: logging in never fails for it."""
+        try:
+            named = verify_user_token(widget.secret_key, guest_token)
+            if named.guest_id is None:
+                return
+            guest = await self._services.guests.get(widget, named.guest_id)
+            await self._services.guests.convert(widget, guest, user)
+        except ImbaError as exc:
+            log.info("guest token not adopted by user %s: %s", user.id, exc.message)
 
     async def _identify(self, imba_id: int, token: str) -> tuple[Widget, User, float]:
         """The widget, the user the token names, and when the token expires."""
@@ -88,10 +111,13 @@ class Handshake:
             )
         except ImbaError as exc:
             raise AuthFailed(protocol.CLOSE_UNAUTHORIZED, exc.message) from None
-        [user] = await self._services.users.ensure(widget, [verified.remote_user_id])
+        try:
+            user = await self._services.users.of_token(widget, verified)
+        except ImbaError as exc:
+            raise AuthFailed(protocol.CLOSE_UNAUTHORIZED, exc.message) from None
         return widget, user, verified.expires_at
 
-    async def _auth_frame(self, ws: WebSocket) -> tuple[str, dict[int, int]]:
+    async def _auth_frame(self, ws: WebSocket) -> dict[str, Any]:
         try:
             text = await asyncio.wait_for(ws.receive_text(), self._settings.ws_auth_timeout_seconds)
         except TimeoutError:
@@ -104,7 +130,7 @@ class Handshake:
             raise AuthFailed(protocol.CLOSE_UNAUTHORIZED, exc.message) from None
         if frame["type"] != "auth":
             raise AuthFailed(protocol.CLOSE_UNAUTHORIZED, "the first frame must be auth")
-        return frame["token"], frame.get("resume", {})
+        return frame
 
     async def _welcome(self, conn: Connection, resume_from: dict[int, int]) -> None:
         """Follow the rooms (held), read the room list, send ``ready`` first, replay

@@ -24,6 +24,11 @@ CLOSE_PROTOCOL = 4009  # frames that are not this protocol
 CLOSE_TOO_MANY = 4029  # too many sockets for this user or address
 
 
+class HostUserId(int):
+    """A field that names a user as chats show them: a host site's user id, or a
+    guest's (negative) one; only staff actions take guests as targets."""
+
+
 class FrameError(Exception):
     """A frame the server cannot act on; answered with an ``error`` frame."""
 
@@ -38,7 +43,7 @@ class FrameError(Exception):
 
 _FIELDS: dict[str, dict[str, tuple[type, bool]]] = {
     # name -> (type, required)
-    "auth": {"token": (str, True), "resume": (dict, False)},
+    "auth": {"token": (str, True), "resume": (dict, False), "guest": (str, False)},
     "send": {
         "room_id": (int, True),
         "text": (str, True),
@@ -49,7 +54,7 @@ _FIELDS: dict[str, dict[str, tuple[type, bool]]] = {
     "typing": {"room_id": (int, True)},
     "history": {"room_id": (int, True), "before_seq": (int, False), "limit": (int, False)},
     "resume": {"rooms": (dict, True)},
-    "open_dialog": {"user_id": (int, True)},
+    "open_dialog": {"user_id": (int, True), "token": (str, False)},
     "edit": {"message_id": (int, True), "text": (str, True)},
     "delete": {"message_id": (int, True)},
     "join_room": {
@@ -68,17 +73,18 @@ _FIELDS: dict[str, dict[str, tuple[type, bool]]] = {
     "moderate": {
         "action": (str, True),
         "room_id": (int, True),
-        "user_id": (int, True),
+        "user_id": (HostUserId, True),
         "seconds": (int, False),
     },
-    "set_role": {"room_id": (int, True), "user_id": (int, True), "role": (str, True)},
+    "set_role": {"room_id": (int, True), "user_id": (HostUserId, True), "role": (str, True)},
     "close_room": {"room_id": (int, True)},
-    "open_support": {},
+    "open_support": {"name": (str, False), "email": (str, False)},
     "public_rooms": {},
     "search_users": {"text": (str, True)},
     "ping": {},
 }
 MAX_ROOM_USERS = 100
+MIN_GUEST_ID = -(2**52)  # guests' ids are negative (see services.guests)
 MAX_POSITIONS = 1_000  # rooms in one resume
 MAX_CLIENT_ID = 64
 
@@ -157,6 +163,11 @@ def positions(value: dict[str, Any] | str) -> dict[int, int]:
 
 
 def _typed(kind: str, name: str, value: Any, wanted: type, ref: Any) -> Any:
+    if wanted is HostUserId:
+        number = as_id(value, minimum=MIN_GUEST_ID)
+        if number is None or number == 0:
+            raise FrameError(422, f"{kind}: {name} must be a user id.", ref)
+        return number
     if wanted is int:
         number = as_id(value, minimum=0)
         if number is None:

@@ -11,16 +11,19 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from imbachat import render
+from imbachat.auth.tokens import verify_user_token
 from imbachat.domain import Message
-from imbachat.errors import ImbaError, NotFound, RateLimited
+from imbachat.errors import Forbidden, ImbaError, NotFound, RateLimited
 from imbachat.realtime import frames, protocol
 from imbachat.realtime.connection import Connection
 from imbachat.realtime.hub import Hub
 from imbachat.realtime.replay import replay_rooms
 from imbachat.services import Services
+from imbachat.services.guests import GuestDetails
 from imbachat.services.messages import SendCommand
 from imbachat.services.ratelimit import UserRateLimiter
 from imbachat.services.rooms import DEFAULT_TITLE, RoomSpec
+from imbachat.states import UserStatus
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +186,16 @@ class Requests:
     # ---- rooms -------------------------------------------------------------------
 
     async def _open_dialog(self, conn: Connection, frame: dict[str, Any]) -> None:
-        change = await self.services.rooms.open_dialog(conn.widget, conn.user, frame["user_id"])
+        other = frame["user_id"]
+        if "token" in frame:
+            # The WordPress plugin's button passes a token it signed for this dialog:
+            # never needed, but when given it must be genuine and about this dialog.
+            named = verify_user_token(
+                conn.widget.secret_key, frame["token"], self.services.settings.token_leeway_seconds
+            ).remote_user_id
+            if named not in (other, conn.user.remote_user_id):
+                raise Forbidden("The token given names neither user of this dialog.", field="token")
+        change = await self.services.rooms.open_dialog(conn.widget, conn.user, other)
         await self._opened(conn, change.room.id)
 
     async def _join_room(self, conn: Connection, frame: dict[str, Any]) -> None:
@@ -208,6 +220,9 @@ class Requests:
         await self._opened(conn, change.room.id)
 
     async def _open_support(self, conn: Connection, frame: dict[str, Any]) -> None:
+        if conn.user.status == UserStatus.GUEST and ("name" in frame or "email" in frame):
+            details = GuestDetails(name=frame.get("name"), email=frame.get("email"))
+            conn.user = await self.services.guests.describe(conn.widget, conn.user, details)
         change = await self.services.support.open(conn.widget, conn.user)
         await self._opened(conn, change.room.id)
 

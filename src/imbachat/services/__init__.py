@@ -8,6 +8,7 @@ from imbachat.auth.owner import OwnerAuthenticator
 from imbachat.bus.base import Bus
 from imbachat.clock import SYSTEM_CLOCK, Clock
 from imbachat.config import Settings
+from imbachat.services.guests import GuestService
 from imbachat.services.members import MemberService
 from imbachat.services.messages import MessageService
 from imbachat.services.moderation import ModerationService
@@ -42,6 +43,7 @@ class Services:
     webhooks: WebhookService
     moderation: ModerationService
     support: SupportService
+    guests: GuestService
 
 
 def build_services(
@@ -58,7 +60,15 @@ def build_services(
     widgets = WidgetService(db, clock)
     moderation = ModerationService(db, changes, widgets, clock)
     limiter = SendLimiter(settings.send_rate_per_second, settings.send_burst, clock)
-    messages = MessageService(db, changes, widgets, moderation, limiter, clock)
+    messages = MessageService(
+        db,
+        changes,
+        widgets,
+        moderation,
+        limiter,
+        clock,
+        guest_sends_per_minute=settings.guest_sends_per_minute,
+    )
     rooms = RoomService(db, changes, profiles, clock)
     return Services(
         settings=settings,
@@ -85,6 +95,9 @@ def build_services(
         webhooks=WebhookService(db, changes, clock, settings.webhook_internal_targets),
         moderation=moderation,
         support=SupportService(changes, rooms),
+        guests=GuestService(
+            db, changes, clock, per_address_per_minute=settings.guests_per_address_per_minute
+        ),
     )
 
 

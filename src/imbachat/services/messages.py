@@ -28,7 +28,7 @@ from imbachat.services.members import active_member, existing_room, require_memb
 from imbachat.services.moderation import ModerationService
 from imbachat.services.ratelimit import SendLimiter
 from imbachat.services.widgets import WidgetService
-from imbachat.states import MemberRole, RoomStatus
+from imbachat.states import MemberRole, RoomStatus, RoomType, UserStatus
 from imbachat.store import messages as message_store
 from imbachat.store import rooms as room_store
 from imbachat.store import users as user_store
@@ -71,11 +71,18 @@ class MessageService:
         moderation: ModerationService,
         limiter: SendLimiter,
         clock: Clock = SYSTEM_CLOCK,
+        guest_sends_per_minute: int = 10,
     ) -> None:
         self._db = db
         self._changes = changes
         self._widgets = widgets
         self._clock = clock
+        self._guest_limiter = SendLimiter(
+            guest_sends_per_minute / 60,
+            guest_sends_per_minute,
+            clock,
+            f"Guests send at most {guest_sends_per_minute} messages a minute: wait {{wait}} s.",
+        )
         self.writer = MessageWriter(changes, self.check_batch, clock)
         self._moderation = moderation
         self._limiter = limiter
@@ -103,6 +110,7 @@ class MessageService:
             answer_to=command.answer_to,
             client_id=command.client_id,
             origin=command.origin,
+            guests_write_public=widget.guests_write_public,
         )
 
     def check_batch(
@@ -145,6 +153,11 @@ class MessageService:
             raise Invalid(
                 "answer_to must be the id of a message in the same room.", field="answer_to"
             )
+        if author.status == UserStatus.GUEST:
+            if room.type != RoomType.SUPPORT and not request.guests_write_public:
+                raise Forbidden("Guests may read this room, not write in it: log in first.",
+                                field="room_id")  # fmt: skip
+            self._guest_limiter.take(request.imba_id, author.id)
         if not author.is_bot:  # bots answer many users at once
             self._limiter.take(request.imba_id, author.id)
         return MessageDraft(

@@ -111,6 +111,7 @@ class ProfileRefresher:
                     name=profile.name,
                     avatar_url=profile.avatar_url,
                     status=profile.status,
+                    profile_url=profile.extra.get("profile_url"),
                     user_data=orjson.dumps(profile.extra).decode() if profile.extra else None,
                     now=now,
                 )

@@ -24,7 +24,7 @@ from imbachat.domain import (
 from imbachat.errors import Forbidden, Invalid, NotFound
 from imbachat.events import MembersAdded, RoomCreated
 from imbachat.services.profiles import ProfileRefresher
-from imbachat.states import MemberRole, MemberState, RoomStatus, RoomType
+from imbachat.states import MemberRole, MemberState, RoomStatus, RoomType, UserStatus
 from imbachat.store import messages as message_store
 from imbachat.store import rooms as room_store
 from imbachat.store import users as user_store
@@ -84,6 +84,12 @@ def _first_admin(people: list[User], spec: RoomSpec) -> int | None:
     if spec.admin_remote_ids is not None:
         return next((u.id for u in people if u.remote_user_id in spec.admin_remote_ids), None)
     return people[0].id if people else None
+
+
+def refuse_guest(user: User, why: str) -> None:
+    """What only members of the host site may do."""
+    if user.status == UserStatus.GUEST:
+        raise Forbidden(why, field="user_id")
 
 
 def dialog_pipe(first: int, second: int) -> str:
@@ -160,6 +166,9 @@ class RoomService:
         """The 1-to-1 room of the user and another host user, created on first use."""
         if other_remote_id == user.remote_user_id:
             raise Invalid("A dialog needs another user.", field="user_id")
+        refuse_guest(user, "Guests write to the site's support, not to people: log in first.")
+        if other_remote_id < 1:
+            raise Invalid("user_id must be a host site user id.", field="user_id")
         await self.refuse_banned(user)
         spec = RoomSpec(
             title="Dialog",
@@ -181,6 +190,10 @@ class RoomService:
             member = await room_store.membership(conn, existing.id, user.id) if existing else None
         if existing is None and spec.pipe.startswith(RESERVED_PIPES):
             raise Forbidden("Pipes starting with dialog- or support- are reserved.", field="pipe")
+        if user.status == UserStatus.GUEST and not (
+            existing is not None and existing.is_public and existing.type == RoomType.CONFERENCE
+        ):
+            raise Forbidden("Guests may join public rooms only: log in for more.", field="pipe")
         active = member is not None and member.status == MemberState.ACTIVE
         if existing is not None and not active and not existing.is_public:
             raise Forbidden("This room is closed: ask one of its admins to add you.", field="pipe")
@@ -193,6 +206,7 @@ class RoomService:
     async def create_for(self, widget: Widget, user: User, spec: RoomSpec) -> RoomChange:
         """A room a user starts from the widget (e.g. a conference with chosen users);
         the user is its admin."""
+        refuse_guest(user, "Guests cannot start rooms: log in first.")
         await self.refuse_banned(user)
         people = [
             user.remote_user_id,

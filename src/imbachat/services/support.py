@@ -12,7 +12,7 @@ from dataclasses import replace
 from imbachat.domain import User, Widget
 from imbachat.events import RoomReopened
 from imbachat.services.rooms import RoomChange, RoomService, RoomSpec
-from imbachat.states import RoomStatus, RoomType
+from imbachat.states import RoomStatus, RoomType, UserStatus
 from imbachat.store import rooms as room_store
 from imbachat.store import users as user_store
 from imbachat.unit_of_work import Changes
@@ -21,6 +21,8 @@ SUPPORT_TITLE = "Technical support"
 
 
 def support_pipe(visitor: User) -> str:
+    if visitor.status == UserStatus.GUEST:
+        return f"support-guest-{-visitor.remote_user_id}"
     return f"support-{visitor.remote_user_id}"
 
 

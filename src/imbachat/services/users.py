@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from imbachat.auth.tokens import UserToken
 from imbachat.clock import SYSTEM_CLOCK, Clock
 from imbachat.domain import Page, Profile, Slice, User, UserQuery, Widget
-from imbachat.errors import Invalid, NotFound
+from imbachat.errors import Invalid, NotFound, Unauthorized
 from imbachat.render import display_name
 from imbachat.services.profiles import ProfileRefresher
+from imbachat.services.rooms import refuse_guest
 from imbachat.store import users as user_store
 from imbachat.store.db import Database
 
@@ -41,6 +43,21 @@ class UserService:
         self._profiles.schedule(widget, [user.remote_user_id for user in created])
         return found
 
+    async def of_token(self, widget: Widget, token: UserToken) -> User:
+        """The user a verified token names: a host site's user (created when new) or
+        one of the widget's guests (while guests are welcome)."""
+        if token.guest_id is None:
+            assert token.remote_user_id is not None
+            [user] = await self.ensure(widget, [token.remote_user_id])
+            return user
+        guest_id = token.guest_id
+        guest = await self._db.run_read(
+            lambda conn: user_store.guest(conn, widget.imba_id, guest_id)
+        )
+        if guest is None or not widget.guests_enabled:
+            raise Unauthorized("This guest session is over: log in, or start a new one.")
+        return guest
+
     async def get(self, widget: Widget, remote_id: int) -> User:
         found = await self._db.run_read(
             lambda conn: user_store.by_remote_ids(conn, widget.imba_id, [remote_id])
@@ -58,6 +75,7 @@ class UserService:
         whose name contains it (or whose host id it is), then whoever the host site's
         Users search URL finds. The whole widget is never listed: whom else to show is
         the site's to decide."""
+        refuse_guest(viewer, "Guests cannot look people up: log in first.")
         text = text.strip()
         if not text or len(text) > MAX_SEARCH_TEXT:
             raise Invalid(f"text is 1 to {MAX_SEARCH_TEXT} characters.", field="text")

@@ -23,6 +23,46 @@ def new_secret_key() -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class WidgetSettings:
+    """Settings an owner may change; None leaves one as it is, "" clears a URL."""
+
+    users_info_url: str | None = None
+    users_search_url: str | None = None
+    api_login: str | None = None
+    api_password: str | None = None
+    guests_enabled: bool | None = None
+    guests_write_public: bool | None = None
+
+    def checked(self) -> dict[str, object]:
+        """The columns to write."""
+        values: dict[str, object] = {}
+        for field in ("users_info_url", "users_search_url"):
+            url = getattr(self, field)
+            if url is not None:
+                values[field] = web_url(url, field) if url else None
+        if self.api_login is not None:
+            values["api_login"] = _api_login(self.api_login) or None
+        if self.api_password is not None:
+            values["api_password"] = self.api_password or None
+        for flag in ("guests_enabled", "guests_write_public"):
+            if getattr(self, flag) is not None:
+                values[flag] = getattr(self, flag)
+        return values
+
+
+def _api_login(login: str) -> str:
+    # The WordPress plugin lowercases the login it receives before comparing it with
+    # its own setting: with capitals in it, the two could never match.
+    if login != login.lower():
+        raise Invalid(
+            "api_login must be lowercase: the WordPress plugin lowercases the login it "
+            "receives before comparing it.",
+            field="api_login",
+        )
+    return login
+
+
+@dataclass(frozen=True, slots=True)
 class NewWidget:
     login: str
     password: str
@@ -32,6 +72,8 @@ class NewWidget:
     users_search_url: str | None = None
     api_login: str | None = None
     api_password: str | None = None
+    guests_enabled: bool = True
+    guests_write_public: bool = False
 
 
 class WidgetService:
@@ -58,6 +100,8 @@ class WidgetService:
         ):
             if url is not None:
                 web_url(url, field)
+        if spec.api_login is not None:
+            _api_login(spec.api_login)
         password_hash = await asyncio.to_thread(hash_password, spec.password)
         now = self._clock.now()
         async with self._db.write() as conn:
@@ -83,6 +127,8 @@ class WidgetService:
                 api_login=spec.api_login,
                 api_password=spec.api_password,
                 now=now,
+                guests_enabled=spec.guests_enabled,
+                guests_write_public=spec.guests_write_public,
             )
 
     async def get(self, imba_id: int) -> Widget:
@@ -119,6 +165,19 @@ class WidgetService:
         """Every widget with its owner's login."""
         async with self._db.read() as conn:
             return await widget_store.list_all(conn)
+
+    async def update(self, imba_id: int, settings: WidgetSettings) -> Widget:
+        """Change some of the widget's settings."""
+        values = settings.checked()
+        async with self._db.write() as conn:
+            if await widget_store.get(conn, imba_id) is None:
+                raise NotFound(f"No widget with imba_id {imba_id}.", field="imba_id")
+            if values:
+                await widget_store.set_settings(conn, imba_id, self._clock.now(), **values)
+            widget = await widget_store.get(conn, imba_id)
+        assert widget is not None
+        self.forget(imba_id)
+        return widget
 
     async def rotate_secret(self, imba_id: int, secret_key: str | None = None) -> Widget:
         """Replace the secret key; tokens signed with the old one stop working."""

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imbachat.domain import Member, Page, Room, RoomMember, RoomQuery, Slice, User
-from imbachat.states import MemberRole, MemberState, RoomStatus
+from imbachat.states import MemberRole, MemberState, RoomStatus, UserStatus
 from imbachat.store.common import cut_page, insert_ignoring_duplicates, paginate, within
 from imbachat.store.schema import members, rooms, users
 
@@ -206,6 +206,8 @@ _MEMBERS_OF_ROOMS = (
         users.c.status,
         members.c.role,
         members.c.last_read_seq,
+        users.c.profile_url,
+        case((users.c.status == UserStatus.GUEST, users.c.user_data), else_=None),
     )
     .join(users, users.c.id == members.c.user_id)
     .where(

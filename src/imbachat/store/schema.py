@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -110,6 +111,10 @@ widgets = Table(
     Column("blocked_words", Text),
     # Where the host site answers a name search (ours, like the WordPress plugin's).
     Column("users_search_url", String(2048)),
+    # Visitors without an account may chat with support (and read public rooms);
+    # with guests_write_public they may also write in public rooms.
+    Column("guests_enabled", Boolean, nullable=False, default=True, server_default=true()),
+    Column("guests_write_public", Boolean, nullable=False, default=False, server_default=false()),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
 )

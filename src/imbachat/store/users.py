@@ -85,13 +85,15 @@ async def set_profile(
     name: str | None,
     avatar_url: str | None = None,
     status: UserStatus | None = None,
+    profile_url: str | None = None,
     user_data: str | None = None,
     now: datetime,
 ) -> None:
-    """Name, avatar, status and other data as the host site tells them."""
+    """Name, avatar, status, profile page and other data as the host site tells them."""
     values: dict[str, object] = {
         "name": name,
         "avatar_url": avatar_url,
+        "profile_url": profile_url,
         "user_data": user_data,
         "info_fetched_at": now,
     }
@@ -170,3 +172,68 @@ def search_contacts(
         .limit(limit)
     )
     return User.all_of(conn.execute(query, {"viewer_id": viewer_id}))
+
+
+_GUEST = select(users).where(
+    users.c.imba_id == bindparam("imba_id"),
+    users.c.id == bindparam("user_id"),
+    users.c.status == UserStatus.GUEST,
+    users.c.deleted_at.is_(None),
+)
+
+
+def guest(conn: Connection, imba_id: int, user_id: int) -> User | None:
+    """The widget's guest with this imbachat id, unless gone (converted)."""
+    found = User.all_of(conn.execute(_GUEST, {"imba_id": imba_id, "user_id": user_id}))
+    return found[0] if found else None
+
+
+async def insert_guest(
+    conn: AsyncConnection,
+    imba_id: int,
+    remote_user_id: int,
+    name: str | None,
+    user_data: str | None,
+    now: datetime,
+) -> User | None:
+    """A new guest row; None when the remote id is taken (the caller draws again)."""
+    statement = (
+        insert_ignoring_duplicates(conn, users)
+        .values(
+            imba_id=imba_id,
+            remote_user_id=remote_user_id,
+            name=name,
+            status=UserStatus.GUEST,
+            user_data=user_data,
+            is_banned=False,
+            is_bot=False,
+            info_fetched_at=now,  # nothing to ask the host site about a guest
+            created_at=now,
+            updated_at=now,
+        )
+        .returning(*users.c)
+    )
+    row = (await conn.execute(statement)).first()
+    return User.from_row(row) if row else None
+
+
+async def set_guest_profile(
+    conn: AsyncConnection, user_id: int, name: str | None, user_data: str | None, now: datetime
+) -> None:
+    await conn.execute(
+        update(users)
+        .where(users.c.id == user_id)
+        .values(name=name, user_data=user_data, updated_at=now)
+    )
+
+
+async def retire_guest(
+    conn: AsyncConnection, user_id: int, user_data: str | None, now: datetime
+) -> None:
+    """The guest became a member: their row stays (messages and history point at
+    it), gone from every list."""
+    await conn.execute(
+        update(users)
+        .where(users.c.id == user_id)
+        .values(deleted_at=now, user_data=user_data, updated_at=now)
+    )

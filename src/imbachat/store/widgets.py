@@ -73,6 +73,8 @@ async def insert(
     api_login: str | None,
     api_password: str | None,
     now: datetime,
+    guests_enabled: bool = True,
+    guests_write_public: bool = False,
 ) -> Widget:
     query = (
         widgets.insert()
@@ -84,12 +86,22 @@ async def insert(
             users_search_url=users_search_url,
             api_login=api_login,
             api_password=api_password,
+            guests_enabled=guests_enabled,
+            guests_write_public=guests_write_public,
             created_at=now,
             updated_at=now,
         )
         .returning(*widgets.c)
     )
     return Widget.from_row((await conn.execute(query)).one())
+
+
+async def set_settings(
+    conn: AsyncConnection, imba_id: int, now: datetime, **values: object
+) -> None:
+    await conn.execute(
+        update(widgets).where(widgets.c.imba_id == imba_id).values(updated_at=now, **values)
+    )
 
 
 async def set_secret(conn: AsyncConnection, imba_id: int, secret_key: str, now: datetime) -> None:

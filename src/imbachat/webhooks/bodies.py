@@ -16,6 +16,8 @@ from imbachat import render
 from imbachat.clock import format_api
 from imbachat.events import (
     Event,
+    GuestConverted,
+    GuestCreated,
     MemberMuted,
     MemberRemoved,
     MemberRoleChanged,
@@ -44,6 +46,8 @@ WEBHOOK_EVENTS: tuple[type[Event], ...] = (
     RoomClosed,
     RoomReopened,
     MemberRoleChanged,
+    GuestCreated,
+    GuestConverted,
 )
 WEBHOOK_EVENT_NAMES = tuple(kind.name for kind in WEBHOOK_EVENTS)
 
@@ -122,6 +126,16 @@ def _member_role(event: MemberRoleChanged) -> dict[str, Any]:
         "member_id": event.user_id,
         "role": event.role,
     }
+
+
+@data_of.register
+def _guest_created(event: GuestCreated) -> dict[str, Any]:
+    return {"user": render.user(event.user)}
+
+
+@data_of.register
+def _guest_converted(event: GuestConverted) -> dict[str, Any]:
+    return {"guest": render.user(event.guest), "user": render.user(event.user)}
 
 
 def body_of(event: Event) -> bytes:
