@@ -7,9 +7,12 @@ from __future__ import annotations
 import html
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+import jwt
 
 from imbachat.auth.tokens import issue_user_token
 
@@ -49,6 +52,48 @@ PAGE = """<!doctype html>
 """
 
 
+# The WordPress plugin's own calls, as its current code makes them: everything on
+# window.imbaApi, promises chained for the buttons' spinners, the two globals it
+# reads its labels from, and load() with no arguments for a visitor.
+PLUGIN_PAGE = """<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8"><title>A WordPress site</title></head>
+<body>
+<h1>{heading}</h1>
+<button id="write" type="button">…</button>
+<button id="join" type="button">…</button>
+<button id="open" type="button" onclick="imbaApi.openChat()">open</button>
+<button id="close" type="button" onclick="imbaApi.closeChat()">close</button>
+{holder}
+<script src="{server}/imbachat/v1/{imba_id}/widget"></script>
+<script>
+  window.events = [];
+  function spin(button, work) {{
+    button.dataset.state = "busy";
+    work().then(function () {{ button.dataset.state = "done"; }})
+      .catch(function (error) {{ button.dataset.state = "error: " + error.message; }});
+  }}
+  (function init() {{
+    if (!window.ImbaChat) {{ return setTimeout(init, 50); }}
+    document.getElementById("write").textContent = gettext("imbachat", "wp_chat_with_user");
+    document.getElementById("join").textContent = imbaChatLangJson["wp_join_group"];
+    document.getElementById("write").onclick = function () {{
+      spin(this, function () {{ return imbaApi.openDialog("{other}", 0, "{dialog_jwt}"); }});
+    }};
+    document.getElementById("join").onclick = function () {{
+      spin(this, function () {{
+        return imbaApi.addToRoom({{pipe: "wp-group-7", title: "Gardeners", is_public: 1,
+                                  type: imbaApi.room_type.conference}});
+      }});
+    }};
+    var params = {params};
+    (params ? window.ImbaChat.load(params) : window.ImbaChat.load())
+      .then(function () {{ window.events.push("resolved"); }});
+  }})();
+</script>
+</body></html>
+"""
+
+
 class HostSite:
     def __init__(self, chat_url: str, imba_id: int, secret_key: str) -> None:
         self.chat_url = chat_url
@@ -64,6 +109,8 @@ class HostSite:
         return f"{self.url}/?{query}"
 
     def render(self, query: dict[str, list[str]]) -> bytes:
+        if "plugin" in query:
+            return self.render_plugin(query)
         user = int(query.get("user", ["1"])[0])
         ttl = int(query.get("ttl", ["86400"])[0])
         params: dict[str, Any] = {
@@ -81,6 +128,34 @@ class HostSite:
             imba_id=self.imba_id,
             params=json.dumps(params),
             renew="true" if "renew" in query else "false",
+        )
+        return page.encode()
+
+    def render_plugin(self, query: dict[str, list[str]]) -> bytes:
+        """The WordPress plugin's page: ``user`` logged in (none: a visitor)."""
+        user = int(query["user"][0]) if "user" in query else None
+        other = query.get("other", ["2"])[0]
+        params = None
+        dialog_jwt = ""
+        if user is not None:
+            token = issue_user_token(self.secret_key, user)
+            params = {"user_id": str(user), "user_key": token}  # the guide's other name
+            dialog_jwt = jwt.encode(
+                {"user_id": int(other), "initiator": user, "status": "user",
+                 "exp": int(time.time()) + 600},
+                query.get("dialog_secret", [self.secret_key])[0],
+                algorithm="HS256",
+            )  # fmt: skip
+        holder = '<div id="imbachat_holder" data-imbachat_chat_ph="1" style="height:480px"></div>'
+        page = PLUGIN_PAGE.format(
+            lang=html.escape(query.get("lang", ["en"])[0]),
+            heading="Visitor" if user is None else f"Member {user}",
+            holder=holder if "holder" in query else "",
+            server=self.chat_url,
+            imba_id=self.imba_id,
+            other=html.escape(other),
+            dialog_jwt=dialog_jwt,
+            params=json.dumps(params),
         )
         return page.encode()
 

@@ -50,6 +50,25 @@ class ChatClient:
         client.ready = await client.next("ready")
         return client
 
+    @classmethod
+    async def connect_url(cls, url: str, **kw: Any) -> ChatClient:
+        """Connect to a full socket URL (query included) and wait for ``ready``."""
+        client = cls(await websockets.connect(url, open_timeout=10, **kw))
+        client.ready = await client.next("ready")
+        return client
+
+    @staticmethod
+    async def closed_code(ws_url: str, imba_id: int, token: str) -> int | None:
+        """The code a socket with this token is closed with (None: it was let in)."""
+        url = f"{ws_url}/imbachat/v1/{imba_id}/ws?token={token}"
+        async with websockets.connect(url, open_timeout=10) as ws:
+            try:
+                while True:
+                    if json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "ready":
+                        return None
+            except websockets.ConnectionClosed:
+                return ws.close_code
+
     async def _read(self) -> None:
         try:
             async for raw in self.ws:

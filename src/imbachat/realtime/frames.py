@@ -132,15 +132,23 @@ def room_item(view: RoomView, online: set[int]) -> dict[str, Any]:
 # ---- answers to requests ------------------------------------------------------------
 
 
-def ready(user: User, views: Iterable[RoomView], online: set[int], heartbeat: float) -> str:
-    return encode(
-        {
-            "type": "ready",
-            "user": user_item(user),
-            "rooms": [room_item(view, online) for view in views],
-            "heartbeat": heartbeat,
-        }
-    )
+def ready(
+    user: User,
+    views: Iterable[RoomView],
+    online: set[int],
+    heartbeat: float,
+    guests_write_public: bool = False,
+) -> str:
+    """The first frame; a guest's also says whether guests may write in public rooms."""
+    frame = {
+        "type": "ready",
+        "user": user_item(user),
+        "rooms": [room_item(view, online) for view in views],
+        "heartbeat": heartbeat,
+    }
+    if user.status == UserStatus.GUEST:
+        frame["guest"] = {"write_public": guests_write_public}
+    return encode(frame)
 
 
 def message(record: Message) -> str:

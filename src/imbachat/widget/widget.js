@@ -24,7 +24,12 @@
       userId: "User id", find: "Name or user id", noneFound: "No one found", open: "Write", empty: "No conversations yet", online: "online",
       members: "members", sending: "sending…", failed: "not sent, tap to retry", close: "Close",
       back: "Back", pick: "Choose members", expired: "Your chat session has expired; reload the page.",
-      confirmDelete: "Delete this message?", nobody: "Nobody to add yet: open a dialog first." },
+      confirmDelete: "Delete this message?", nobody: "Nobody to add yet: open a dialog first.",
+      contact: "Contact support", guestIntro: "Questions? Write to us: we answer right here.",
+      yourName: "Your name (optional)", yourEmail: "E-mail for our reply (optional)", start: "Start chat",
+      guest: "guest", readOnly: "Log in on the site to write here.", timeout: "The chat did not answer; try again.",
+      notLoaded: "The chat is not loaded yet.",
+      wp_join_group: "Join the group", wp_chat_with_user: "Chat with the user" },
     es: { chat: "Chat", tab0: "Diálogos", tab1: "Conferencias", tab3: "Soporte", write: "Escribe un mensaje…",
       send: "Enviar", connecting: "Conectando…", today: "Hoy", yesterday: "Ayer",
       typing: "está escribiendo…", typingMany: "están escribiendo…", edited: "editado",
@@ -34,7 +39,12 @@
       online: "en línea", members: "miembros", sending: "enviando…", failed: "no enviado, toca para reintentar",
       close: "Cerrar", back: "Atrás", pick: "Elige miembros",
       expired: "Tu sesión de chat ha caducado; recarga la página.", confirmDelete: "¿Eliminar este mensaje?",
-      nobody: "Aún no hay nadie para añadir: abre primero un diálogo." },
+      nobody: "Aún no hay nadie para añadir: abre primero un diálogo.",
+      contact: "Contactar con soporte", guestIntro: "¿Tienes preguntas? Escríbenos: te respondemos aquí.",
+      yourName: "Tu nombre (opcional)", yourEmail: "Correo para nuestra respuesta (opcional)", start: "Empezar",
+      guest: "invitado", readOnly: "Inicia sesión en el sitio para escribir aquí.",
+      timeout: "El chat no respondió; inténtalo de nuevo.", notLoaded: "El chat aún no está cargado.",
+      wp_join_group: "Unirse al grupo", wp_chat_with_user: "Chatear con el usuario" },
     ru: { chat: "Чат", tab0: "Диалоги", tab1: "Конференции", tab3: "Поддержка", write: "Напишите сообщение…",
       send: "Отправить", connecting: "Подключение…", today: "Сегодня", yesterday: "Вчера",
       typing: "печатает…", typingMany: "печатают…", edited: "изменено", deleted: "Сообщение удалено",
@@ -44,8 +54,30 @@
       members: "участников", sending: "отправка…", failed: "не отправлено, нажмите для повтора",
       close: "Закрыть", back: "Назад", pick: "Выберите участников",
       expired: "Сессия чата истекла; перезагрузите страницу.", confirmDelete: "Удалить это сообщение?",
-      nobody: "Пока некого добавить: сначала откройте диалог." }
+      nobody: "Пока некого добавить: сначала откройте диалог.",
+      contact: "Написать в поддержку", guestIntro: "Есть вопросы? Напишите нам, мы ответим здесь.",
+      yourName: "Ваше имя (необязательно)", yourEmail: "E-mail для ответа (необязательно)", start: "Начать чат",
+      guest: "гость", readOnly: "Войдите на сайте, чтобы писать здесь.",
+      timeout: "Чат не ответил; попробуйте ещё раз.", notLoaded: "Чат ещё не загружен.",
+      wp_join_group: "Вступить в группу", wp_chat_with_user: "Написать пользователю" }
   };
+
+  /* The plugins read interface strings from two globals the hosted script defines:
+     imbaChatLangJson (this page's language) and gettext(domain, key). A gettext the
+     page already has is left alone. */
+  var pageLang = String(document.documentElement.lang || navigator.language || "en").slice(0, 2).toLowerCase();
+  if (!I18N[pageLang]) { pageLang = "en"; }
+  window.imbaChatLangJson = window.imbaChatLangJson || Object.assign({}, I18N.en, I18N[pageLang]);
+  if (typeof window.gettext !== "function") {
+    window.gettext = function (domain, key) { return window.imbaChatLangJson[key] || key; };
+  }
+
+  /* A guest's token stays in this site's storage, so the visitor keeps their
+     conversation across pages and visits (storage may be off: then per page). */
+  var GUEST_KEY = "imbachat.guest." + SERVER + "." + IMBA_ID;
+  function storedGuest() { try { return window.localStorage.getItem(GUEST_KEY); } catch (e) { return null; } }
+  function storeGuest(token) { try { window.localStorage.setItem(GUEST_KEY, token); } catch (e) { /* per page */ } }
+  function forgetGuest() { try { window.localStorage.removeItem(GUEST_KEY); } catch (e) { /* nothing kept */ } }
 
   /* ---- small helpers --------------------------------------------------------- */
 
@@ -119,7 +151,7 @@
     notify: function (name, value) {
       (listeners[name] || []).forEach(function (cb) { try { cb(value); } catch (e) { console.error(e); } });
     },
-    placeHolder: function (elementId, title) { chat.mountInline(elementId, title); }
+    placeHolder: function (elementId, title) { return chat.mountInline(elementId, title); }
   };
 
   /* ---- the chat --------------------------------------------------------------- */
@@ -146,18 +178,61 @@
     return (I18N[lang] || I18N.en)[key] || I18N.en[key] || key;
   };
 
+  /* load(params): params.token (or user_key, the integration guide's name) signs in
+     the site's user; without one the visitor chats as a guest. Mounts inline in
+     params.container, or in the plugins' <div id="imbachat_holder"
+     data-imbachat_chat_ph="1">, or floats. */
   Chat.prototype.load = function (params) {
     var self = this;
     if (this.loading) { return this.loading; }
-    this.params = params || {};
+    this.params = params && typeof params === "object" ? params : {};
+    if (!this.params.token && this.params.user_key) { this.params.token = this.params.user_key; }
     this.loading = new Promise(function (resolve, reject) {
       self.resolveLoad = resolve;
-      self.rejectLoad = reject;
+      self.rejectLoad = function (error) {
+        self.waiting.splice(0).forEach(function (w) { w.reject(error); });
+        reject(error);
+      };
     });
-    if (!this.params.token) { this.rejectLoad(new Error("imbachat: load() needs params.token")); return this.loading; }
+    var holder = document.getElementById("imbachat_holder");
+    if (!this.params.container && holder && holder.hasAttribute("data-imbachat_chat_ph")) { this.params.container = holder; }
     this.build(this.params.container);
-    this.connect();
+    if (this.params.token) {
+      this.adoptGuest = storedGuest();   // this browser was a guest: hand its chat over
+      this.connect();
+    } else {
+      this.guest = true;
+      this.tab = 3;
+      this.startGuest(false).then(this.connect.bind(this), this.fail.bind(this));
+    }
     return this.loading;
+  };
+
+  Chat.prototype.fail = function (error) {
+    this.stopped = true;
+    if (this.el) { this.toast(error.message); }
+    if (!this.readySeen) { this.rejectLoad(error); }
+  };
+
+  /* A guest's token: the one kept from before, renewed (renew: the server refused
+     it), or a new guest's. */
+  Chat.prototype.startGuest = function (renew) {
+    var self = this;
+    var kept = storedGuest();
+    if (kept && !renew) { this.params.token = kept; return Promise.resolve(); }
+    var body = new URLSearchParams();
+    if (kept) { body.set("token", kept); }
+    body.set("page", String(location.href).slice(0, 2000));
+    return fetch(SERVER + "/imbachat/v1/" + IMBA_ID + "/guests", { method: "POST", body: body }).then(function (response) {
+      return response.json().then(function (answer) {
+        if (!response.ok) {
+          if (kept && response.status === 401) { forgetGuest(); return self.startGuest(false); }
+          throw new Error("imbachat: " + answer.message);
+        }
+        storeGuest(answer.data.token);
+        self.params.token = answer.data.token;
+      });
+    });
   };
 
   /* -- DOM ---------------------------------------------------------------------- */
@@ -192,7 +267,8 @@
     el.input = h("textarea", { rows: "1", placeholder: this.t("write"), onkeydown: this.onKey.bind(this), oninput: this.onInput.bind(this) });
     el.send = h("button", { class: "ic-btn", type: "submit", text: this.t("send") });
     el.composer = h("form", { class: "ic-composer", onsubmit: this.onSubmit.bind(this) }, [el.input, el.send]);
-    el.conv = h("section", { class: "ic-conv ic-hidden" }, [el.messages, el.typing, el.bar, el.composer]);
+    el.readOnly = h("p", { class: "ic-readonly ic-hidden", text: this.t("readOnly") });
+    el.conv = h("section", { class: "ic-conv ic-hidden" }, [el.messages, el.typing, el.bar, el.composer, el.readOnly]);
     el.form = h("section", { class: "ic-form ic-hidden" });
     el.toast = h("div", { class: "ic-toast ic-hidden" });
     el.panel = h("div", { class: "ic-panel" + (this.inline ? "" : " ic-hidden") }, [
@@ -218,18 +294,19 @@
      public conference named by ``title`` (joined, or created on first use). */
   Chat.prototype.mountInline = function (elementId, title) {
     var self = this;
-    var run = function () {
-      if (self.host) { self.host.remove(); }
-      self.params.container = elementId;
-      if (title) { self.params.title = title; }
-      self.build(elementId);
-      self.render();
-      if (title) {
+    return new Promise(function (resolve, reject) {
+      var run = function () {
+        if (self.host) { self.host.remove(); }
+        self.params.container = elementId;
+        if (title) { self.params.title = title; }
+        self.build(elementId);
+        self.render();
+        if (!title) { resolve(); return; }
         var pipe = "public-" + String(title).trim().toLowerCase().replace(/\s+/g, "-").slice(0, 200);
-        self.addToRoom({ pipe: pipe, title: String(title), is_public: 1, type: ROOM_TYPE.conference }).catch(function () {});
-      }
-    };
-    if (this.params) { run(); } else { imbaApi.on("imbaChat.loaded", run); }
+        self.addToRoom({ pipe: pipe, title: String(title), is_public: 1, type: ROOM_TYPE.conference }).then(resolve, reject);
+      };
+      if (self.params) { run(); } else { imbaApi.on("imbaChat.loaded", run); }
+    });
   };
 
   Chat.prototype.open = function () {
@@ -266,6 +343,7 @@
       if (room.loaded) { positions.push(id + ":" + (room.messages.length ? room.messages[room.messages.length - 1].seq : 0)); }
     });
     var url = WS_BASE + "/imbachat/v1/" + IMBA_ID + "/ws?token=" + encodeURIComponent(this.params.token) +
+      (this.adoptGuest ? "&guest=" + encodeURIComponent(this.adoptGuest) : "") +
       (positions.length ? "&resume=" + positions.join(",") : "");
     var ws = new WebSocket(url);
     this.ws = ws;
@@ -279,6 +357,11 @@
       if (self.ws !== ws) { return; }
       self.online(false);
       clearInterval(self.pinger);
+      if (self.guest && (event.code === 4001 || event.code === 4003) && !self.guestRenewed) {
+        self.guestRenewed = true;   // once: a token the server refuses again is a new guest's
+        self.startGuest(true).then(self.connect.bind(self), self.fail.bind(self));
+        return;
+      }
       if (event.code === 4003) { self.renewToken(); return; }
       if (event.code === 4001 || event.code === 4004) {
         self.stopped = true;
@@ -327,6 +410,8 @@
   Chat.prototype.on_ready = function (frame) {
     var self = this;
     this.me = frame.user;
+    this.guestWrites = !!(frame.guest && frame.guest.write_public);
+    if (this.adoptGuest) { forgetGuest(); this.adoptGuest = null; }
     this.backoff = 500;
     this.online(true);
     var known = this.rooms;
@@ -451,7 +536,7 @@
     frame.users.forEach(function (u) { byId[u.user_id] = u; });
     function refresh(person) {
       var u = person && byId[person.user_id];
-      if (u) { person.name = u.name; person.avatar_url = u.avatar_url; person.status = u.status; }
+      if (u) { person.name = u.name; person.avatar_url = u.avatar_url; person.status = u.status; person.profile_url = u.profile_url; }
     }
     refresh(this.me);
     Object.keys(this.rooms).forEach(function (id) {
@@ -493,7 +578,7 @@
       this.pending[frame.ref].failed = true;
       this.render();
     }
-    if (["open_dialog", "join_room", "create_room"].indexOf(frame.ref) >= 0) {
+    if (["open_dialog", "join_room", "create_room", "open_support"].indexOf(frame.ref) >= 0) {
       var waiter = this.waiting.shift();
       if (waiter) { waiter.reject(new Error(frame.message)); }
     }
@@ -502,19 +587,40 @@
 
   /* -- actions ------------------------------------------------------------------- */
 
+  /* A room request (open_dialog, join_room…): settles when its room opens (with the
+     room id) or is refused (an Error saying why), and within 30 s in any case. */
   Chat.prototype.request = function (frame) {
     var self = this;
+    if (this.stopped) { return Promise.reject(new Error("imbachat: " + this.t("expired"))); }
     return new Promise(function (resolve, reject) {
-      var waiter = { frame: frame, resolve: resolve, reject: reject };
+      var waiter = { frame: frame };
+      var timer = setTimeout(function () {
+        var at = self.waiting.indexOf(waiter);
+        if (at >= 0) { self.waiting.splice(at, 1); }
+        reject(new Error("imbachat: " + self.t(self.params ? "timeout" : "notLoaded")));
+      }, 30000);
+      waiter.resolve = function (value) { clearTimeout(timer); resolve(value); };
+      waiter.reject = function (error) { clearTimeout(timer); reject(error); };
       self.waiting.push(waiter);
       if (self.readySeen) { self.send(frame); }
     });
   };
 
-  Chat.prototype.openDialog = function (userId) {
+  /* openDialog(userId[, _, token]): the WordPress plugin passes a token it signed
+     for the dialog; it is checked when given, never needed. */
+  Chat.prototype.openDialog = function (userId, _unused, token) {
     var id = parseInt(userId, 10);
     if (!(id > 0)) { return Promise.reject(new Error("imbachat: openDialog needs a user id")); }
-    return this.request({ type: "open_dialog", user_id: id });
+    var frame = { type: "open_dialog", user_id: id };
+    if (typeof token === "string" && token) { frame.token = token; }
+    return this.request(frame);
+  };
+
+  Chat.prototype.openSupport = function (name, email) {
+    var frame = { type: "open_support" };
+    if (name) { frame.name = name; }
+    if (email) { frame.email = email; }
+    return this.request(frame);
   };
 
   Chat.prototype.addToRoom = function (options) {
@@ -673,9 +779,16 @@
     if (inRoom) { this.renderConversation(); } else { this.renderHeader(this.params.title || this.t("chat"), ""); this.renderTabs(); this.renderRooms(); }
   };
 
-  Chat.prototype.renderHeader = function (title, sub) {
-    this.el.title.firstChild.textContent = title;
+  /* The header: a title (a link to the person's profile on the site when known). */
+  Chat.prototype.renderHeader = function (title, sub, link) {
+    var node = webUrl(link) ? h("a", { class: "ic-head-link", href: link, target: "_blank", rel: "noopener noreferrer", text: title })
+      : document.createTextNode(title);
+    this.el.title.replaceChild(node, this.el.title.firstChild);
     this.el.status.textContent = sub;
+  };
+
+  Chat.prototype.member = function (room, userId) {
+    return (room.members || []).filter(function (m) { return m.user_id === userId; })[0] || null;
   };
 
   Chat.prototype.renderBadge = function () {
@@ -689,7 +802,8 @@
     var self = this;
     var tabs = this.el.tabs;
     tabs.textContent = "";
-    TABS.forEach(function (type) {
+    var types = this.guest ? [3].concat(this.roomsOf(1).length ? [1] : []) : TABS;
+    types.forEach(function (type) {
       var unread = Object.keys(self.rooms).reduce(function (sum, id) { var r = self.rooms[id]; return sum + (r.type === type ? self.unread(r) : 0); }, 0);
       tabs.appendChild(h("button", { class: "ic-tab", type: "button", role: "tab", "aria-selected": String(self.tab === type),
         onclick: function () { self.tab = type; self.render(); } }, [self.t("tab" + type), unread ? h("span", { class: "ic-badge", text: String(unread) }) : null]));
@@ -701,13 +815,34 @@
     this.el.found = null;
     if (this.tab === 0) {
       tools.appendChild(this.findPeople());
-    } else if (this.tab === 1) {
+    } else if (this.tab === 1 && !this.guest) {
       tools.appendChild(h("button", { class: "ic-btn ic-btn-ghost", type: "button", text: "+ " + this.t("newConf"), onclick: this.showConferenceForm.bind(this) }));
+    } else if (this.tab === 3) {
+      tools.appendChild(this.guest && !this.roomsOf(3).length ? this.guestIntro() : h("button", {
+        class: "ic-btn ic-btn-ghost", type: "button", text: this.t("contact"),
+        onclick: function () { self.openSupport().catch(function () {}); } }));
     } else {
       tools.classList.add("ic-hidden");
       return;
     }
     tools.classList.remove("ic-hidden");
+  };
+
+  Chat.prototype.roomsOf = function (type) {
+    var self = this;
+    return Object.keys(this.rooms).filter(function (id) { return self.rooms[id].type === type; });
+  };
+
+  /* A guest's first screen: a line from the site, and how to be called and reached
+     (both optional), then the support conversation. */
+  Chat.prototype.guestIntro = function () {
+    var self = this;
+    var name = h("input", { type: "text", placeholder: this.t("yourName"), "aria-label": this.t("yourName"), maxlength: "100", autocomplete: "name" });
+    var email = h("input", { type: "email", placeholder: this.t("yourEmail"), "aria-label": this.t("yourEmail"), maxlength: "254", autocomplete: "email" });
+    return h("form", { class: "ic-guest", onsubmit: function (event) {
+      event.preventDefault();
+      self.openSupport(name.value.trim(), email.value.trim()).then(function () { self.toolsTab = null; }, function () {});
+    } }, [h("p", { text: this.t("guestIntro") }), name, email, h("button", { class: "ic-btn", type: "submit", text: this.t("start") })]);
   };
 
   /* Whom to write to: a name (people in the user's rooms, and whoever the site's
@@ -780,7 +915,14 @@
     var room = this.rooms[this.current];
     var other = this.other(room);
     var sub = other ? (other.online ? this.t("online") : "") : (room.count_users ? room.count_users + " " + this.t("members") : "");
-    this.renderHeader(this.roomTitle(room), sub);
+    var visitor = room.type === 3 && (room.members || []).filter(function (m) { return m.guest; })[0];
+    if (visitor && !this.guest) {   // operators: who the guest said they are, and where they came from
+      sub = [visitor.name + " (" + this.t("guest") + ")", visitor.guest.email, visitor.guest.page].filter(Boolean).join(" · ");
+    }
+    this.renderHeader(this.roomTitle(room), sub, other && other.profile_url);
+    var readOnly = !!this.guest && room.type !== 3 && !this.guestWrites;
+    this.el.composer.classList.toggle("ic-hidden", readOnly);
+    this.el.readOnly.classList.toggle("ic-hidden", !readOnly);
     var box = this.el.messages;
     var atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
     box.textContent = "";
@@ -820,10 +962,18 @@
       own ? h("button", { type: "button", text: this.t("edit"), onclick: function () { self.startEdit(m); } }) : null,
       own ? h("button", { type: "button", text: this.t("del"), onclick: function () { self.remove(m); } }) : null]);
     return h("div", { class: "ic-msg" + (own ? " ic-own" : "") + (deleted ? " ic-deleted" : ""), "data-seq": String(m.seq), "data-id": String(m.id) }, [
-      !own && (room.type !== 0 || m.is_bot) ? h("div", { class: "ic-author", text: m.user_name + (m.is_bot ? " · bot" : "") }) : null,
+      !own && (room.type !== 0 || m.is_bot) ? this.author(room, m) : null,
       h("div", { class: "ic-bubble" }, [quote, deleted ? this.t("deleted") : richText(m.message)]),
       h("div", { class: "ic-meta", text: meta }),
       actions]);
+  };
+
+  Chat.prototype.author = function (room, m) {
+    var person = this.member(room, m.user_id);
+    var label = m.user_name + (m.is_bot ? " · bot" : "") + (person && person.status === "guest" ? " · " + this.t("guest") : "");
+    var link = person && webUrl(person.profile_url);
+    return link ? h("a", { class: "ic-author", href: link, target: "_blank", rel: "noopener noreferrer", text: label })
+      : h("div", { class: "ic-author", text: label });
   };
 
   Chat.prototype.dayLabel = function (seconds) {
@@ -881,18 +1031,22 @@
 
   /* ---- the public objects, exactly as the CMS plugins use them ------------------ */
 
+  /* window.ImbaChat, window.imbaChat and window.imbaApi are one object: the CMS
+     plugins call all of these on any of the three. Calls that start work return a
+     Promise that settles: resolved when it is done, rejected with an Error saying
+     why. */
   var chat = new Chat();
-  var api = {
-    __imbachat: true,
-    room_type: ROOM_TYPE,
-    load: function (params) { return chat.load(params); },
-    openDialog: function (userId) { chat.open(); return chat.openDialog(userId); },
-    openChat: function () { chat.open(); },
-    closeChat: function () { chat.close(); },
-    addToRoom: function (options) { return chat.addToRoom(options); },
-    setToken: function (token) { chat.setToken(token); }
-  };
+  var api = imbaApi;
+  api.__imbachat = true;
+  api.room_type = ROOM_TYPE;
+  api.load = function (params) { return chat.load(params); };
+  api.openDialog = function (userId, unused, token) { chat.open(); return chat.openDialog(userId, unused, token); };
+  api.openChat = function () { return (chat.loading || Promise.resolve()).then(function () { chat.open(); }); };
+  api.closeChat = function () { chat.close(); return Promise.resolve(); };
+  api.addToRoom = function (options) { return chat.addToRoom(options); };
+  api.openSupport = function (name, email) { chat.open(); return chat.openSupport(name, email); };
+  api.setToken = function (token) { chat.setToken(token); return Promise.resolve(); };
   window.ImbaChat = api;
   window.imbaChat = api;
-  window.imbaApi = imbaApi;
+  window.imbaApi = api;
 })();
