@@ -188,3 +188,24 @@ def test_the_host_sites_urls_are_checked_and_shown(sqlite_url: str) -> None:
     assert not_http.returncode == 1
     assert "users_search_url must be an http(s) URL" in not_http.stderr
     assert "Traceback" not in not_http.stderr
+
+
+def test_widgets_set_changes_only_what_is_given(sqlite_url: str) -> None:
+    created = imbachat("widgets", "create", "--login", "o", "--password", "p", database=sqlite_url)
+    assert created.returncode == 0, created.stderr
+    assert json.loads(created.stdout)["guests"] is True
+
+    changed = imbachat(
+        "widgets", "set", "--imba-id", "1", "--no-guests",
+        "--users-info-url", "https://site.example/wp-json/imbachat/v1/getusers/",
+        database=sqlite_url,
+    )  # fmt: skip
+    capitals = imbachat("widgets", "set", "--imba-id", "1", "--api-login", "Admin",
+                        database=sqlite_url)  # fmt: skip
+    listed = imbachat("widgets", "list", database=sqlite_url)
+
+    assert changed.returncode == 0, changed.stderr
+    [widget] = json.loads(listed.stdout)
+    assert widget["guests"] is False and widget["guests_write_public"] is False
+    assert widget["users_info_url"] == "https://site.example/wp-json/imbachat/v1/getusers/"
+    assert capitals.returncode != 0 and "lowercase" in capitals.stderr

@@ -351,7 +351,8 @@ def test_when_the_token_expires_the_widget_asks_the_page_for_a_new_one(
         expect(alice.locator(".ic-offline")).to_be_hidden()  # back, with the new token
         alice.fill("textarea", "still here")
         alice.keyboard.press("Enter")
-        expect(alice.locator(MSG).last).to_have_text("still here")
+        stored = alice.locator(".ic-msg.ic-own:not(.ic-pending) .ic-bubble")
+        expect(stored.last).to_have_text("still here")  # acknowledged: stored
         messages = widget.listed("get_messages", room_id=str(room))
         assert [m["message"] for m in messages] == ["still here"]
         assert alice.errors == []

@@ -1,5 +1,6 @@
 """The demo host site of ``imbachat demo``: a page per user that embeds the widget
-exactly as a real site does (script tag, 50 ms polling, a JWT signed server-side)."""
+exactly as a real site does (script tag, 50 ms polling, a JWT signed server-side),
+and a visitor's page (``?user=0``: not logged in, the chat starts as a guest)."""
 
 from __future__ import annotations
 
@@ -21,10 +22,10 @@ PAGE = Path(__file__).resolve().parent / "page.html"
 
 @router.get("/")
 async def demo_page(request: Request, user: int = 1) -> Response:
-    if user not in DEMO_USERS:
+    if user not in DEMO_USERS and user != 0:
         user = 1
     widget = await services_of(request).widgets.get(DEMO_IMBA_ID)
-    name, _ = DEMO_USERS[user]
+    name = DEMO_USERS[user][0] if user else "a visitor (not logged in)"
     others = "\n".join(
         f'<li class="profile"><span class="avatar">{html.escape(other[0])}</span>'
         f"<b>{html.escape(other)}</b> <small>user {uid}</small> "
@@ -33,15 +34,14 @@ async def demo_page(request: Request, user: int = 1) -> Response:
         for uid, (other, _) in DEMO_USERS.items()
         if uid != user
     )
+    people = [*((uid, n) for uid, (n, _) in DEMO_USERS.items()), (0, "Visitor")]
     switch = " · ".join(
         f'<a href="/?user={uid}"{" aria-current=page" if uid == user else ""}>{html.escape(n)}</a>'
-        for uid, (n, _) in DEMO_USERS.items()
+        for uid, n in people
     )
-    params = {
-        "user_id": str(user),
-        "token": issue_user_token(widget.secret_key, user),
-        "lang": request.query_params.get("lang", "en"),
-    }
+    params: dict[str, str] = {"lang": request.query_params.get("lang", "en")}
+    if user:
+        params |= {"user_id": str(user), "token": issue_user_token(widget.secret_key, user)}
     page = (
         PAGE.read_text(encoding="utf-8")
         .replace("{{name}}", html.escape(name))
