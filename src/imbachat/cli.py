@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from imbachat import __version__
+from imbachat import __version__, render
 from imbachat.config import DEFAULT_DATABASE_URL, Settings
 from imbachat.domain import Widget
 from imbachat.errors import ImbaError
@@ -171,17 +171,7 @@ def widgets_create(
     )
     widget = run_with_database(database_url, lambda db: WidgetService(db).create(spec))
     print_json({"imba_id": widget.imba_id, "secret_key": widget.secret_key, "login": login,
-                **_settings_of(widget)})  # fmt: skip
-
-
-def _settings_of(widget: Widget) -> dict[str, Any]:
-    return {
-        "users_info_url": widget.users_info_url,
-        "users_search_url": widget.users_search_url,
-        "api_login": widget.api_login,
-        "guests": widget.guests_enabled,
-        "guests_write_public": widget.guests_write_public,
-    }
+                **render.widget_settings(widget)})  # fmt: skip
 
 
 @widgets.command("set")
@@ -230,7 +220,7 @@ def widgets_set(
         guests_write_public=guests_write_public,
     )
     widget = run_with_database(database_url, lambda db: WidgetService(db).update(imba_id, settings))
-    print_json({"imba_id": widget.imba_id, **_settings_of(widget)})
+    print_json({"imba_id": widget.imba_id, **render.widget_settings(widget)})
 
 
 @widgets.command("list")
@@ -246,7 +236,7 @@ def widgets_list(database_url: str) -> None:
                 "imba_id": widget.imba_id,
                 "login": login,
                 "secret_key": widget.secret_key,
-                **_settings_of(widget),
+                **render.widget_settings(widget),
                 "created_at": widget.created_at.strftime("%Y-%m-%d %H:%M:%S"),
             }
             for widget, login in found

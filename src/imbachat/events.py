@@ -45,36 +45,62 @@ class Event:
             Event.by_name[cls.name] = cls
 
 
+class _OfMessage(Event):
+    """An event about a stored message: its widget and room are the message's."""
+
+    __slots__ = ()
+    if TYPE_CHECKING:
+        message: Message
+
+    @property
+    def imba_id(self) -> int:
+        return self.message.imba_id
+
+    @property
+    def room_id(self) -> int:
+        return self.message.room_id
+
+
+class _OfRoom(Event):
+    """An event about a room as stored: its widget and room are the room's."""
+
+    __slots__ = ()
+    if TYPE_CHECKING:
+        room: Room
+
+    @property
+    def imba_id(self) -> int:
+        return self.room.imba_id
+
+    @property
+    def room_id(self) -> int:
+        return self.room.id
+
+
+class _OfWidget(Event):
+    """An event of the whole widget, no room."""
+
+    __slots__ = ()
+
+    @property
+    def room_id(self) -> None:
+        return None
+
+
 # ---- messages -------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class MessageNew(Event):
+class MessageNew(_OfMessage):
     name = "message.new"
     message: Message
     origin: str | None = None  # the socket that sent it ("node:socket"): it gets an ack
 
-    @property
-    def imba_id(self) -> int:
-        return self.message.imba_id
-
-    @property
-    def room_id(self) -> int:
-        return self.message.room_id
-
 
 @dataclass(frozen=True, slots=True)
-class MessageEdited(Event):
+class MessageEdited(_OfMessage):
     name = "message.edited"
     message: Message
-
-    @property
-    def imba_id(self) -> int:
-        return self.message.imba_id
-
-    @property
-    def room_id(self) -> int:
-        return self.message.room_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,33 +117,17 @@ class MessageDeleted(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class RoomCreated(Event):
+class RoomCreated(_OfRoom):
     name = "room.created"
     room: Room
     member_ids: tuple[int, ...]  # the users it was created with
 
-    @property
-    def imba_id(self) -> int:
-        return self.room.imba_id
-
-    @property
-    def room_id(self) -> int:
-        return self.room.id
-
 
 @dataclass(frozen=True, slots=True)
-class MembersAdded(Event):
+class MembersAdded(_OfRoom):
     name = "member.added"
     room: Room
     users: tuple[User, ...]
-
-    @property
-    def imba_id(self) -> int:
-        return self.room.imba_id
-
-    @property
-    def room_id(self) -> int:
-        return self.room.id
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,31 +150,15 @@ class MemberRoleChanged(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class RoomClosed(Event):
+class RoomClosed(_OfRoom):
     name = "room.closed"
     room: Room
 
-    @property
-    def imba_id(self) -> int:
-        return self.room.imba_id
-
-    @property
-    def room_id(self) -> int:
-        return self.room.id
-
 
 @dataclass(frozen=True, slots=True)
-class RoomReopened(Event):
+class RoomReopened(_OfRoom):
     name = "room.reopened"
     room: Room
-
-    @property
-    def imba_id(self) -> int:
-        return self.room.imba_id
-
-    @property
-    def room_id(self) -> int:
-        return self.room.id
 
 
 # ---- moderation -------------------------------------------------------------------
@@ -219,7 +213,7 @@ class Typing(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class PresenceChanged(Event):
+class PresenceChanged(_OfWidget):
     name = "presence"
     imba_id: int
     user_id: int
@@ -227,27 +221,19 @@ class PresenceChanged(Event):
     online: bool
     room_ids: tuple[int, ...]  # the user's rooms: their members are told
 
-    @property
-    def room_id(self) -> None:
-        return None
-
 
 @dataclass(frozen=True, slots=True)
-class UsersUpdated(Event):
+class UsersUpdated(_OfWidget):
     name = "user.updated"
     imba_id: int
     users: tuple[User, ...]  # new names, avatars or statuses from the host site
-
-    @property
-    def room_id(self) -> None:
-        return None
 
 
 # ---- guests ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class GuestCreated(Event):
+class GuestCreated(_OfWidget):
     """A visitor without an account started a guest session (webhooks only)."""
 
     name = "guest.created"
@@ -257,13 +243,9 @@ class GuestCreated(Event):
     def imba_id(self) -> int:
         return self.user.imba_id
 
-    @property
-    def room_id(self) -> None:
-        return None
-
 
 @dataclass(frozen=True, slots=True)
-class GuestConverted(Event):
+class GuestConverted(_OfWidget):
     """A guest logged in on the site: their conversations are the member's now
     (webhooks only; sockets see the member join and the guest leave)."""
 
@@ -274,7 +256,3 @@ class GuestConverted(Event):
     @property
     def imba_id(self) -> int:
         return self.user.imba_id
-
-    @property
-    def room_id(self) -> None:
-        return None

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from imbachat.clock import format_api, unix
-from imbachat.domain import Message, Room, User
+from imbachat.domain import Message, Room, User, Widget
 
 
 def user(record: User) -> dict[str, Any]:
@@ -29,6 +29,17 @@ def user(record: User) -> dict[str, Any]:
         "banned": int(record.is_banned),
         "is_bot": int(record.is_bot),
         "last_message_date": format_api(record.last_message_at),
+    }
+
+
+def widget_settings(record: Widget) -> dict[str, Any]:
+    """The settings an owner may change (never the API password)."""
+    return {
+        "users_info_url": record.users_info_url,
+        "users_search_url": record.users_search_url,
+        "api_login": record.api_login,
+        "guests": record.guests_enabled,
+        "guests_write_public": record.guests_write_public,
     }
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from imbachat import render
 from imbachat.api.deps import PathId, services_of, widget_by_basic
 from imbachat.api.envelopes import json_response
 from imbachat.api.forms import Fields
@@ -23,7 +24,6 @@ from imbachat.api.openapi import (
     ref,
     text,
 )
-from imbachat.domain import Widget
 from imbachat.services.widgets import WidgetSettings
 
 router = APIRouter(prefix="/api/v1/{imba_id}", tags=["Webhooks"])
@@ -140,16 +140,6 @@ _SETTINGS = data(
 )
 
 
-def _settings(widget: Widget) -> dict[str, object]:
-    return {
-        "users_info_url": widget.users_info_url,
-        "users_search_url": widget.users_search_url,
-        "api_login": widget.api_login,
-        "guests": widget.guests_enabled,
-        "guests_write_public": widget.guests_write_public,
-    }
-
-
 @router.get(
     "/settings",
     summary="The widget's settings (host site URLs, guests)",
@@ -159,7 +149,7 @@ def _settings(widget: Widget) -> dict[str, object]:
 async def get_settings(request: Request, imba_id: str) -> Response:
     widget = await widget_by_basic(request, imba_id)
     stored = await services_of(request).widgets.get(widget.imba_id)  # not a cached copy
-    return json_response({"data": _settings(stored)})
+    return json_response({"data": render.widget_settings(stored)})
 
 
 @router.put(
@@ -196,4 +186,4 @@ async def put_settings(request: Request, imba_id: str) -> Response:
         guests_write_public=fields.flag("guests_write_public"),
     )
     updated = await services_of(request).widgets.update(widget.imba_id, settings)
-    return json_response({"data": _settings(updated)})
+    return json_response({"data": render.widget_settings(updated)})

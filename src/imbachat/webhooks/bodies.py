@@ -58,13 +58,9 @@ def data_of(event: Event) -> dict[str, Any] | None:
     return None
 
 
-@data_of.register
-def _message_new(event: MessageNew) -> dict[str, Any]:
-    return {"message": render.message(event.message)}
-
-
-@data_of.register
-def _message_edited(event: MessageEdited) -> dict[str, Any]:
+@data_of.register(MessageNew)
+@data_of.register(MessageEdited)
+def _message(event: MessageNew | MessageEdited) -> dict[str, Any]:
     return {"message": render.message(event.message)}
 
 
@@ -108,13 +104,9 @@ def _moderated(event: Moderated) -> dict[str, Any]:
     }
 
 
-@data_of.register
-def _room_closed(event: RoomClosed) -> dict[str, Any]:
-    return {"room": render.room(event.room)}
-
-
-@data_of.register
-def _room_reopened(event: RoomReopened) -> dict[str, Any]:
+@data_of.register(RoomClosed)
+@data_of.register(RoomReopened)
+def _room(event: RoomClosed | RoomReopened) -> dict[str, Any]:
     return {"room": render.room(event.room)}
 
 
