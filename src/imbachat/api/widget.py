@@ -1,4 +1,6 @@
-"""GET /imbachat/v1/{imba_id}/widget: the embeddable chat, one script with its CSS.
+"""GET /imbachat/v1/{imba_id}/widget: the embeddable chat, one script with its CSS
+and its English strings; GET /imbachat/widget/i18n/{lang}.json: the strings of
+another language, fetched by the widget when it is used.
 
 Served from package data with no build step, encoded once per process, cached by
 browsers and revalidated with an ETag.
@@ -22,16 +24,54 @@ from imbachat.errors import NotFound
 router = APIRouter(tags=["Widget"])
 WIDGET_DIR = Path(__file__).resolve().parent.parent / "widget"
 CSS_SLOT = '/*__CSS__*/""'
+EN_SLOT = "/*__EN__*/{}"
+LABELS_SLOT = "/*__LABELS__*/{}"
 JAVASCRIPT = "application/javascript; charset=utf-8"
+LANGUAGES = ("ar", "en", "es", "fr", "it", "ru")
+# Strings the CMS plugins read before the chat loads: every language in the script.
+PLUGIN_LABELS = ("wp_join_group", "wp_chat_with_user")
+
+
+@functools.cache
+def strings(lang: str) -> dict[str, object]:
+    loaded: dict[str, object] = json.loads(
+        (WIDGET_DIR / "i18n" / f"{lang}.json").read_text(encoding="utf-8")
+    )
+    return loaded
 
 
 @functools.cache
 def widget_bundle() -> tuple[bytes, str]:
-    """The script with its stylesheet inlined, and the ETag of that exact text."""
+    """The script with its stylesheet and English strings inlined, and the ETag of
+    that exact text."""
     script = (WIDGET_DIR / "widget.js").read_text(encoding="utf-8")
     styles = (WIDGET_DIR / "widget.css").read_text(encoding="utf-8")
-    body = script.replace(CSS_SLOT, json.dumps(styles), 1).encode()
-    return body, f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    labels = {lang: {k: strings(lang)[k] for k in PLUGIN_LABELS} for lang in LANGUAGES}
+    text = (
+        script.replace(CSS_SLOT, json.dumps(styles), 1)
+        .replace(EN_SLOT, json.dumps(strings("en"), ensure_ascii=False), 1)
+        .replace(LABELS_SLOT, json.dumps(labels, ensure_ascii=False), 1)
+    )
+    body = text.encode()
+    return body, _etag(body)
+
+
+@functools.cache
+def strings_file(lang: str) -> tuple[bytes, str]:
+    body = json.dumps(strings(lang), ensure_ascii=False, separators=(",", ":")).encode()
+    return body, _etag(body)
+
+
+def _etag(body: bytes) -> str:
+    return f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+
+
+def _cached(request: Request, body: bytes, etag: str, media_type: str, **headers: str) -> Response:
+    """The body, or 304 when the browser holds this version (``If-None-Match``)."""
+    sent = {"ETag": etag, "Cache-Control": "public, max-age=300, must-revalidate", **headers}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=sent)
+    return Response(body, media_type=media_type, headers=sent)
 
 
 @router.get(
@@ -59,7 +99,18 @@ async def widget_script(request: Request, imba_id: str) -> Response:
         message = f"imbachat: there is no widget {imba_id!r} on this server; check the imba_id."
         return Response(f"console.error({json.dumps(message)});", 404, media_type=JAVASCRIPT)
     body, etag = widget_bundle()
-    headers = {"ETag": etag, "Cache-Control": "public, max-age=300, must-revalidate"}
-    if etag in request.headers.get("if-none-match", ""):
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type=JAVASCRIPT, headers=headers)
+    return _cached(request, body, etag, JAVASCRIPT)
+
+
+@router.get(
+    "/imbachat/widget/i18n/{lang}.json",
+    summary="The widget's strings in one language (ar, en, es, fr, it, ru)",
+    openapi_extra=operation({"type": "object"}, errors=(404,), security=OPEN),
+)
+async def widget_strings(request: Request, lang: str) -> Response:
+    if lang not in LANGUAGES:
+        known = ", ".join(LANGUAGES)
+        raise NotFound(f"No strings for language {lang[:10]!r}; there are {known}.", field="lang")
+    body, etag = strings_file(lang)
+    # Fetched by the widget from the host site's pages: another origin.
+    return _cached(request, body, etag, "application/json", **{"Access-Control-Allow-Origin": "*"})

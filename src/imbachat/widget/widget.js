@@ -15,59 +15,35 @@
   var TABS = [0, 1, 3];
   var URL_RE = /\bhttps?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]]/g;
 
-  var I18N = {
-    en: { chat: "Chat", tab0: "Dialogs", tab1: "Conferences", tab3: "Support", write: "Write a message…",
-      send: "Send", connecting: "Connecting…", today: "Today", yesterday: "Yesterday",
-      typing: "is typing…", typingMany: "are typing…", edited: "edited", deleted: "Message deleted",
-      reply: "Reply", edit: "Edit", del: "Delete", cancel: "Cancel", replyTo: "Replying to",
-      editing: "Editing message", newConf: "New conference", create: "Create", title: "Title",
-      userId: "User id", find: "Name or user id", noneFound: "No one found", open: "Write", empty: "No conversations yet", online: "online",
-      members: "members", sending: "sending…", failed: "not sent, tap to retry", close: "Close",
-      back: "Back", pick: "Choose members", expired: "Your chat session has expired; reload the page.",
-      confirmDelete: "Delete this message?", nobody: "Nobody to add yet: open a dialog first.",
-      contact: "Contact support", guestIntro: "Questions? Write to us: we answer right here.",
-      yourName: "Your name (optional)", yourEmail: "E-mail for our reply (optional)", start: "Start chat",
-      guest: "guest", readOnly: "Log in on the site to write here.", timeout: "The chat did not answer; try again.",
-      notLoaded: "The chat is not loaded yet.",
-      wp_join_group: "Join the group", wp_chat_with_user: "Chat with the user" },
-    es: { chat: "Chat", tab0: "Diálogos", tab1: "Conferencias", tab3: "Soporte", write: "Escribe un mensaje…",
-      send: "Enviar", connecting: "Conectando…", today: "Hoy", yesterday: "Ayer",
-      typing: "está escribiendo…", typingMany: "están escribiendo…", edited: "editado",
-      deleted: "Mensaje eliminado", reply: "Responder", edit: "Editar", del: "Eliminar", cancel: "Cancelar",
-      replyTo: "Respondiendo a", editing: "Editando mensaje", newConf: "Nueva conferencia", create: "Crear",
-      title: "Título", userId: "Id de usuario", find: "Nombre o id de usuario", noneFound: "No se encontró a nadie", open: "Escribir", empty: "Aún no hay conversaciones",
-      online: "en línea", members: "miembros", sending: "enviando…", failed: "no enviado, toca para reintentar",
-      close: "Cerrar", back: "Atrás", pick: "Elige miembros",
-      expired: "Tu sesión de chat ha caducado; recarga la página.", confirmDelete: "¿Eliminar este mensaje?",
-      nobody: "Aún no hay nadie para añadir: abre primero un diálogo.",
-      contact: "Contactar con soporte", guestIntro: "¿Tienes preguntas? Escríbenos: te respondemos aquí.",
-      yourName: "Tu nombre (opcional)", yourEmail: "Correo para nuestra respuesta (opcional)", start: "Empezar",
-      guest: "invitado", readOnly: "Inicia sesión en el sitio para escribir aquí.",
-      timeout: "El chat no respondió; inténtalo de nuevo.", notLoaded: "El chat aún no está cargado.",
-      wp_join_group: "Unirse al grupo", wp_chat_with_user: "Chatear con el usuario" },
-    ru: { chat: "Чат", tab0: "Диалоги", tab1: "Конференции", tab3: "Поддержка", write: "Напишите сообщение…",
-      send: "Отправить", connecting: "Подключение…", today: "Сегодня", yesterday: "Вчера",
-      typing: "печатает…", typingMany: "печатают…", edited: "изменено", deleted: "Сообщение удалено",
-      reply: "Ответить", edit: "Изменить", del: "Удалить", cancel: "Отмена", replyTo: "Ответ для",
-      editing: "Редактирование", newConf: "Новая конференция", create: "Создать", title: "Название",
-      userId: "Id пользователя", find: "Имя или id пользователя", noneFound: "Никого не найдено", open: "Написать", empty: "Пока нет бесед", online: "в сети",
-      members: "участников", sending: "отправка…", failed: "не отправлено, нажмите для повтора",
-      close: "Закрыть", back: "Назад", pick: "Выберите участников",
-      expired: "Сессия чата истекла; перезагрузите страницу.", confirmDelete: "Удалить это сообщение?",
-      nobody: "Пока некого добавить: сначала откройте диалог.",
-      contact: "Написать в поддержку", guestIntro: "Есть вопросы? Напишите нам, мы ответим здесь.",
-      yourName: "Ваше имя (необязательно)", yourEmail: "E-mail для ответа (необязательно)", start: "Начать чат",
-      guest: "гость", readOnly: "Войдите на сайте, чтобы писать здесь.",
-      timeout: "Чат не ответил; попробуйте ещё раз.", notLoaded: "Чат ещё не загружен.",
-      wp_join_group: "Вступить в группу", wp_chat_with_user: "Написать пользователю" }
-  };
+  /* Interface strings: English is built in; every other language is its own small
+     file (i18n/<lang>.json), fetched when it is used. The plugins' two labels come
+     in every language at once: they are read before the chat loads. */
+  var EN = /*__EN__*/{};
+  var LABELS = /*__LABELS__*/{};
+  var LANGS = ["ar", "en", "es", "fr", "it", "ru"];
+  var strings = { en: EN };
+
+  function langOf(wanted) {
+    var lang = String(wanted || "").slice(0, 2).toLowerCase();
+    return LANGS.indexOf(lang) >= 0 ? lang : null;
+  }
+
+  function loadStrings(lang) {
+    if (strings[lang]) { return Promise.resolve(strings[lang]); }
+    return fetch(SERVER + "/imbachat/widget/i18n/" + lang + ".json").then(function (response) {
+      if (!response.ok) { throw new Error("no strings for " + lang); }
+      return response.json();
+    }).then(function (found) { strings[lang] = found; return found; }, function (error) {
+      console.warn("imbachat: " + error.message + "; English it is");
+      return EN;
+    });
+  }
 
   /* The plugins read interface strings from two globals the hosted script defines:
      imbaChatLangJson (this page's language) and gettext(domain, key). A gettext the
      page already has is left alone. */
-  var pageLang = String(document.documentElement.lang || navigator.language || "en").slice(0, 2).toLowerCase();
-  if (!I18N[pageLang]) { pageLang = "en"; }
-  window.imbaChatLangJson = window.imbaChatLangJson || Object.assign({}, I18N.en, I18N[pageLang]);
+  var pageLang = langOf(document.documentElement.lang) || langOf(navigator.language) || "en";
+  window.imbaChatLangJson = window.imbaChatLangJson || Object.assign({}, EN, LABELS[pageLang]);
   if (typeof window.gettext !== "function") {
     window.gettext = function (domain, key) { return window.imbaChatLangJson[key] || key; };
   }
@@ -173,9 +149,27 @@
     this.lastTyping = 0;
   }
 
-  Chat.prototype.t = function (key) {
-    var lang = (this.params && this.params.lang) || "en";
-    return (I18N[lang] || I18N.en)[key] || I18N.en[key] || key;
+  /* A string of the chat's language; ``count`` picks the plural form (Intl). */
+  Chat.prototype.t = function (key, count) {
+    var value = (this.strings && this.strings[key]) || EN[key] || key;
+    if (typeof value === "object") {
+      var form = this.plurals ? this.plurals.select(count) : "other";
+      value = value[form] || value.other;
+    }
+    return count === undefined ? value : value.replace("{n}", this.numbers ? this.numbers.format(count) : String(count));
+  };
+
+  /* The chat's language: load()'s ``lang``, else the page's <html lang>, else the
+     browser's; its strings, plural rules, number and date formats, direction. */
+  Chat.prototype.useLanguage = function (strings) {
+    this.strings = strings;
+    this.plurals = window.Intl && Intl.PluralRules ? new Intl.PluralRules(this.lang) : null;
+    this.numbers = window.Intl ? new Intl.NumberFormat(this.lang) : null;
+    this.times = window.Intl ? new Intl.DateTimeFormat(this.lang, { hour: "2-digit", minute: "2-digit" }) : null;
+    this.days = window.Intl ? new Intl.DateTimeFormat(this.lang, { day: "numeric", month: "long", year: "numeric" }) : null;
+    this.relative = window.Intl && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat(this.lang, { numeric: "auto" }) : null;
+    this.dir = this.lang === "ar" ? "rtl" : "ltr";
+    if (window.imbaChatLangJson && this.lang === pageLang) { Object.assign(window.imbaChatLangJson, strings); }
   };
 
   /* load(params): params.token (or user_key, the integration guide's name) signs in
@@ -196,6 +190,15 @@
     });
     var holder = document.getElementById("imbachat_holder");
     if (!this.params.container && holder && holder.hasAttribute("data-imbachat_chat_ph")) { this.params.container = holder; }
+    this.lang = langOf(this.params.lang) || pageLang;
+    loadStrings(this.lang).then(function (found) {
+      self.useLanguage(found);
+      self.start();
+    });
+    return this.loading;
+  };
+
+  Chat.prototype.start = function () {
     this.build(this.params.container);
     if (this.params.token) {
       this.adoptGuest = storedGuest();   // this browser was a guest: hand its chat over
@@ -205,7 +208,6 @@
       this.tab = 3;
       this.startGuest(false).then(this.connect.bind(this), this.fail.bind(this));
     }
-    return this.loading;
   };
 
   Chat.prototype.fail = function (error) {
@@ -296,11 +298,13 @@
     var self = this;
     return new Promise(function (resolve, reject) {
       var run = function () {
-        if (self.host) { self.host.remove(); }
         self.params.container = elementId;
         if (title) { self.params.title = title; }
-        self.build(elementId);
-        self.render();
+        if (self.el) {   // built already (else start() builds it there)
+          self.host.remove();
+          self.build(elementId);
+          self.render();
+        }
         if (!title) { resolve(); return; }
         var pipe = "public-" + String(title).trim().toLowerCase().replace(/\s+/g, "-").slice(0, 200);
         self.addToRoom({ pipe: pipe, title: String(title), is_public: 1, type: ROOM_TYPE.conference }).then(resolve, reject);
@@ -901,7 +905,7 @@
         onkeydown: function (e) { if (e.key === "Enter") { self.showRoom(room.id); } } }, [
         avatar(other || { name: room.name, user_id: room.id }),
         h("div", { class: "ic-room-main" }, [
-          h("div", { class: "ic-room-top" }, [h("span", { class: "ic-room-name", text: self.roomTitle(room) }), last ? h("span", { class: "ic-room-time", text: clock(last.time) }) : null]),
+          h("div", { class: "ic-room-top" }, [h("span", { class: "ic-room-name", text: self.roomTitle(room) }), last ? h("span", { class: "ic-room-time", text: self.clock(last.time) }) : null]),
           h("div", { class: "ic-room-bottom" }, [h("span", { class: "ic-room-preview", text: preview }), unread ? h("span", { class: "ic-badge", text: String(unread) }) : null])
         ])
       ]));
@@ -914,7 +918,7 @@
     var self = this;
     var room = this.rooms[this.current];
     var other = this.other(room);
-    var sub = other ? (other.online ? this.t("online") : "") : (room.count_users ? room.count_users + " " + this.t("members") : "");
+    var sub = other ? (other.online ? this.t("online") : "") : (room.count_users ? this.t("members", room.count_users) : "");
     var visitor = room.type === 3 && (room.members || []).filter(function (m) { return m.guest; })[0];
     if (visitor && !this.guest) {   // operators: who the guest said they are, and where they came from
       sub = [visitor.name + " (" + this.t("guest") + ")", visitor.guest.email, visitor.guest.page].filter(Boolean).join(" · ");
@@ -956,7 +960,7 @@
       var q = byId[m.answer_to];
       quote = h("div", { class: "ic-quote", text: q ? q.user_name + ": " + (q.deleted_at ? this.t("deleted") : q.message) : "#" + m.answer_to });
     }
-    var meta = clock(m.time) + (m.edited_at && !deleted ? " · " + this.t("edited") : "") + (own && !deleted ? (m.seq <= readUpTo ? " ✓✓" : " ✓") : "");
+    var meta = this.clock(m.time) + (m.edited_at && !deleted ? " · " + this.t("edited") : "") + (own && !deleted ? (m.seq <= readUpTo ? " ✓✓" : " ✓") : "");
     var actions = deleted ? null : h("div", { class: "ic-actions" }, [
       h("button", { type: "button", text: this.t("reply"), onclick: function () { self.startReply(m); } }),
       own ? h("button", { type: "button", text: this.t("edit"), onclick: function () { self.startEdit(m); } }) : null,
@@ -976,12 +980,22 @@
       : h("div", { class: "ic-author", text: label });
   };
 
+  /* "Today", "Yesterday" or the date, in the chat's language. */
   Chat.prototype.dayLabel = function (seconds) {
     var key = dayKey(seconds);
     var now = Date.now() / 1000;
-    if (key === dayKey(now)) { return this.t("today"); }
-    if (key === dayKey(now - 86400)) { return this.t("yesterday"); }
-    return new Date(Number(seconds) * 1000).toLocaleDateString((this.params && this.params.lang) || undefined);
+    var ago = key === dayKey(now) ? 0 : key === dayKey(now - 86400) ? -1 : null;
+    if (ago !== null && this.relative) {
+      var word = this.relative.format(ago, "day");
+      return word.charAt(0).toLocaleUpperCase(this.lang) + word.slice(1);
+    }
+    var date = new Date(Number(seconds) * 1000);
+    return this.days ? this.days.format(date) : date.toLocaleDateString();
+  };
+
+  Chat.prototype.clock = function (seconds) {
+    var date = new Date(Number(seconds) * 1000);
+    return this.times ? this.times.format(date) : clock(seconds);
   };
 
   Chat.prototype.renderTyping = function () {
