@@ -22,7 +22,7 @@ def test_the_echo_bot_answers_a_user_over_a_real_socket(server, widgets, repo_ro
     bot = subprocess.Popen(
         [sys.executable, str(repo_root / "examples" / "echo_bot.py"), "--port", str(port),
          "--server", server.url, "--imba-id", str(widget.imba_id),
-         "--secret-key", widget.secret_key, "--webhook-secret", WEBHOOK_SECRET,
+         f"--secret-key={widget.secret_key}", "--webhook-secret", WEBHOOK_SECRET,
          "--bot-user-id", str(BOT)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip

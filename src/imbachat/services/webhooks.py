@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from imbachat.clock import SYSTEM_CLOCK, Clock
 from imbachat.domain import Widget
 from imbachat.errors import Invalid, NotFound
+from imbachat.services.widgets import new_secret_key
 from imbachat.states import DeliveryStatus
 from imbachat.store import users as user_store
 from imbachat.store import webhooks as webhook_store
@@ -116,7 +116,7 @@ class WebhookService:
                 conn,
                 imba_id=widget.imba_id,
                 url=url,
-                secret=secret or secrets.token_urlsafe(32),
+                secret=secret or new_secret_key(),
                 events=",".join(chosen),
                 bot_user_id=bot.id if bot else None,
                 active=True,

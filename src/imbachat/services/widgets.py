@@ -18,8 +18,12 @@ RECENT_SECONDS = 2.0
 
 
 def new_secret_key() -> str:
-    """256 bits of randomness, URL- and header-safe."""
-    return secrets.token_urlsafe(32)
+    """About 256 bits of randomness, URL- and header-safe.
+
+    Never starts with "-", so it can be pasted after a command-line option."""
+    while (key := secrets.token_urlsafe(32)).startswith("-"):
+        pass
+    return key
 
 
 @dataclass(frozen=True, slots=True)
