@@ -198,6 +198,7 @@ def test_widgets_set_changes_only_what_is_given(sqlite_url: str) -> None:
     changed = imbachat(
         "widgets", "set", "--imba-id", "1", "--no-guests",
         "--users-info-url", "https://site.example/wp-json/imbachat/v1/getusers/",
+        "--theme", "dark", "--accent-color", "#0F766E",
         database=sqlite_url,
     )  # fmt: skip
     capitals = imbachat("widgets", "set", "--imba-id", "1", "--api-login", "Admin",
@@ -208,4 +209,5 @@ def test_widgets_set_changes_only_what_is_given(sqlite_url: str) -> None:
     [widget] = json.loads(listed.stdout)
     assert widget["guests"] is False and widget["guests_write_public"] is False
     assert widget["users_info_url"] == "https://site.example/wp-json/imbachat/v1/getusers/"
+    assert (widget["theme"], widget["accent_color"]) == ("dark", "#0f766e")
     assert capitals.returncode != 0 and "lowercase" in capitals.stderr

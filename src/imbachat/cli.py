@@ -196,6 +196,14 @@ def widgets_create(
     default=None,
     help="Let guests write in public rooms.",
 )
+@click.option(
+    "--theme",
+    type=click.Choice(["auto", "light", "dark"]),
+    help="auto follows each visitor's light or dark preference.",
+)
+@click.option(
+    "--accent-color", metavar="#RRGGBB", help='The widget\'s colour ("" for the default).'
+)
 @database_option
 def widgets_set(
     imba_id: int,
@@ -205,6 +213,8 @@ def widgets_set(
     api_password: str | None,
     guests: bool | None,
     guests_write_public: bool | None,
+    theme: str | None,
+    accent_color: str | None,
     database_url: str,
 ) -> None:
     """Change a widget's settings (only those given); prints them as JSON. A running
@@ -218,6 +228,8 @@ def widgets_set(
         api_password=api_password,
         guests_enabled=guests,
         guests_write_public=guests_write_public,
+        theme=theme,
+        accent_color=accent_color,
     )
     widget = run_with_database(database_url, lambda db: WidgetService(db).update(imba_id, settings))
     print_json({"imba_id": widget.imba_id, **render.widget_settings(widget)})

@@ -65,6 +65,8 @@ class Widget(_FromRow):
     users_search_url: str | None = None
     guests_enabled: bool = True
     guests_write_public: bool = False
+    theme: str = "auto"
+    accent_color: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,8 @@ def widget_settings(record: Widget) -> dict[str, Any]:
         "api_login": record.api_login,
         "guests": record.guests_enabled,
         "guests_write_public": record.guests_write_public,
+        "theme": record.theme,
+        "accent_color": record.accent_color,
     }
 
 

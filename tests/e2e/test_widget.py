@@ -209,7 +209,7 @@ def test_options_language_position_open_and_container(host_site, open_page) -> N
     spanish = open_page(site.page_url(1, lang="es", position="left", open=1))
     expect(spanish.locator(".ic-tab").first).to_have_text(re.compile("Diálogos"))
     expect(spanish.locator(".ic-panel")).to_be_visible()
-    assert "ic-left" in spanish.locator(".ic-float").get_attribute("class")
+    assert "ic-start" in spanish.locator(".ic-float").get_attribute("class")
 
     russian = open_page(site.page_url(1, lang="ru", container="public-chat"))
     expect(russian.locator("#public-chat .ic-inline .ic-tab").first).to_have_text(

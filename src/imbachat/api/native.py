@@ -135,6 +135,8 @@ _SETTINGS = data(
             "api_login": {"anyOf": [{"type": "string"}, {"type": "null"}]},
             "guests": {"type": "boolean"},
             "guests_write_public": {"type": "boolean"},
+            "theme": {"type": "string", "enum": ["auto", "light", "dark"]},
+            "accent_color": {"anyOf": [{"type": "string"}, {"type": "null"}]},
         }
     )
 )
@@ -165,6 +167,10 @@ async def get_settings(request: Request, imba_id: str) -> Response:
             "api_password": text("Basic auth password on those URLs.", 255),
             "guests": flag("1: visitors who are not logged in may chat with support."),
             "guests_write_public": flag("1: guests may write in public rooms too."),
+            "theme": choice(
+                "auto (the visitor's preference), light or dark.", ["auto", "light", "dark"]
+            ),
+            "accent_color": text('The widget\'s colour, #rrggbb ("" for the default).', 7),
         },
         security=BASIC,
     ),
@@ -184,6 +190,8 @@ async def put_settings(request: Request, imba_id: str) -> Response:
         api_password=fields.text("api_password"),
         guests_enabled=fields.flag("guests"),
         guests_write_public=fields.flag("guests_write_public"),
+        theme=fields.text("theme", max_length=8),
+        accent_color=url("accent_color"),
     )
     updated = await services_of(request).widgets.update(widget.imba_id, settings)
     return json_response({"data": render.widget_settings(updated)})

@@ -19,7 +19,7 @@ import orjson
 
 from imbachat import render
 from imbachat.clock import format_api
-from imbachat.domain import Message, Profile, RoomMember, User
+from imbachat.domain import Message, Profile, RoomMember, User, Widget
 from imbachat.events import (
     Event,
     MemberRemoved,
@@ -133,21 +133,19 @@ def room_item(view: RoomView, online: set[int]) -> dict[str, Any]:
 
 
 def ready(
-    user: User,
-    views: Iterable[RoomView],
-    online: set[int],
-    heartbeat: float,
-    guests_write_public: bool = False,
+    user: User, views: Iterable[RoomView], online: set[int], heartbeat: float, widget: Widget
 ) -> str:
-    """The first frame; a guest's also says whether guests may write in public rooms."""
+    """The first frame: the user, their rooms, the heartbeat, how the widget looks;
+    a guest's also says whether guests may write in public rooms."""
     frame = {
         "type": "ready",
         "user": user_item(user),
         "rooms": [room_item(view, online) for view in views],
         "heartbeat": heartbeat,
+        "appearance": {"theme": widget.theme, "accent_color": widget.accent_color},
     }
     if user.status == UserStatus.GUEST:
-        frame["guest"] = {"write_public": guests_write_public}
+        frame["guest"] = {"write_public": widget.guests_write_public}
     return encode(frame)
 
 

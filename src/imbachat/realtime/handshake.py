@@ -145,8 +145,7 @@ class Handshake:
         # Frames routed here meanwhile wait in the queue; the writer starts only now,
         # so ``ready`` is always the first frame.
         heartbeat = self._settings.ws_ping_interval_seconds
-        writes = conn.widget.guests_write_public
-        conn.push_front(frames.ready(conn.user, views, online, heartbeat, writes))
+        conn.push_front(frames.ready(conn.user, views, online, heartbeat, conn.widget))
         conn.start()
         for view in views:
             self._hub.start_window(conn, view.room.id, view.room.last_seq)

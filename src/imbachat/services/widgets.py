@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -15,6 +16,8 @@ from imbachat.store.db import Database
 from imbachat.urls import web_url
 
 RECENT_SECONDS = 2.0
+THEMES = ("auto", "light", "dark")
+_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 
 
 def new_secret_key() -> str:
@@ -36,6 +39,8 @@ class WidgetSettings:
     api_password: str | None = None
     guests_enabled: bool | None = None
     guests_write_public: bool | None = None
+    theme: str | None = None
+    accent_color: str | None = None
 
     def checked(self) -> dict[str, object]:
         """The columns to write."""
@@ -51,6 +56,14 @@ class WidgetSettings:
         for flag in ("guests_enabled", "guests_write_public"):
             if getattr(self, flag) is not None:
                 values[flag] = getattr(self, flag)
+        if self.theme is not None:
+            if self.theme not in THEMES:
+                raise Invalid(f"theme is one of {', '.join(THEMES)}.", field="theme")
+            values["theme"] = self.theme
+        if self.accent_color is not None:
+            if self.accent_color and not _COLOR.fullmatch(self.accent_color):
+                raise Invalid("accent_color is a colour as #rrggbb.", field="accent_color")
+            values["accent_color"] = self.accent_color.lower() or None
         return values
 
 

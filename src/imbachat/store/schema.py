@@ -115,6 +115,10 @@ widgets = Table(
     # with guests_write_public they may also write in public rooms.
     Column("guests_enabled", Boolean, nullable=False, default=True, server_default=true()),
     Column("guests_write_public", Boolean, nullable=False, default=False, server_default=false()),
+    # How the widget looks: "auto" (the visitor's light or dark preference), "light"
+    # or "dark"; and the owner's accent colour (#rrggbb), in both.
+    Column("theme", String(8), nullable=False, default="auto", server_default="auto"),
+    Column("accent_color", String(7)),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
 )

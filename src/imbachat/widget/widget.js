@@ -94,7 +94,7 @@
   function avatar(person, small) {
     var name = (person && person.name) || "?";
     var hue = (Number(person && person.user_id) * 47) % 360;
-    var node = h("span", { class: "ic-avatar" + (small ? " ic-avatar-sm" : ""), style: "background:hsl(" + hue + ",45%,55%)" },
+    var node = h("span", { class: "ic-avatar" + (small ? " ic-avatar-sm" : ""), style: "background:hsl(" + hue + ",45%,38%)", "aria-hidden": "true" },
       [webUrl(person && person.avatar_url) ? h("img", { src: person.avatar_url, alt: "" }) : name.charAt(0).toUpperCase()]);
     if (person && person.online) { node.appendChild(h("span", { class: "ic-dot", title: "online" })); }
     return node;
@@ -246,41 +246,97 @@
     (target || document.body).appendChild(this.host);
     var root = this.host.attachShadow({ mode: "open" });
     root.appendChild(h("style", { text: CSS }));
-    var side = this.params.position === "left" ? "ic-left" : "ic-right";
+    var side = this.params.position === "left" ? "ic-start" : "ic-end";
     this.el = {};
     var el = this.el;
-    el.badge = h("span", { class: "ic-badge ic-hidden" });
-    el.launcher = h("button", { class: "ic-launcher", type: "button", "aria-label": this.t("chat"), onclick: this.toggle.bind(this) }, [
-      svgBubble(), el.badge]);
+    el.badge = h("span", { class: "ic-badge ic-hidden", "aria-hidden": "true" });
+    el.launcher = h("button", { class: "ic-launcher", type: "button", "aria-label": this.t("openChat"), "aria-expanded": "false",
+      onclick: this.toggle.bind(this) }, [svgBubble(), el.badge]);
     el.status = h("span", { class: "ic-head-sub" });
     el.title = h("span", { class: "ic-head-title" }, [this.params.title || this.t("chat"), el.status]);
-    el.back = h("button", { class: "ic-icon-btn ic-hidden", type: "button", "aria-label": this.t("back"), text: "‹", onclick: this.showList.bind(this) });
+    el.back = h("button", { class: "ic-icon-btn ic-back ic-hidden", type: "button", "aria-label": this.t("back"), text: "‹", onclick: this.back.bind(this) });
     el.close = h("button", { class: "ic-icon-btn", type: "button", "aria-label": this.t("close"), text: "×", onclick: this.close.bind(this) });
-    el.offline = h("div", { class: "ic-offline ic-hidden", text: this.t("connecting") });
-    el.tabs = h("nav", { class: "ic-tabs", role: "tablist" });
+    el.offline = h("div", { class: "ic-offline ic-hidden", role: "status", text: this.t("connecting") });
+    el.tabs = h("div", { class: "ic-tabs", role: "tablist", "aria-label": this.t("roomTabs") });
     el.tools = h("div", { class: "ic-tools" });
     this.toolsTab = null;
-    el.rooms = h("ul", { class: "ic-rooms" });
+    el.rooms = h("ul", { class: "ic-rooms", "aria-label": this.t("rooms") });
     el.list = h("section", { class: "ic-conv" }, [el.tabs, el.tools, el.rooms]);
-    el.messages = h("div", { class: "ic-messages", onscroll: this.onScroll.bind(this) });
-    el.typing = h("div", { class: "ic-typing" });
+    // A log: screen readers announce new messages, politely.
+    el.messages = h("div", { class: "ic-messages", role: "log", "aria-live": "polite", "aria-label": this.t("messages"),
+      tabindex: "0", onscroll: this.onScroll.bind(this) });
+    el.typing = h("div", { class: "ic-typing", "aria-live": "polite" });
     el.barText = h("span");
     el.bar = h("div", { class: "ic-bar ic-hidden" }, [el.barText, h("button", { class: "ic-icon-btn", type: "button", text: "×", "aria-label": this.t("cancel"), onclick: this.clearBar.bind(this) })]);
-    el.input = h("textarea", { rows: "1", placeholder: this.t("write"), onkeydown: this.onKey.bind(this), oninput: this.onInput.bind(this) });
+    el.input = h("textarea", { rows: "1", placeholder: this.t("write"), "aria-label": this.t("write"), onkeydown: this.onKey.bind(this), oninput: this.onInput.bind(this) });
     el.send = h("button", { class: "ic-btn", type: "submit", text: this.t("send") });
     el.composer = h("form", { class: "ic-composer", onsubmit: this.onSubmit.bind(this) }, [el.input, el.send]);
     el.readOnly = h("p", { class: "ic-readonly ic-hidden", text: this.t("readOnly") });
     el.conv = h("section", { class: "ic-conv ic-hidden" }, [el.messages, el.typing, el.bar, el.composer, el.readOnly]);
     el.form = h("section", { class: "ic-form ic-hidden" });
-    el.toast = h("div", { class: "ic-toast ic-hidden" });
-    el.panel = h("div", { class: "ic-panel" + (this.inline ? "" : " ic-hidden") }, [
+    el.toast = h("div", { class: "ic-toast ic-hidden", role: "alert" });
+    el.panel = h("div", { class: "ic-panel" + (this.inline ? "" : " ic-hidden"), role: this.inline ? "region" : "dialog", "aria-label": this.t("chatPanel") }, [
       h("header", { class: "ic-head" }, [el.back, el.title, this.inline ? null : el.close]), el.offline, el.list, el.conv, el.form, el.toast]);
-    el.root = h("div", { class: "ic " + (this.inline ? "ic-inline" : "ic-float " + side) }, [el.panel, this.inline ? null : el.launcher]);
+    el.root = h("div", { class: "ic " + (this.inline ? "ic-inline" : "ic-float " + side), dir: this.dir, lang: this.lang,
+      "data-theme": this.theme(), onkeydown: this.onRootKey.bind(this) }, [el.panel, this.inline ? null : el.launcher]);
+    var offset = Number(this.params.offset);
+    if (offset > 0) { el.root.style.setProperty("--ic-offset", offset + "px"); }   // above the page's own bottom bar
+    this.paint();
     root.appendChild(el.root);
     if (this.inline) { this.host.style.display = "block"; this.host.style.height = "100%"; this.panelOpen = true; }
     if (this.params.open) { this.open(); }
     document.addEventListener("visibilitychange", this.markRead.bind(this));
+    window.addEventListener("popstate", this.onHistory.bind(this));
+    this.followViewport();
   };
+
+  /* Light, dark, or the page's preference (auto): the owner's setting, else load()'s. */
+  Chat.prototype.theme = function () {
+    var wanted = (this.appearance && this.appearance.theme !== "auto" && this.appearance.theme) || this.params.theme || "auto";
+    return ["light", "dark", "auto"].indexOf(wanted) >= 0 ? wanted : "auto";
+  };
+
+  /* The owner's accent colour, and text on it in black or white, whichever reads. */
+  Chat.prototype.paint = function () {
+    var root = this.el && this.el.root;
+    if (!root) { return; }
+    root.setAttribute("data-theme", this.theme());
+    var accent = this.appearance && /^#[0-9a-f]{6}$/i.test(this.appearance.accent_color || "") ? this.appearance.accent_color : null;
+    if (!accent) { return; }
+    var rgb = [1, 3, 5].map(function (at) {
+      var c = parseInt(accent.slice(at, at + 2), 16) / 255;
+      return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+    });
+    var light = 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2];
+    root.style.setProperty("--ic-accent", accent);
+    root.style.setProperty("--ic-on-accent", (light + 0.05) / 0.05 > 1.05 / (light + 0.05) ? "#000" : "#fff");
+  };
+
+  /* Phones: the open chat is as tall as what is visible (the on-screen keyboard
+     shrinks the visual viewport), so the composer stays above the keyboard. */
+  Chat.prototype.followViewport = function () {
+    var viewport = window.visualViewport;
+    var root = this.el.root;
+    if (!viewport || this.inline) { return; }
+    var fit = function () {
+      root.style.setProperty("--ic-vh", viewport.height + "px");
+      root.style.setProperty("--ic-top", viewport.offsetTop + "px");
+    };
+    viewport.addEventListener("resize", fit);
+    viewport.addEventListener("scroll", fit);
+    fit();
+  };
+
+  Chat.prototype.small = function () { return !this.inline && window.matchMedia && window.matchMedia("(max-width: 600px)").matches; };
+
+  Chat.prototype.onRootKey = function (event) {
+    if (event.key !== "Escape" || event.defaultPrevented) { return; }
+    if (this.reply || this.editing) { this.clearBar(); return; }
+    if (!this.inline && this.panelOpen) { event.preventDefault(); this.close(); }
+  };
+
+  /* Back one level: a room back to the list; the list (float) closes the chat. */
+  Chat.prototype.back = function () { this.showList(); };
 
   function svgBubble() {
     var ns = "http://www.w3.org/2000/svg";
@@ -313,17 +369,65 @@
     });
   };
 
+  /* Opening on a phone takes the screen: the page behind stops scrolling, and the
+     browser's back gesture closes the chat (or leaves the room) through history
+     entries of our own. Focus moves into the chat, and back to the launcher. */
   Chat.prototype.open = function () {
     if (!this.el) { return; }
+    var opening = !this.panelOpen;
     this.panelOpen = true;
     this.el.panel.classList.remove("ic-hidden");
+    this.el.root.classList.add("ic-open");
+    this.el.launcher.setAttribute("aria-expanded", "true");
+    if (opening && this.small()) {
+      this.lockPage(true);
+      history.pushState({ imbachat: "open" }, "");
+      this.historyDepth = 1;
+    }
     this.render();
     this.markRead();
+    if (opening && !this.inline) { this.focusInside(); }
   };
-  Chat.prototype.close = function () {
-    if (this.inline || !this.el) { return; }
+
+  Chat.prototype.close = function (fromHistory) {
+    if (this.inline || !this.el || !this.panelOpen) { return; }
+    if (fromHistory !== true && this.historyDepth) { history.go(-this.historyDepth); return; }   // popstate closes
+    this.historyDepth = 0;
     this.panelOpen = false;
     this.el.panel.classList.add("ic-hidden");
+    this.el.root.classList.remove("ic-open");
+    this.el.launcher.setAttribute("aria-expanded", "false");
+    this.lockPage(false);
+    this.el.launcher.focus();
+  };
+
+  Chat.prototype.onHistory = function (event) {
+    if (!this.historyDepth) { return; }
+    if (event.state && event.state.imbachat === "open") {
+      this.historyDepth = 1;
+      this.showList(true);
+    } else {
+      this.close(true);
+    }
+  };
+
+  Chat.prototype.lockPage = function (lock) {
+    var page = document.documentElement;
+    if (lock && this.pageOverflow === undefined) {
+      this.pageOverflow = [page.style.overflow, document.body.style.overflow];
+      page.style.overflow = "hidden";
+      document.body.style.overflow = "hidden";
+    } else if (!lock && this.pageOverflow !== undefined) {
+      page.style.overflow = this.pageOverflow[0];
+      document.body.style.overflow = this.pageOverflow[1];
+      this.pageOverflow = undefined;
+    }
+  };
+
+  Chat.prototype.focusInside = function () {
+    var el = this.el;
+    var target = this.current ? el.input : el.tabs.querySelector('[aria-selected="true"]') || el.close;
+    if (target && target.focus) { target.focus(); }
   };
   Chat.prototype.toggle = function () { if (this.panelOpen) { this.close(); } else { this.open(); } };
 
@@ -415,6 +519,8 @@
     var self = this;
     this.me = frame.user;
     this.guestWrites = !!(frame.guest && frame.guest.write_public);
+    this.appearance = frame.appearance || null;
+    this.paint();
     if (this.adoptGuest) { forgetGuest(); this.adoptGuest = null; }
     this.backoff = 500;
     this.online(true);
@@ -568,8 +674,8 @@
       this.upsertRoom(frame.room, this.rooms[frame.room.id]);
       if (frame.action === "opened") {
         var waiter = this.waiting.shift();
-        this.showRoom(frame.room.id);
         this.open();
+        this.showRoom(frame.room.id);
         if (waiter) { waiter.resolve(frame.room.id); }
       }
     }
@@ -638,6 +744,7 @@
   Chat.prototype.showRoom = function (roomId) {
     var room = this.rooms[roomId];
     if (!room) { return; }
+    if (this.historyDepth === 1) { history.pushState({ imbachat: "room" }, ""); this.historyDepth = 2; }
     this.current = room.id;
     this.tab = room.type;
     this.clearBar();
@@ -649,7 +756,14 @@
     this.el.input.focus();
   };
 
-  Chat.prototype.showList = function () { this.current = null; this.el.form.classList.add("ic-hidden"); this.formOpen = false; this.render(); };
+  Chat.prototype.showList = function (fromHistory) {
+    if (fromHistory !== true && this.historyDepth === 2) { history.back(); return; }   // popstate shows the list
+    this.current = null;
+    this.el.form.classList.add("ic-hidden");
+    this.formOpen = false;
+    this.render();
+    this.focusInside();
+  };
 
   Chat.prototype.requestHistory = function (roomId) {
     var room = this.rooms[roomId];
@@ -800,6 +914,7 @@
     var total = Object.keys(this.rooms).reduce(function (sum, id) { return sum + self.unread(self.rooms[id]); }, 0);
     this.el.badge.textContent = total > 99 ? "99+" : String(total);
     this.el.badge.classList.toggle("ic-hidden", total === 0);
+    this.el.launcher.setAttribute("aria-label", this.t("openChat") + (total ? ", " + this.t("unread", total) : ""));
   };
 
   Chat.prototype.renderTabs = function () {
@@ -901,14 +1016,14 @@
       var last = room.last_message;
       var unread = self.unread(room);
       var preview = last ? (last.deleted_at ? self.t("deleted") : (room.type !== 0 && last.user_name ? last.user_name + ": " : "") + last.message) : "";
-      list.appendChild(h("li", { class: "ic-room", "data-room": String(room.id), tabindex: "0", onclick: function () { self.showRoom(room.id); },
-        onkeydown: function (e) { if (e.key === "Enter") { self.showRoom(room.id); } } }, [
+      list.appendChild(h("li", {}, [h("button", { class: "ic-room", type: "button", "data-room": String(room.id),
+        "aria-label": self.roomTitle(room) + (unread ? ", " + self.t("unread", unread) : ""), onclick: function () { self.showRoom(room.id); } }, [
         avatar(other || { name: room.name, user_id: room.id }),
         h("div", { class: "ic-room-main" }, [
           h("div", { class: "ic-room-top" }, [h("span", { class: "ic-room-name", text: self.roomTitle(room) }), last ? h("span", { class: "ic-room-time", text: self.clock(last.time) }) : null]),
           h("div", { class: "ic-room-bottom" }, [h("span", { class: "ic-room-preview", text: preview }), unread ? h("span", { class: "ic-badge", text: String(unread) }) : null])
         ])
-      ]));
+      ])]));
     });
   };
 
@@ -965,7 +1080,8 @@
       h("button", { type: "button", text: this.t("reply"), onclick: function () { self.startReply(m); } }),
       own ? h("button", { type: "button", text: this.t("edit"), onclick: function () { self.startEdit(m); } }) : null,
       own ? h("button", { type: "button", text: this.t("del"), onclick: function () { self.remove(m); } }) : null]);
-    return h("div", { class: "ic-msg" + (own ? " ic-own" : "") + (deleted ? " ic-deleted" : ""), "data-seq": String(m.seq), "data-id": String(m.id) }, [
+    return h("div", { class: "ic-msg" + (own ? " ic-own" : "") + (deleted ? " ic-deleted" : ""), "data-seq": String(m.seq), "data-id": String(m.id),
+      tabindex: deleted ? null : "0" }, [
       !own && (room.type !== 0 || m.is_bot) ? this.author(room, m) : null,
       h("div", { class: "ic-bubble" }, [quote, deleted ? this.t("deleted") : richText(m.message)]),
       h("div", { class: "ic-meta", text: meta }),
