@@ -35,3 +35,24 @@ def test_an_unknown_widget_answers_a_script_that_says_so(http) -> None:
     assert response.status_code == 404
     assert response.text.startswith("console.error(")
     assert "987654321" in response.text
+
+
+def test_browsers_that_take_gzip_download_a_quarter_of_the_bytes(widgets, http) -> None:
+    widget = widgets()
+    url = f"/imbachat/v1/{widget.imba_id}/widget"
+
+    plain = http.get(url, headers={"Accept-Encoding": "identity"})
+    packed = http.get(url, headers={"Accept-Encoding": "gzip, deflate, br"})
+    refused = http.get(url, headers={"Accept-Encoding": "gzip;q=0, identity"})
+    again = http.get(
+        url, headers={"Accept-Encoding": "gzip", "If-None-Match": packed.headers["etag"]}
+    )
+
+    assert "content-encoding" not in plain.headers and "content-encoding" not in refused.headers
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.text == plain.text  # the same script
+    assert packed.num_bytes_downloaded < plain.num_bytes_downloaded / 3
+    assert packed.num_bytes_downloaded < 30_000
+    assert packed.headers["vary"] == "Accept-Encoding"
+    assert packed.headers["etag"] != plain.headers["etag"]  # one per representation
+    assert again.status_code == 304

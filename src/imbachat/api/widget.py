@@ -2,13 +2,14 @@
 and its English strings; GET /imbachat/widget/i18n/{lang}.json: the strings of
 another language, fetched by the widget when it is used.
 
-Served from package data with no build step, encoded once per process, cached by
-browsers and revalidated with an ETag.
+Served from package data with no build step, encoded (and gzipped) once per process,
+cached by browsers and revalidated with an ETag.
 """
 
 from __future__ import annotations
 
 import functools
+import gzip
 import hashlib
 import json
 from pathlib import Path
@@ -66,10 +67,30 @@ def _etag(body: bytes) -> str:
     return f'"{hashlib.sha256(body).hexdigest()[:32]}"'
 
 
+@functools.cache
+def _gzipped(body: bytes) -> bytes:
+    return gzip.compress(body, compresslevel=9, mtime=0)
+
+
+def _takes_gzip(request: Request) -> bool:
+    for coding in request.headers.get("accept-encoding", "").split(","):
+        name, _, quality = coding.strip().partition(";")
+        if name.strip().lower() == "gzip":
+            return quality.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
 def _cached(request: Request, body: bytes, etag: str, media_type: str, **headers: str) -> Response:
-    """The body, or 304 when the browser holds this version (``If-None-Match``)."""
-    sent = {"ETag": etag, "Cache-Control": "public, max-age=300, must-revalidate", **headers}
+    """The body (gzipped, compressed once, for browsers that take it: a quarter of the
+    bytes on a phone), or 304 when the browser holds this version (``If-None-Match``)."""
+    sent = {"Cache-Control": "public, max-age=300, must-revalidate", "Vary": "Accept-Encoding"}
+    if _takes_gzip(request):
+        body = _gzipped(body)
+        etag = etag[:-1] + '-gzip"'
+        sent["Content-Encoding"] = "gzip"
+    sent |= {"ETag": etag, **headers}
     if etag in request.headers.get("if-none-match", ""):
+        sent.pop("Content-Encoding", None)
         return Response(status_code=304, headers=sent)
     return Response(body, media_type=media_type, headers=sent)
 
