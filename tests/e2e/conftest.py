@@ -68,6 +68,56 @@ def open_page(browser):
         context.close()
 
 
-def screenshot(page, name: str) -> None:
+# The on-screen keyboard, emulated: Chromium has no virtual keyboard to open, so the
+# page gets a visual viewport whose height the test shrinks, as a phone's keyboard
+# does (the layout viewport stays as it is, as on Android and iOS).
+KEYBOARD = """(() => {
+  const viewport = new EventTarget();
+  let keyboard = 0;
+  Object.defineProperties(viewport, {
+    width: { get: () => window.innerWidth },
+    height: { get: () => window.innerHeight - keyboard },
+    offsetTop: { get: () => 0 }, offsetLeft: { get: () => 0 },
+    pageTop: { get: () => window.scrollY }, pageLeft: { get: () => window.scrollX },
+    scale: { get: () => 1 },
+  });
+  Object.defineProperty(window, "visualViewport", { get: () => viewport });
+  window.showKeyboard = (height) => {
+    keyboard = height;
+    viewport.dispatchEvent(new Event("resize"));
+  };
+})();"""
+
+
+@pytest.fixture
+def open_phone(browser):
+    """A page on a phone: touch, device scale 2, and an on-screen keyboard to show."""
+    contexts = []
+
+    def open_(url: str, width: int, height: int, **options):
+        context = browser.new_context(
+            viewport={"width": width, "height": height}, device_scale_factor=2,
+            is_mobile=True, has_touch=True, **options,
+        )  # fmt: skip
+        contexts.append(context)
+        context.add_init_script(KEYBOARD)
+        page = context.new_page()
+        page.errors = []
+        page.on("pageerror", lambda error: page.errors.append(str(error)))
+        page.goto(url)
+        page.wait_for_function("window.events && window.events.includes('resolved')")
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page, name: str, of: str | None = None) -> None:
+    """The page (or the element ``of`` selects) as test-artifacts/<name>.png."""
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    path = str(ARTIFACTS / f"{name}.png")
+    if of is None:
+        page.screenshot(path=path)
+    else:
+        page.locator(of).screenshot(path=path)

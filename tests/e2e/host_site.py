@@ -18,6 +18,7 @@ from imbachat.auth.tokens import issue_user_token
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>Host site</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
   /* A hostile theme: none of this may reach into the widget. */
   * {{ font-family: "Comic Sans MS", cursive !important; }}
@@ -28,7 +29,8 @@ PAGE = """<!doctype html>
 <h1>Profile of user {other}</h1>
 <button id="write" type="button"
   onclick="window.imbaChat.openDialog('{other}')">Write a message</button>
-<div id="public-chat" style="width:420px;height:480px"></div>
+<div id="public-chat" style="width:420px;max-width:100%;height:480px"></div>
+{extra}
 <script src="{server}/imbachat/v1/{imba_id}/widget"></script>
 <script>
   window.events = [];
@@ -56,7 +58,8 @@ PAGE = """<!doctype html>
 # window.imbaApi, promises chained for the buttons' spinners, the two globals it
 # reads its labels from, and load() with no arguments for a visitor.
 PLUGIN_PAGE = """<!doctype html>
-<html lang="{lang}"><head><meta charset="utf-8"><title>A WordPress site</title></head>
+<html lang="{lang}"><head><meta charset="utf-8"><title>A WordPress site</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
 <body>
 <h1>{heading}</h1>
 <button id="write" type="button">…</button>
@@ -94,6 +97,14 @@ PLUGIN_PAGE = """<!doctype html>
 """
 
 
+# A long page with its own fixed bottom bar, as many shops have.
+EXTRAS = {
+    "tall": '<p id="far-below" style="margin-top:3000px">the end of the page</p>'
+    '<nav id="bottom-bar" style="position:fixed;bottom:0;left:0;right:0;height:56px;'
+    'background:#333;color:#fff">Cart · Menu</nav>',
+}
+
+
 class HostSite:
     def __init__(self, chat_url: str, imba_id: int, secret_key: str) -> None:
         self.chat_url = chat_url
@@ -117,12 +128,15 @@ class HostSite:
             "user_id": str(user),
             "token": issue_user_token(self.secret_key, user, ttl),
         }
-        for option in ("lang", "position", "container"):
+        for option in ("lang", "position", "container", "theme"):
             if option in query:
                 params[option] = query[option][0]
+        if "offset" in query:
+            params["offset"] = int(query["offset"][0])
         if "open" in query:
             params["open"] = True
         page = PAGE.format(
+            extra=EXTRAS["tall"] if "tall" in query else "",
             other=html.escape(query.get("other", ["3"])[0]),
             server=self.chat_url,
             imba_id=self.imba_id,

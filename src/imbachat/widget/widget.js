@@ -290,26 +290,41 @@
     this.followViewport();
   };
 
-  /* Light, dark, or the page's preference (auto): the owner's setting, else load()'s. */
+  /* Light, dark, or the page's preference (auto): load()'s theme (a site with its own
+     dark-mode switch passes its state), else the owner's setting. */
   Chat.prototype.theme = function () {
-    var wanted = (this.appearance && this.appearance.theme !== "auto" && this.appearance.theme) || this.params.theme || "auto";
-    return ["light", "dark", "auto"].indexOf(wanted) >= 0 ? wanted : "auto";
+    var themes = ["light", "dark", "auto"];
+    if (themes.indexOf(this.params.theme) >= 0) { return this.params.theme; }
+    var owners = this.appearance && this.appearance.theme;
+    return themes.indexOf(owners) >= 0 ? owners : "auto";
   };
 
-  /* The owner's accent colour, and text on it in black or white, whichever reads. */
+  /* WCAG's relative luminance of #rrggbb, and the contrast of two colours. */
+  function luminance(hex) {
+    var rgb = [1, 3, 5].map(function (at) {
+      var c = parseInt(hex.slice(at, at + 2), 16) / 255;
+      return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2];
+  }
+  function contrast(a, b) {
+    var la = luminance(a), lb = luminance(b);
+    return (Math.max(la, lb) + 0.05) / (Math.min(la, lb) + 0.05);
+  }
+
+  /* The owner's accent colour: text on it in black or white, whichever reads; and as
+     a text colour (links, names, the chosen tab) only where it reads on the light or
+     dark background, else the plain text colour there. */
   Chat.prototype.paint = function () {
     var root = this.el && this.el.root;
     if (!root) { return; }
     root.setAttribute("data-theme", this.theme());
     var accent = this.appearance && /^#[0-9a-f]{6}$/i.test(this.appearance.accent_color || "") ? this.appearance.accent_color : null;
     if (!accent) { return; }
-    var rgb = [1, 3, 5].map(function (at) {
-      var c = parseInt(accent.slice(at, at + 2), 16) / 255;
-      return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
-    });
-    var light = 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2];
     root.style.setProperty("--ic-accent", accent);
-    root.style.setProperty("--ic-on-accent", (light + 0.05) / 0.05 > 1.05 / (light + 0.05) ? "#000" : "#fff");
+    root.style.setProperty("--ic-on-accent", contrast(accent, "#000000") > contrast(accent, "#ffffff") ? "#000" : "#fff");
+    root.style.setProperty("--ic-ink-light", contrast(accent, "#f2f4f8") >= 4.5 ? accent : "#1d2330");
+    root.style.setProperty("--ic-ink-dark", contrast(accent, "#232937") >= 4.5 ? accent : "#e6e9ef");
   };
 
   /* Phones: the open chat is as tall as what is visible (the on-screen keyboard
@@ -318,16 +333,21 @@
     var viewport = window.visualViewport;
     var root = this.el.root;
     if (!viewport || this.inline) { return; }
+    var box = this.el.messages;
     var fit = function () {
+      var atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
       root.style.setProperty("--ic-vh", viewport.height + "px");
       root.style.setProperty("--ic-top", viewport.offsetTop + "px");
+      if (atBottom) { box.scrollTop = box.scrollHeight; }   // the latest stays in sight as the keyboard opens
     };
     viewport.addEventListener("resize", fit);
     viewport.addEventListener("scroll", fit);
     fit();
   };
 
-  Chat.prototype.small = function () { return !this.inline && window.matchMedia && window.matchMedia("(max-width: 600px)").matches; };
+  /* A phone, upright or on its side (the same query as the stylesheet's). */
+  var PHONE = "(max-width: 600px), (max-height: 500px)";
+  Chat.prototype.small = function () { return !this.inline && !!window.matchMedia && window.matchMedia(PHONE).matches; };
 
   Chat.prototype.onRootKey = function (event) {
     if (event.key !== "Escape" || event.defaultPrevented) { return; }
@@ -411,16 +431,34 @@
     }
   };
 
+  /* Overflow hidden alone still lets a finger scroll a phone's page, so the body is
+     pinned where it was, and put back (styles and scroll position) on closing. */
   Chat.prototype.lockPage = function (lock) {
     var page = document.documentElement;
-    if (lock && this.pageOverflow === undefined) {
-      this.pageOverflow = [page.style.overflow, document.body.style.overflow];
+    var body = document.body;
+    if (lock && !this.pageLock) {
+      var y = window.scrollY;
+      var probe = body.firstElementChild;
+      var seen = probe ? probe.getBoundingClientRect().top : 0;
+      // Our history entries are not pages: the browser must not restore a scroll on them.
+      this.pageLock = { html: page.style.cssText, body: body.style.cssText, x: window.scrollX, y: y,
+        restoration: history.scrollRestoration };
+      history.scrollRestoration = "manual";
       page.style.overflow = "hidden";
-      document.body.style.overflow = "hidden";
-    } else if (!lock && this.pageOverflow !== undefined) {
-      page.style.overflow = this.pageOverflow[0];
-      document.body.style.overflow = this.pageOverflow[1];
-      this.pageOverflow = undefined;
+      body.style.overflow = "hidden";
+      body.style.position = "fixed";
+      body.style.top = -y + "px";
+      body.style.left = -this.pageLock.x + "px";
+      body.style.right = "0";
+      // A pinned body's margins stop collapsing into its first child's: undo the jump.
+      var jump = probe ? probe.getBoundingClientRect().top - seen : 0;
+      if (jump) { body.style.top = -y - jump + "px"; }
+    } else if (!lock && this.pageLock) {
+      page.style.cssText = this.pageLock.html;
+      body.style.cssText = this.pageLock.body;
+      window.scrollTo(this.pageLock.x, this.pageLock.y);
+      if (this.pageLock.restoration) { history.scrollRestoration = this.pageLock.restoration; }
+      this.pageLock = null;
     }
   };
 
@@ -753,7 +791,8 @@
     var box = this.el.messages;
     box.scrollTop = box.scrollHeight;
     this.markRead();
-    this.el.input.focus();
+    // A phone would raise its keyboard for a focused field: there, focus the messages.
+    (this.small() ? box : this.el.input).focus({ preventScroll: true });
   };
 
   Chat.prototype.showList = function (fromHistory) {
@@ -1152,6 +1191,7 @@
       form.classList.add("ic-hidden");
       self.request({ type: "create_room", title: title.value.trim() || self.t("newConf"), room_type: 1, users_ids: chosen }).catch(function () {});
     } }));
+    if (this.historyDepth === 1) { history.pushState({ imbachat: "form" }, ""); this.historyDepth = 2; }
     this.formOpen = true;
     form.classList.remove("ic-hidden");
     this.render();
@@ -1176,6 +1216,7 @@
   api.addToRoom = function (options) { return chat.addToRoom(options); };
   api.openSupport = function (name, email) { chat.open(); return chat.openSupport(name, email); };
   api.setToken = function (token) { chat.setToken(token); return Promise.resolve(); };
+  api.setTheme = function (theme) { (chat.params || {}).theme = theme; chat.paint(); return Promise.resolve(); };
   window.ImbaChat = api;
   window.imbaChat = api;
   window.imbaApi = api;
