@@ -132,6 +132,22 @@ def test_everything_works_by_keyboard_alone(arranged, open_page) -> None:
         "Written without a mouse"
     )
 
+    for _ in range(3):  # back past the links in messages, to the messages: one stop
+        page.keyboard.press("Shift+Tab")
+        if focused(page) == "ic-messages":
+            break
+    assert focused(page) == "ic-messages"
+    for _ in range(3):
+        page.keyboard.press("ArrowUp")
+    expect(page.locator(".ic-msg").nth(-3)).to_be_focused()
+    page.keyboard.press("Tab")  # that message's actions
+    assert page.evaluate(f"{SHADOW}.activeElement.textContent") == "Reply"
+    page.keyboard.press("Enter")
+    expect(page.locator(".ic-bar")).to_contain_text("Yes, at six")
+    page.keyboard.press("Escape")  # Esc first drops the reply
+    expect(page.locator(".ic-bar")).to_be_hidden()
+    expect(page.locator(".ic-panel")).to_be_visible()
+
     page.keyboard.press("Escape")
     expect(page.locator(".ic-panel")).to_be_hidden()
     assert focused(page) == "ic-launcher"  # focus returns to the launcher

@@ -264,7 +264,7 @@
     el.list = h("section", { class: "ic-conv" }, [el.tabs, el.tools, el.rooms]);
     // A log: screen readers announce new messages, politely.
     el.messages = h("div", { class: "ic-messages", role: "log", "aria-live": "polite", "aria-label": this.t("messages"),
-      tabindex: "0", onscroll: this.onScroll.bind(this) });
+      tabindex: "0", onscroll: this.onScroll.bind(this), onkeydown: this.onLogKey.bind(this) });
     el.typing = h("div", { class: "ic-typing", "aria-live": "polite" });
     el.barText = h("span");
     el.bar = h("div", { class: "ic-bar ic-hidden" }, [el.barText, h("button", { class: "ic-icon-btn", type: "button", text: "×", "aria-label": this.t("cancel"), onclick: this.clearBar.bind(this) })]);
@@ -355,8 +355,23 @@
     if (!this.inline && this.panelOpen) { event.preventDefault(); this.close(); }
   };
 
-  /* Back one level: a room back to the list; the list (float) closes the chat. */
+  /* Back one level: a room, or the new-conference form, back to the list. */
   Chat.prototype.back = function () { this.showList(); };
+
+  /* The messages are one tab stop: the arrows move between them (Home, End: the
+     first and the last), and Tab from a message reaches its actions. */
+  Chat.prototype.onLogKey = function (event) {
+    var moves = { ArrowUp: -1, ArrowDown: 1, Home: "first", End: "last" };
+    var move = moves[event.key];
+    var box = this.el.messages;
+    if (move === undefined || (event.target !== box && !event.target.classList.contains("ic-msg"))) { return; }
+    var messages = Array.prototype.slice.call(box.querySelectorAll(".ic-msg[tabindex]"));
+    if (!messages.length) { return; }
+    var at = messages.indexOf(event.target);
+    var next = move === "first" ? 0 : move === "last" || at < 0 ? messages.length - 1 : Math.max(0, Math.min(messages.length - 1, at + move));
+    event.preventDefault();
+    messages[next].focus();
+  };
 
   function svgBubble() {
     var ns = "http://www.w3.org/2000/svg";
@@ -842,7 +857,7 @@
 
   Chat.prototype.onKey = function (event) {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); this.submit(); }
-    if (event.key === "Escape") { this.clearBar(); }
+    if (event.key === "Escape" && (this.reply || this.editing)) { event.preventDefault(); this.clearBar(); }   // not also a close
   };
 
   Chat.prototype.onInput = function () {
@@ -1120,7 +1135,7 @@
       own ? h("button", { type: "button", text: this.t("edit"), onclick: function () { self.startEdit(m); } }) : null,
       own ? h("button", { type: "button", text: this.t("del"), onclick: function () { self.remove(m); } }) : null]);
     return h("div", { class: "ic-msg" + (own ? " ic-own" : "") + (deleted ? " ic-deleted" : ""), "data-seq": String(m.seq), "data-id": String(m.id),
-      tabindex: deleted ? null : "0" }, [
+      tabindex: deleted ? null : "-1" }, [
       !own && (room.type !== 0 || m.is_bot) ? this.author(room, m) : null,
       h("div", { class: "ic-bubble" }, [quote, deleted ? this.t("deleted") : richText(m.message)]),
       h("div", { class: "ic-meta", text: meta }),
