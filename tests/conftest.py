@@ -11,6 +11,7 @@ import asyncio
 import os
 import secrets
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -165,6 +166,8 @@ def redis_problem(url: str) -> str | None:
     return None
 
 
+# Uploads of every test server of this run, removed with the system's temporary files.
+FILES_DIR = tempfile.mkdtemp(prefix="imbachat-test-files-")
 # Short timers so presence and auth timeouts are observable in tests.
 TEST_TIMINGS = {
     "offline_grace_seconds": 0.3,
@@ -175,6 +178,7 @@ TEST_TIMINGS = {
     "ws_reads_per_second": 10_000.0,
     "owner_auth_failures_per_address": 10_000,
     "webhook_internal_targets": "allow",  # the tests' receivers run on 127.0.0.1
+    "files_dir": FILES_DIR,
 }
 
 
@@ -254,3 +258,18 @@ async def chat(migrated_database_url: str) -> Any:
 
     async with in_process(migrated_database_url) as chat:
         yield chat
+
+
+@pytest.fixture(scope="session")
+def s3_url() -> Iterator[str]:
+    """A real S3-compatible server (moto's) on this machine, for files on several nodes."""
+    server_module = pytest.importorskip("moto.server", reason="moto[server] is not installed")
+    port = free_port()
+    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+    try:
+        yield f"s3://imbachat-test/uploads?endpoint=http://127.0.0.1:{port}"
+    finally:
+        server.stop()

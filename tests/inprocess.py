@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import secrets
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -63,6 +64,7 @@ async def in_process(database_url: str, **settings: object) -> AsyncIterator[Cha
     options = {
         "send_rate_per_second": 10_000.0,
         "webhook_internal_targets": "allow",  # the tests' receivers are local
+        "files_dir": tempfile.mkdtemp(prefix="imbachat-test-files-"),
         **settings,
     }
     services = build_services(db, bus, Settings(database_url=database_url, **options), clock)

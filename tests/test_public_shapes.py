@@ -9,6 +9,7 @@ the file from a run, and its diff shows the change for review."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import time
@@ -18,6 +19,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from PIL import Image
 from sqlalchemy import select
 
 from imbachat.store.schema import webhook_deliveries
@@ -47,6 +49,9 @@ VOLATILE = {
     "until",
     "client_id",
     "heartbeat",
+    "url",  # signed file links: their expiry and signature change
+    "thumbnail_url",
+    "size",  # of an encoded image: differs between Pillow versions
 }
 
 
@@ -155,7 +160,16 @@ def test_every_event_keeps_its_documented_frame_and_webhook_body(
     async def scenario() -> dict[str, str]:
         ann = await RawClient.connect(server.ws_url, widget.imba_id, widget.token(1))
         bo = await RawClient.connect(server.ws_url, widget.imba_id, widget.token(2))
-        widget.send(1, room, "from the site")
+        photo = io.BytesIO()
+        Image.new("RGB", (640, 480), "teal").save(photo, "PNG")
+        uploaded = widget.http.post(
+            f"/imbachat/v1/{widget.imba_id}/files",
+            auth=widget.basic,
+            data={"user_id": "1"},
+            files={"file": ("photo.png", photo.getvalue(), "image/png")},
+        )
+        assert uploaded.status_code == 201, uploaded.text
+        widget.send(1, room, "from the site", **{"attachments[0]": uploaded.json()["data"]["id"]})
         await bo.next("message")
         sent = await ann.send(room, "from the socket")
         await bo.send_frame({"type": "read", "room_id": room, "seq": 2})

@@ -3,6 +3,7 @@ the database and the bus."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from imbachat import __version__
-from imbachat.api import compat_v1, compat_v2, guests, health, moderation, native, widget
+from imbachat.api import compat_v1, compat_v2, files, guests, health, moderation, native, widget
 from imbachat.api.envelopes import error_response, json_response
 from imbachat.api.limits import BodySizeLimit, NoSniff
 from imbachat.api.openapi import describe
@@ -71,9 +72,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             bus.on_reconnect(hub.resync)
         app.state.services = services
         app.state.gateway = Gateway(services, hub, settings)
+        sweeper = asyncio.create_task(services.files.sweep_forever(), name="file-sweeper")
         try:
             yield
         finally:
+            sweeper.cancel()
             hub.close_all(protocol.CLOSE_GOING_AWAY, "server shutting down: reconnect and resume")
             await hub.close()
             await dispatcher.close()
@@ -88,7 +91,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.openapi = lambda: describe(app)  # type: ignore[method-assign]
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        uploads=files.UPLOAD_PATTERN,
+        upload_bytes=settings.max_upload_bytes,
+    )
     app.add_middleware(NoSniff)
     app.add_middleware(FindProtocol)
     _map_errors(app)
@@ -98,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(gateway.router)
     app.include_router(widget.router)
     app.include_router(guests.router)
+    app.include_router(files.router)
     app.include_router(native.router)
     app.include_router(moderation.router)
     if settings.demo:

@@ -204,6 +204,18 @@ def widgets_create(
 @click.option(
     "--accent-color", metavar="#RRGGBB", help='The widget\'s colour ("" for the default).'
 )
+@click.option(
+    "--file-types",
+    metavar="LIST",
+    help="Files people may send: image,pdf,office,text,archive,audio,video,other, or none "
+    '("" for the default: all but other).',
+)
+@click.option(
+    "--files-quota-bytes",
+    type=click.IntRange(min=0),
+    metavar="BYTES",
+    help="Storage for the widget's files (0: the server's IMBACHAT_FILES_QUOTA_BYTES).",
+)
 @database_option
 def widgets_set(
     imba_id: int,
@@ -215,6 +227,8 @@ def widgets_set(
     guests_write_public: bool | None,
     theme: str | None,
     accent_color: str | None,
+    file_types: str | None,
+    files_quota_bytes: int | None,
     database_url: str,
 ) -> None:
     """Change a widget's settings (only those given); prints them as JSON. A running
@@ -230,6 +244,8 @@ def widgets_set(
         guests_write_public=guests_write_public,
         theme=theme,
         accent_color=accent_color,
+        file_types=file_types,
+        files_quota_bytes=files_quota_bytes,
     )
     widget = run_with_database(database_url, lambda db: WidgetService(db).update(imba_id, settings))
     print_json({"imba_id": widget.imba_id, **render.widget_settings(widget)})

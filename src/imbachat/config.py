@@ -79,6 +79,29 @@ class Settings(BaseSettings):
     # How often open sockets are checked against their credentials: a socket whose
     # token expired, or whose widget's secret was rotated, is closed with 4003.
     ws_credentials_check_seconds: float = 5.0
+    # Files: kept in this directory (one node), or, when files_url is set, in
+    # S3-compatible storage shared by several nodes: s3://bucket/prefix?endpoint=URL
+    # &region=R (keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the URL's
+    # user:password). Requires the s3 extra (pip install 'imbachat[s3]').
+    files_dir: str = "./imbachat-files"
+    files_url: str = ""
+    # Largest file one upload may be (413 beyond), and what all of a widget's files
+    # may take together unless the owner sets its own quota.
+    max_upload_bytes: int = 25_000_000
+    files_quota_bytes: int = 10_000_000_000
+    # Files one user may upload a minute (429 beyond), and images decoded at once.
+    uploads_per_minute: int = 20
+    images_at_once: int = 2
+    # What all uploads to one node may arrive at together, bytes a second (0: no
+    # limit): large files never take the event loop from the messages.
+    upload_bytes_per_second: int = 20_000_000
+    # Largest image decoded, in pixels (larger ones are refused: decoding bombs).
+    image_max_pixels: int = 50_000_000
+    # How long a file link stays good (links are given out again with every message).
+    file_link_seconds: int = 86_400
+    # This server's address as browsers and bots reach it (https://chat.example.com):
+    # file links in answers and webhooks are then absolute; else they are paths.
+    public_url: str = ""
     log_level: str = "info"
     # Serve the demo host site at / (set by `imbachat demo`).
     demo: bool = False

@@ -67,6 +67,9 @@ class Widget(_FromRow):
     guests_write_public: bool = False
     theme: str = "auto"
     accent_color: str | None = None
+    file_types: str | None = None  # comma-separated categories; None: the default list
+    files_quota_bytes: int | None = None  # None: the server's default
+    files_bytes: int = 0  # what its files take now
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +149,54 @@ class RoomMember(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file in a message, as stored with the message. ``url`` and ``thumbnail_url``
+    are signed links, filled in each time the message goes to someone."""
+
+    id: int
+    name: str
+    size: int
+    content_type: str
+    width: int | None = None  # images: shown inline
+    height: int | None = None
+    thumbnail: bool = False  # a smaller copy exists (else the image is its own)
+    url: str | None = None
+    thumbnail_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile(_FromRow):
+    """An uploaded file: where its bytes are, who sent it, where it is attached."""
+
+    id: int
+    imba_id: int
+    uploader_id: int
+    name: str
+    size: int
+    content_type: str
+    category: str
+    storage_key: str
+    thumbnail_key: str | None
+    thumbnail_type: str | None
+    width: int | None
+    height: int | None
+    message_id: int | None
+    room_id: int | None
+    created_at: datetime
+
+    def attachment(self) -> Attachment:
+        return Attachment(
+            id=self.id,
+            name=self.name,
+            size=self.size,
+            content_type=self.content_type,
+            width=self.width,
+            height=self.height,
+            thumbnail=self.thumbnail_key is not None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Message(_FromRow):
     id: int
     imba_id: int
@@ -165,6 +216,7 @@ class Message(_FromRow):
     author_name: str | None
     author_is_bot: bool
     room_type: RoomType
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +232,8 @@ class SendRequest:
     client_id: str | None = None
     origin: str | None = None  # the socket it came from ("node:socket"): it gets an ack
     guests_write_public: bool = False  # the widget's setting when the send arrived
+    attachments: tuple[int, ...] = ()  # ids of files the author uploaded
+    link_secret: str = ""  # the widget's secret, signing the files' links (with files)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +252,7 @@ class MessageDraft:
     room_type: RoomType
     answer_to: int = 0
     client_id: str | None = None
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

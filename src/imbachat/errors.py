@@ -62,6 +62,12 @@ class TooLarge(ImbaError):
     status = 413
 
 
+class Unsupported(ImbaError):
+    """A file of a type this widget does not take."""
+
+    status = 415
+
+
 class RateLimited(ImbaError):
     """Too many requests; retry after the given number of seconds."""
 

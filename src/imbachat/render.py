@@ -8,7 +8,8 @@ from typing import Any
 import orjson
 
 from imbachat.clock import format_api, unix
-from imbachat.domain import Message, Room, User, Widget
+from imbachat.domain import Attachment, Message, Room, User, Widget
+from imbachat.files.kinds import categories_of
 
 
 def user(record: User) -> dict[str, Any]:
@@ -42,6 +43,9 @@ def widget_settings(record: Widget) -> dict[str, Any]:
         "guests_write_public": record.guests_write_public,
         "theme": record.theme,
         "accent_color": record.accent_color,
+        "file_types": sorted(categories_of(record)),
+        "files_quota_bytes": record.files_quota_bytes,
+        "files_bytes": record.files_bytes,
     }
 
 
@@ -91,4 +95,18 @@ def message(record: Message) -> dict[str, Any]:
         "created_at": format_api(record.created_at),
         "edited_at": format_api(record.edited_at),
         "deleted_at": format_api(record.deleted_at),
+        "attachments": [] if record.deleted_at else [attachment(a) for a in record.attachments],
+    }
+
+
+def attachment(record: Attachment) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "name": record.name,
+        "size": record.size,
+        "content_type": record.content_type,
+        "url": record.url,
+        "thumbnail_url": record.thumbnail_url,
+        "width": record.width,
+        "height": record.height,
     }

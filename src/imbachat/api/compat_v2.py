@@ -32,6 +32,7 @@ from imbachat.api.openapi import (
 )
 from imbachat.domain import ROOM_TYPE_FIELD, MessageQuery, RoomQuery, UserQuery
 from imbachat.numbers import MAX_INT32, MAX_SMALLINT
+from imbachat.services.files import MAX_ATTACHMENTS
 from imbachat.services.messages import MAX_MESSAGE_LENGTH, SendCommand
 from imbachat.states import MemberRole, UserStatus
 
@@ -156,9 +157,17 @@ async def get_messages(request: Request, imba_id: str) -> Response:
             "imba_id": integer("Widget id; must be the authenticated one.", 1),
             "user_id": integer("Host user id of the author; a member of the room.", 1),
             "room_id": integer("Room id.", 1),
-            "message": text("The text.", MAX_MESSAGE_LENGTH, 1),
+            "message": text(
+                "The text; may be empty (or left out) when files are attached.", MAX_MESSAGE_LENGTH
+            ),
             "answer_to": integer("Id of the message replied to (ours)."),
             "client_id": text("Idempotency key: sent again, the same message (ours).", 64),
+            "attachments": {
+                "type": "array",
+                "maxItems": MAX_ATTACHMENTS,
+                "items": {"type": "integer", "minimum": 1},
+                "description": "Ids of files the author uploaded (`attachments[0]=ID`; ours).",
+            },
         },
         required=("user_id", "room_id", "message"),
         security=BASIC,
@@ -170,14 +179,16 @@ async def send_msg(request: Request, imba_id: str) -> Response:
     require_same_widget(fields, widget)
     author = fields.integer("user_id", required=True, minimum=1)
     room_id = fields.integer("room_id", required=True, minimum=1)
-    text = fields.text("message", required=True, max_length=MAX_MESSAGE_LENGTH, raw=True)
-    assert author is not None and room_id is not None and text is not None
+    attachments = tuple(fields.integers("attachments", max_items=MAX_ATTACHMENTS))
+    text = fields.text("message", required=not attachments, max_length=MAX_MESSAGE_LENGTH, raw=True)
+    assert author is not None and room_id is not None
     command = SendCommand(
         author_remote_id=author,
         room_id=room_id,
-        text=text,
+        text=text or "",
         answer_to=fields.integer("answer_to") or 0,
         client_id=fields.text("client_id", max_length=64),
+        attachments=attachments,
     )
     message = await services_of(request).messages.send(widget, command)
     return envelopes.message_sent(message)

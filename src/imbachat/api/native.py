@@ -137,6 +137,9 @@ _SETTINGS = data(
             "guests_write_public": {"type": "boolean"},
             "theme": {"type": "string", "enum": ["auto", "light", "dark"]},
             "accent_color": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+            "file_types": {"type": "array", "items": {"type": "string"}},
+            "files_quota_bytes": {"anyOf": [{"type": "integer"}, {"type": "null"}]},
+            "files_bytes": {"type": "integer", "description": "What the files take now."},
         }
     )
 )
@@ -171,6 +174,12 @@ async def get_settings(request: Request, imba_id: str) -> Response:
                 "auto (the visitor's preference), light or dark.", ["auto", "light", "dark"]
             ),
             "accent_color": text('The widget\'s colour, #rrggbb ("" for the default).', 7),
+            "file_types": text(
+                "Files taken: image,pdf,office,text,archive,audio,video,other; none; "
+                '"" for the default (all but other).',
+                200,
+            ),
+            "files_quota_bytes": integer("Storage for the widget's files; 0: the default."),
         },
         security=BASIC,
     ),
@@ -192,6 +201,8 @@ async def put_settings(request: Request, imba_id: str) -> Response:
         guests_write_public=fields.flag("guests_write_public"),
         theme=fields.text("theme", max_length=8),
         accent_color=url("accent_color"),
+        file_types=url("file_types"),
+        files_quota_bytes=fields.integer("files_quota_bytes", minimum=0),
     )
     updated = await services_of(request).widgets.update(widget.imba_id, settings)
     return json_response({"data": render.widget_settings(updated)})

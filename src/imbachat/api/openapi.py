@@ -158,6 +158,21 @@ SCHEMAS: dict[str, Schema] = {
             "created_at": _STAMP,
             "edited_at": _STAMP,
             "deleted_at": _STAMP,
+            "attachments": {"type": "array", "items": ref("File")},
+        }
+    ),
+    "File": obj(
+        {
+            "id": _INT,
+            "name": _STR,
+            "size": {"type": "integer", "description": "Bytes (of the cleaned image)."},
+            "content_type": {"type": "string", "description": "Decided from the content."},
+            "url": {"type": "string", "description": "Signed link, good for a day."},
+            "thumbnail_url": nullable(
+                {"type": "string", "description": "Images: a small copy (or the image)."}
+            ),
+            "width": nullable(_INT),
+            "height": nullable(_INT),
         }
     ),
     "Webhook": obj(
@@ -213,7 +228,9 @@ _REASONS = {
     403: "Not allowed (banned, not a member, another widget).",
     404: "Unknown widget, room, user, message or webhook.",
     409: "Clashes with what exists (a client_id used in another room).",
-    413: "A field or the body is too large.",
+    413: "A field, the body or the file is too large (or the storage is full).",
+    415: "A file of a type this widget does not take.",
+    416: "The byte range asked for is not within the file.",
     422: "A parameter is missing or invalid: `errors` names it.",
     429: "Too many requests or wrong passwords: retry after `Retry-After` seconds.",
 }

@@ -33,6 +33,7 @@ from imbachat.events import (
     RoomReopened,
     Typing,
 )
+from imbachat.files.kinds import accept, categories_of
 from imbachat.services.rooms import RoomView
 from imbachat.states import MemberRole, RoomType, UserStatus
 
@@ -133,16 +134,27 @@ def room_item(view: RoomView, online: set[int]) -> dict[str, Any]:
 
 
 def ready(
-    user: User, views: Iterable[RoomView], online: set[int], heartbeat: float, widget: Widget
+    user: User,
+    views: Iterable[RoomView],
+    online: set[int],
+    heartbeat: float,
+    widget: Widget,
+    max_upload_bytes: int,
 ) -> str:
-    """The first frame: the user, their rooms, the heartbeat, how the widget looks;
-    a guest's also says whether guests may write in public rooms."""
+    """The first frame: the user, their rooms, the heartbeat, how the widget looks,
+    which files it takes; a guest's also says whether guests may write in public rooms."""
+    types = categories_of(widget)
     frame = {
         "type": "ready",
         "user": user_item(user),
         "rooms": [room_item(view, online) for view in views],
         "heartbeat": heartbeat,
         "appearance": {"theme": widget.theme, "accent_color": widget.accent_color},
+        "files": {
+            "max_bytes": max_upload_bytes if types else 0,
+            "types": sorted(types),
+            "accept": accept(types),
+        },
     }
     if user.status == UserStatus.GUEST:
         frame["guest"] = {"write_public": widget.guests_write_public}

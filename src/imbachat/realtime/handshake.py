@@ -145,7 +145,11 @@ class Handshake:
         # Frames routed here meanwhile wait in the queue; the writer starts only now,
         # so ``ready`` is always the first frame.
         heartbeat = self._settings.ws_ping_interval_seconds
-        conn.push_front(frames.ready(conn.user, views, online, heartbeat, conn.widget))
+        conn.push_front(
+            frames.ready(
+                conn.user, views, online, heartbeat, conn.widget, self._settings.max_upload_bytes
+            )
+        )
         conn.start()
         for view in views:
             self._hub.start_window(conn, view.room.id, view.room.last_seq)

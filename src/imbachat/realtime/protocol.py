@@ -49,6 +49,7 @@ _FIELDS: dict[str, dict[str, tuple[type, bool]]] = {
         "text": (str, True),
         "client_id": (str, True),
         "answer_to": (int, False),
+        "attachments": (list, False),
     },
     "read": {"room_id": (int, True), "seq": (int, True)},
     "typing": {"room_id": (int, True)},
@@ -87,6 +88,7 @@ MAX_ROOM_USERS = 100
 MIN_GUEST_ID = -(2**52)  # guests' ids are negative (see services.guests)
 MAX_POSITIONS = 1_000  # rooms in one resume
 MAX_CLIENT_ID = 64
+MAX_ATTACHMENTS = 10  # files in one message (as services.files)
 
 
 def parse(text: str | bytes) -> dict[str, Any]:
@@ -115,6 +117,8 @@ def parse(text: str | bytes) -> dict[str, Any]:
         checked[name] = _typed(kind, name, value, wanted, ref)
     if kind == "send" and len(checked["client_id"]) > MAX_CLIENT_ID:
         raise FrameError(422, f"send: client_id is at most {MAX_CLIENT_ID} characters.", ref)
+    if kind == "send" and "attachments" in checked:
+        checked["attachments"] = _file_ids(checked["attachments"], ref)
     if kind == "resume":
         checked["rooms"] = positions(checked["rooms"])
     if kind == "auth" and "resume" in checked:
@@ -145,6 +149,15 @@ def _check_room_fields(kind: str, checked: dict[str, Any]) -> None:
     ]
     if 0 in checked["users_ids"]:
         raise FrameError(422, f"{kind}: users_ids are positive host user ids.", kind)
+
+
+def _file_ids(value: list[Any], ref: Any) -> tuple[int, ...]:
+    if len(value) > MAX_ATTACHMENTS:
+        raise FrameError(413, f"send: at most {MAX_ATTACHMENTS} attachments.", ref)
+    ids = tuple(_typed("send", "attachments", item, int, ref) for item in value)
+    if 0 in ids:
+        raise FrameError(422, "send: attachments are ids of uploaded files.", ref)
+    return ids
 
 
 def positions(value: dict[str, Any] | str) -> dict[int, int]:

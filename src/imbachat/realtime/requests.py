@@ -112,6 +112,7 @@ class Requests:
             answer_to=frame.get("answer_to", 0),
             client_id=frame["client_id"],
             origin=self.hub.socket_key(conn),
+            attachments=frame.get("attachments", ()),
         )
         # Checked and queued in frame order; the ack follows the group commit while
         # this socket's next frames are already being read (sends pipeline).

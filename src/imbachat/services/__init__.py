@@ -8,6 +8,9 @@ from imbachat.auth.owner import OwnerAuthenticator
 from imbachat.bus.base import Bus
 from imbachat.clock import SYSTEM_CLOCK, Clock
 from imbachat.config import Settings
+from imbachat.files.links import FileLinks
+from imbachat.files.storage import open_storage
+from imbachat.services.files import FileService
 from imbachat.services.guests import GuestService
 from imbachat.services.members import MemberService
 from imbachat.services.messages import MessageService
@@ -44,6 +47,7 @@ class Services:
     moderation: ModerationService
     support: SupportService
     guests: GuestService
+    files: FileService
 
 
 def build_services(
@@ -60,6 +64,15 @@ def build_services(
     widgets = WidgetService(db, clock)
     moderation = ModerationService(db, changes, widgets, clock)
     limiter = SendLimiter(settings.send_rate_per_second, settings.send_burst, clock)
+    files = FileService(
+        db,
+        changes,
+        widgets,
+        open_storage(settings.files_dir, settings.files_url),
+        FileLinks(settings.public_url, settings.file_link_seconds, clock),
+        settings,
+        clock,
+    )
     messages = MessageService(
         db,
         changes,
@@ -68,8 +81,9 @@ def build_services(
         limiter,
         clock,
         guest_sends_per_minute=settings.guest_sends_per_minute,
+        files=files,
     )
-    rooms = RoomService(db, changes, profiles, clock)
+    rooms = RoomService(db, changes, profiles, files, clock)
     return Services(
         settings=settings,
         db=db,
@@ -98,11 +112,13 @@ def build_services(
         guests=GuestService(
             db, changes, clock, per_address_per_minute=settings.guests_per_address_per_minute
         ),
+        files=files,
     )
 
 
 async def close_services(services: Services) -> None:
     await services.writer.close()
+    await services.files.storage.close()
     services.owners.close()
     await services.profiles.close()
     await services.bus.close()

@@ -148,6 +148,7 @@ class GuestService:
                     uow.emit(MembersAdded(updated, (member,)))
                 uow.emit(MemberRemoved(widget.imba_id, room.id, guest.id, guest.remote_user_id))
             await guest_store.move_messages(conn, guest.id, member.id)
+            await guest_store.move_files(conn, guest.id, member.id)
             data = {**details_of(guest), "converted_to": member.remote_user_id}
             await user_store.retire_guest(conn, guest.id, orjson.dumps(data).decode(), now)
             uow.emit(GuestConverted(guest, member))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imbachat.clock import SYSTEM_CLOCK, Clock
 from imbachat.domain import (
+    Attachment,
     Member,
     Message,
     MessageDraft,
@@ -24,11 +25,13 @@ from imbachat.domain import (
 )
 from imbachat.errors import Conflict, Forbidden, ImbaError, Invalid, NotFound, TooLarge
 from imbachat.events import MessageDeleted, MessageEdited
+from imbachat.services.files import MAX_ATTACHMENTS, FileService
 from imbachat.services.members import active_member, existing_room, require_member
 from imbachat.services.moderation import ModerationService
 from imbachat.services.ratelimit import SendLimiter
 from imbachat.services.widgets import WidgetService
 from imbachat.states import MemberRole, RoomStatus, RoomType, UserStatus
+from imbachat.store import files as file_store
 from imbachat.store import messages as message_store
 from imbachat.store import rooms as room_store
 from imbachat.store import users as user_store
@@ -48,10 +51,11 @@ class SendCommand:
     answer_to: int = 0
     client_id: str | None = None
     origin: str | None = None  # the socket it came from, which gets an ack instead
+    attachments: tuple[int, ...] = ()  # ids of files the author uploaded
 
 
-def check_text(text: str) -> str:
-    if not text.strip():
+def check_text(text: str, *, with_files: bool = False) -> str:
+    if not text.strip() and not with_files:
         raise Invalid("The message must not be empty.", field="message")
     if "\x00" in text:
         raise Invalid("The message must not contain NUL characters.", field="message")
@@ -72,8 +76,12 @@ class MessageService:
         limiter: SendLimiter,
         clock: Clock = SYSTEM_CLOCK,
         guest_sends_per_minute: int = 10,
+        *,
+        files: FileService,
     ) -> None:
         self._db = db
+        self._files = files
+        self._links = files.links
         self._changes = changes
         self._widgets = widgets
         self._clock = clock
@@ -99,7 +107,10 @@ class MessageService:
     async def prepare(self, widget: Widget, command: SendCommand) -> SendRequest:
         """The checks that need no database (text, blocked words); the rest run in
         the batch that stores the message (:meth:`check_batch`)."""
-        check_text(command.text)
+        attachments = tuple(dict.fromkeys(command.attachments))
+        if len(attachments) > MAX_ATTACHMENTS:
+            raise Invalid(f"A message takes at most {MAX_ATTACHMENTS} files.", field="attachments")
+        check_text(command.text, with_files=bool(attachments))
         widget = await self._current(widget)
         self._moderation.check_words(widget, command.text)
         return SendRequest(
@@ -111,6 +122,8 @@ class MessageService:
             client_id=command.client_id,
             origin=command.origin,
             guests_write_public=widget.guests_write_public,
+            attachments=attachments,
+            link_secret=widget.secret_key if attachments else "",
         )
 
     def check_batch(
@@ -122,11 +135,15 @@ class MessageService:
             conn, [(r.imba_id, r.room_id, r.author_remote_id) for r in requests]
         )
         replied = message_store.rooms_of(conn, [r.answer_to for r in requests if r.answer_to])
+        uploads = file_store.for_attaching(conn, [i for r in requests for i in r.attachments])
         checked: list[MessageDraft | Exception] = []
         for request in requests:
             key = (request.imba_id, request.room_id, request.author_remote_id)
             try:
-                checked.append(self._check_one(request, *contexts[key], replied))
+                draft = self._check_one(request, *contexts[key], replied)
+                if request.attachments:
+                    draft = replace(draft, attachments=self._attachable(request, draft, uploads))
+                checked.append(draft)
             except ImbaError as exc:
                 checked.append(exc)
         return checked
@@ -173,6 +190,28 @@ class MessageService:
             client_id=request.client_id,
         )
 
+    def _attachable(
+        self, request: SendRequest, draft: MessageDraft, uploads: file_store.Attachable
+    ) -> tuple[Attachment, ...]:
+        """The request's files, if the author uploaded them and no other message took
+        them (a retry of the same client_id may take them again); links signed."""
+        found = []
+        for file_id in request.attachments:
+            upload, taken_by = uploads.get(file_id, (None, None))
+            if upload is None or upload.imba_id != request.imba_id:
+                raise NotFound(f"No file with id {file_id}.", field="attachments")
+            if upload.uploader_id != draft.author_id:
+                raise Forbidden(
+                    f"File {file_id} was uploaded by someone else: only they may send it.",
+                    field="attachments",
+                )
+            if taken_by is not None and (
+                request.client_id is None or taken_by != (draft.author_id, request.client_id)
+            ):
+                raise Conflict(f"File {file_id} is already in a message.", field="attachments")
+            found.append(upload.attachment())
+        return self._links.sign(request.link_secret, request.imba_id, tuple(found))
+
     def enqueue(self, request: SendRequest) -> asyncio.Future[tuple[Message, bool]]:
         """Queue a prepared request for the next group commit, in call order."""
         return self.writer.enqueue(request)
@@ -187,6 +226,8 @@ class MessageService:
                 "This client_id was already used for a message in another room.",
                 field="client_id",
             )
+        if not created and message.attachments:
+            [message] = await self._files.signed([message])
         return message
 
     async def history(
@@ -201,7 +242,7 @@ class MessageService:
             return message_store.in_room_before(conn, room.id, before_seq, limit + 1)
 
         found = await self._db.run_read(read)
-        return found[-limit:], len(found) > limit
+        return await self._files.signed(found[-limit:]), len(found) > limit
 
     async def replay(
         self, widget: Widget, user: User, room_id: int, after_seq: int, limit: int
@@ -212,7 +253,7 @@ class MessageService:
             room, _ = require_member(conn, widget, room_id, user)
             return message_store.in_room_after(conn, room.id, after_seq, limit)
 
-        return await self._db.run_read(read)
+        return await self._files.signed(await self._db.run_read(read))
 
     async def between(self, room_id: int, after_seq: int, up_to: int) -> list[Message]:
         """Messages ``after_seq < seq <= up_to`` of a room, for filling a gap in the
@@ -220,7 +261,7 @@ class MessageService:
         found = await self._db.run_read(
             lambda conn: message_store.in_room_after(conn, room_id, after_seq, up_to - after_seq)
         )
-        return [message for message in found if message.seq <= up_to]
+        return await self._files.signed([message for message in found if message.seq <= up_to])
 
     async def edit(self, widget: Widget, user: User, message_id: int, text: str) -> Message:
         """Authors may change the text of their own messages, under the rules of
@@ -241,6 +282,7 @@ class MessageService:
             await message_store.set_body(conn, message.id, text, self._clock.now())
             edited = await message_store.get(conn, widget.imba_id, message.id)
             assert edited is not None
+            edited = self._links.message(widget.secret_key, edited)
             uow.emit(MessageEdited(edited))
         return edited
 
@@ -251,6 +293,8 @@ class MessageService:
             conn = uow.conn
             message = await self._message_for(conn, widget, user, message_id, staff_may=True)
             await message_store.set_deleted(conn, message.id, self._clock.now())
+            files = await file_store.of_message(conn, message.id)
+            await file_store.remove(conn, files)
             deleted = await message_store.get(conn, widget.imba_id, message.id)
             assert deleted is not None
             uow.emit(
@@ -258,6 +302,8 @@ class MessageService:
                     deleted.imba_id, deleted.room_id, deleted.id, deleted.seq, deleted.author_id
                 )
             )
+        if files:
+            await self._files.forget_keys(files)
         return deleted
 
     async def _current(self, widget: Widget) -> Widget:
@@ -293,6 +339,9 @@ class MessageService:
         self, widget: Widget, query: MessageQuery, page: Page, viewer: User | None = None
     ) -> Slice[Message]:
         async with self._db.read() as conn:
-            return await message_store.find(
+            found = await message_store.find(
                 conn, widget.imba_id, query, page, viewer.id if viewer else None
             )
+        return replace(
+            found, items=[self._links.message(widget.secret_key, m) for m in found.items]
+        )

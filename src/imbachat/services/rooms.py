@@ -23,6 +23,7 @@ from imbachat.domain import (
 )
 from imbachat.errors import Forbidden, Invalid, NotFound
 from imbachat.events import MembersAdded, RoomCreated
+from imbachat.services.files import FileService
 from imbachat.services.profiles import ProfileRefresher
 from imbachat.states import MemberRole, MemberState, RoomStatus, RoomType, UserStatus
 from imbachat.store import messages as message_store
@@ -104,9 +105,11 @@ class RoomService:
         db: Database,
         changes: Changes,
         profiles: ProfileRefresher,
+        files: FileService,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._db = db
+        self._files = files
         self._changes = changes
         self._profiles = profiles
         self._clock = clock
@@ -247,7 +250,15 @@ class RoomService:
                 for room, member in mine
             ]
 
-        return await self._db.run_read(read)
+        views = await self._db.run_read(read)
+        last = [view.last_message for view in views if view.last_message is not None]
+        if not any(message.attachments for message in last):
+            return views
+        signed = {message.id: message for message in await self._files.signed(last)}
+        return [
+            replace(view, last_message=signed[view.last_message.id]) if view.last_message else view
+            for view in views
+        ]
 
     async def find(
         self, widget: Widget, query: RoomQuery, page: Page, viewer: User | None = None

@@ -11,6 +11,7 @@ from imbachat.auth.owner import hash_password, password_matches
 from imbachat.clock import SYSTEM_CLOCK, Clock
 from imbachat.domain import Widget
 from imbachat.errors import Conflict, Invalid, NotFound
+from imbachat.files.kinds import NO_FILES, Category, parse_categories
 from imbachat.store import widgets as widget_store
 from imbachat.store.db import Database
 from imbachat.urls import web_url
@@ -41,6 +42,8 @@ class WidgetSettings:
     guests_write_public: bool | None = None
     theme: str | None = None
     accent_color: str | None = None
+    file_types: str | None = None  # categories, comma-separated; "none"; "" the default
+    files_quota_bytes: int | None = None  # 0: the server's default
 
     def checked(self) -> dict[str, object]:
         """The columns to write."""
@@ -64,6 +67,19 @@ class WidgetSettings:
             if self.accent_color and not _COLOR.fullmatch(self.accent_color):
                 raise Invalid("accent_color is a colour as #rrggbb.", field="accent_color")
             values["accent_color"] = self.accent_color.lower() or None
+        if self.file_types is not None:
+            try:
+                chosen = parse_categories(self.file_types)
+            except ValueError as exc:
+                raise Invalid(str(exc), field="file_types") from None
+            listed = ",".join(c.value for c in Category if c in chosen) or NO_FILES
+            values["file_types"] = listed if self.file_types.strip() else None
+        if self.files_quota_bytes is not None:
+            if self.files_quota_bytes < 0:
+                raise Invalid(
+                    "files_quota_bytes is 0 (the default) or more.", field="files_quota_bytes"
+                )
+            values["files_quota_bytes"] = self.files_quota_bytes or None
         return values
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imbachat.domain import Room, User
 from imbachat.states import MemberState
-from imbachat.store.schema import members, messages, rooms
+from imbachat.store.schema import files, members, messages, rooms
 
 
 async def rooms_of(conn: AsyncConnection, user_id: int) -> list[Room]:
@@ -45,4 +45,11 @@ async def move_messages(conn: AsyncConnection, guest_id: int, member_id: int) ->
         update(messages)
         .where(messages.c.author_id == guest_id)
         .values(author_id=member_id, client_id=None)
+    )
+
+
+async def move_files(conn: AsyncConnection, guest_id: int, member_id: int) -> None:
+    """The guest's uploads are the member's: they may still send those not yet sent."""
+    await conn.execute(
+        update(files).where(files.c.uploader_id == guest_id).values(uploader_id=member_id)
     )

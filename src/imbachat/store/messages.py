@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imbachat.clock import unix
 from imbachat.domain import Message, MessageDraft, MessageQuery, Page, Slice
+from imbachat.errors import Conflict
 from imbachat.states import MemberState
+from imbachat.store import files as file_store
 from imbachat.store.common import cut_page, paginate, within
 from imbachat.store.schema import members, messages, rooms, users
 
@@ -134,6 +136,9 @@ def insert_batch(
                     "created_at": now,
                 }
             )
+    if any(drafts[index].attachments for index in row_draft):  # else the column stays NULL
+        for values, index in zip(rows, row_draft, strict=True):
+            values["attachments"] = drafts[index].attachments or None
     for values, uuid in zip(rows, new_uuids([v["room_id"] for v in rows], now), strict=True):
         values["uuid"] = uuid
     created: dict[int, Message] = {}  # draft index -> the new message
@@ -144,6 +149,8 @@ def insert_batch(
             created[index] = _new_message(row.id, values, draft)
             if draft.client_id is not None:
                 ids_by_key[(draft.author_id, draft.client_id)] = row.id
+            if draft.attachments:
+                _attach(conn, draft, row.id, values["room_id"])
         _mark_authors(conn, rows, now)
 
     repeated = [
@@ -156,6 +163,14 @@ def insert_batch(
         (created[index], True) if index in created else (next(earlier), False)
         for index in range(len(drafts))
     ]
+
+
+def _attach(conn: Connection, draft: MessageDraft, message_id: int, room_id: int) -> None:
+    """The files go to the message, unless another message took one meanwhile (on
+    another node): then the batch fails, and its sends are retried one by one."""
+    ids = [a.id for a in draft.attachments]
+    if file_store.attach(conn, ids, message_id, room_id) != len(ids):
+        raise Conflict("A file is already in another message.", field="attachments")
 
 
 def _new_message(message_id: int, values: dict[str, Any], draft: MessageDraft) -> Message:
@@ -178,6 +193,7 @@ def _new_message(message_id: int, values: dict[str, Any], draft: MessageDraft) -
         author_name=draft.author_name,
         author_is_bot=draft.author_is_bot,
         room_type=draft.room_type,
+        attachments=draft.attachments,
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import IntEnum, StrEnum
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -30,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from imbachat.domain import Attachment
 from imbachat.states import (
     DeliveryStatus,
     MemberRole,
@@ -76,6 +78,26 @@ class StrState(TypeDecorator[StrEnum]):
         return None if value is None else self._by_value[value]
 
 
+class Attachments(TypeDecorator[tuple[Attachment, ...]]):
+    """A message's files as a JSON list (without their links, which are signed
+    when the message is sent to someone); NULL for a message without files."""
+
+    impl = Text
+    cache_ok = True
+    _KEPT = ("id", "name", "size", "content_type", "width", "height", "thumbnail")
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if not value:
+            return None
+        kept = [{name: getattr(a, name) for name in self._KEPT} for a in value]
+        return orjson.dumps(kept).decode()
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> tuple[Attachment, ...]:
+        if not value:
+            return ()
+        return tuple(Attachment(**item) for item in orjson.loads(value))
+
+
 # SQLite only auto-increments an "INTEGER PRIMARY KEY"; PostgreSQL gets BIGINT identities.
 Id = BigInteger().with_variant(Integer, "sqlite")
 
@@ -119,6 +141,11 @@ widgets = Table(
     # or "dark"; and the owner's accent colour (#rrggbb), in both.
     Column("theme", String(8), nullable=False, default="auto", server_default="auto"),
     Column("accent_color", String(7)),
+    # Files: the categories the widget takes (comma-separated; NULL: the default
+    # list), its own quota (NULL: the server's), and what its files take now.
+    Column("file_types", String(200)),
+    Column("files_quota_bytes", BigInteger),
+    Column("files_bytes", BigInteger, nullable=False, default=0, server_default="0"),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
 )
@@ -206,10 +233,35 @@ messages = Table(
     Column("created_at", DateTime, nullable=False),
     Column("edited_at", DateTime),
     Column("deleted_at", DateTime),
+    # The message's files as they render (JSON); NULL for none, as most messages.
+    Column("attachments", Attachments),
     UniqueConstraint("room_id", "seq", name="uq_messages_room_id_seq"),
     UniqueConstraint("author_id", "client_id", name="uq_messages_author_id_client_id"),
     Index("ix_messages_imba_id_id", "imba_id", "id"),
     Index("ix_messages_imba_id_created_at", "imba_id", "created_at"),
+)
+
+files = Table(
+    "files",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("imba_id", BigInteger, ForeignKey("widgets.imba_id"), nullable=False),
+    Column("uploader_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("content_type", String(127), nullable=False),
+    Column("category", String(16), nullable=False),
+    Column("storage_key", String(255), nullable=False),
+    Column("thumbnail_key", String(255)),
+    Column("thumbnail_type", String(32)),
+    Column("width", Integer),
+    Column("height", Integer),
+    # Set once, when a message of the uploader's takes the file; NULL until then.
+    Column("message_id", Id, ForeignKey("messages.id")),
+    Column("room_id", Id, ForeignKey("rooms.id")),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_files_message_id", "message_id"),
+    Index("ix_files_created_at", "created_at"),
 )
 
 webhooks = Table(
