@@ -5,6 +5,7 @@ signed server-side), plus "Write a message" buttons and a public-chat block."""
 from __future__ import annotations
 
 import html
+import io
 import json
 import threading
 import time
@@ -103,6 +104,46 @@ EXTRAS = {
     '<nav id="bottom-bar" style="position:fixed;bottom:0;left:0;right:0;height:56px;'
     'background:#333;color:#fff">Cart · Menu</nav>',
 }
+
+
+def photo(width: int = 1200, height: int = 800, orientation: int | None = None) -> bytes:
+    """A JPEG as phones take them: GPS position in its EXIF, and (``orientation``) a
+    rotation for the viewer to apply. Its top left corner is red, the rest blue."""
+    from PIL import Image
+
+    image = Image.new("RGB", (width, height), (30, 60, 200))
+    image.paste((220, 20, 20), (0, 0, width // 4, height // 4))
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    if orientation:
+        exif[0x0112] = orientation
+    gps = exif.get_ifd(0x8825)
+    gps.update({1: "N", 2: (52.0, 31.0, 12.0), 3: "E", 4: (13.0, 24.0, 36.0)})
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif.tobytes(), quality=90)
+    return out.getvalue()
+
+
+def pdf(size: int = 2048) -> bytes:
+    """A small PDF of exactly ``size`` bytes (the server tells files by their content)."""
+    head = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n"
+    tail = b"\n%%EOF\n"
+    return head + b"%" * (size - len(head) - len(tail)) + tail
+
+
+def send_files(widget: Any, user: int, room: int, files: dict[str, bytes], text: str = "") -> None:
+    """A message of ``user`` with these files (name: content), as a site's backend
+    sends one: each file uploaded with Basic auth, then send_msg with their ids."""
+    ids = []
+    for name, content in files.items():
+        answer = widget.http.post(
+            f"/imbachat/v1/{widget.imba_id}/files",
+            auth=widget.basic, data={"user_id": str(user)}, files={"file": (name, content)},
+        )  # fmt: skip
+        assert answer.status_code == 201, answer.text
+        ids.append(answer.json()["data"]["id"])
+    fields = {f"attachments[{i}]": str(file_id) for i, file_id in enumerate(ids)}
+    widget.send(user, room, text, **fields)
 
 
 class HostSite:

@@ -5,6 +5,8 @@ right to left; reduced motion is honoured."""
 
 from __future__ import annotations
 
+import io
+import zipfile
 from pathlib import Path
 
 import axe_playwright_python
@@ -12,6 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import screenshot
+from tests.e2e.host_site import pdf, photo, send_files
 
 AXE = Path(axe_playwright_python.__file__).with_name("axe.min.js")
 SHADOW = "document.querySelector('[data-imbachat]').shadowRoot"
@@ -279,3 +282,44 @@ def test_the_owners_theme_applies_unless_the_page_chooses_one(arranged, browser)
         assert panel == "rgb(255, 255, 255)"
     finally:
         context.close()
+
+
+def archive() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as packed:
+        packed.writestr("notes.txt", "seeds to swap")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("lang", ["en", "ar"])
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_photos_files_and_the_image_viewer_have_no_serious_violation(
+    host_site, open_page, lang, theme
+) -> None:
+    site, widget = host_site
+    room = widget.room([1, 2], room_type=1, room_title="Garden")
+    send_files(widget, 2, room, {"garden.jpg": photo(900, 600)}, "Our garden")
+    send_files(widget, 1, room, {"plan.pdf": pdf(), "seeds.zip": archive()})
+    page = open_page(site.page_url(1, lang=lang, theme=theme))
+    page.click(".ic-launcher")
+    page.click(".ic-tab:nth-child(2)")
+    page.click(f'.ic-room[data-room="{room}"]')
+    expect(page.locator(".ic-thumb img")).to_have_count(1)
+    expect(page.locator(".ic-file")).to_have_count(2)
+    # The composer's tray: one file ready to send, one refused (a program: not taken).
+    page.set_input_files(
+        ".ic-composer input[type=file]",
+        files=[{"name": "ready.pdf", "mimeType": "application/pdf", "buffer": pdf()},
+               {"name": "tool.bin", "mimeType": "application/octet-stream",
+                "buffer": b"\x7fELF\x02\x01\x01" + bytes(200)}],
+    )  # fmt: skip
+    expect(page.locator(".ic-up-error")).to_have_count(1)
+    expect(page.locator(".ic-tray progress")).to_have_count(0)
+    problems = {"a conversation with files": serious_violations(page)}
+    screenshot(page, f"a11y-files-{lang}-{theme}", of=".ic-panel")
+
+    page.click(".ic-thumb")
+    expect(page.get_by_role("dialog", name="garden.jpg")).to_be_visible()
+    problems["the image viewer"] = serious_violations(page)
+
+    assert {view: found for view, found in problems.items() if found} == {}

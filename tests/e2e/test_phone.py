@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import screenshot
+from tests.e2e.host_site import pdf, photo, send_files
 
 PHONES = {
     "375x667": (375, 667),
@@ -211,3 +212,43 @@ def test_the_launcher_keeps_clear_of_the_pages_bottom_bar(host_site, open_phone)
     assert launcher is not None and bar is not None
     assert launcher["y"] + launcher["height"] <= bar["y"]
     assert launcher["width"] >= 44 and launcher["height"] >= 44
+
+
+@pytest.mark.parametrize("phone", ["375x667", "320x568-text-at-200-percent"])
+def test_photos_and_files_fit_the_screen(host_site, open_phone, phone: str) -> None:
+    site, widget = host_site
+    width, height = PHONES[phone]
+    room = widget.room([1, 2], room_type=1, room_title=LONG_TITLE)
+    send_files(widget, 2, room, {"panorama.jpg": photo(2000, 500)}, "The view from the hill")
+    send_files(widget, 2, room, {"tall.jpg": photo(600, 1400)})
+    send_files(widget, 1, room, {LONG_TITLE + ".pdf": pdf()}, "https://example.com/" + "x" * 80)
+    page = open_phone(site.page_url(1), width, height)
+    tap(page, ".ic-launcher")
+    tap(page, ".ic-tab:nth-child(2)")
+    tap(page, f'.ic-room[data-room="{room}"]')
+    expect(page.locator(".ic-thumb img")).to_have_count(2)
+    expect(page.locator(".ic-file")).to_have_count(1)
+    page.set_input_files(
+        ".ic-composer input[type=file]",
+        files=[{"name": LONG_NAME + ".pdf", "mimeType": "application/pdf", "buffer": pdf()}],
+    )
+    expect(page.locator(".ic-tray .ic-up")).to_have_count(1)
+
+    within_screen(page, "a conversation with photos and files")
+    for shown in page.locator(".ic-files > *").all():  # nothing cut off at the sides
+        box = shown.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, box
+    name = page.locator(".ic-file-name")
+    assert name.evaluate("el => el.scrollWidth > el.clientWidth"), "a long name is cut short"
+    screenshot(page, f"phone-{phone}-files")
+
+    tap(page, ".ic-thumb")
+    viewer = page.get_by_role("dialog", name="panorama.jpg")
+    expect(viewer).to_be_visible()
+    for part in (viewer, viewer.locator("img"), viewer.get_by_role("button", name="Close")):
+        box = part.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["y"] >= 0, box
+        assert box["x"] + box["width"] <= width + 0.5 and box["y"] + box["height"] <= height + 0.5
+    tap(page, '.ic-viewer .ic-icon-btn[aria-label="Close"]')
+    expect(viewer).to_have_count(0)
+    assert page.errors == []

@@ -147,6 +147,8 @@
     this.reply = null;
     this.editing = null;
     this.lastTyping = 0;
+    this.uploads = [];        // files picked in a room's composer: uploading, uploaded or refused
+    this.files = { max_bytes: 0 };   // what the server takes (ready.files)
   }
 
   /* A string of the chat's language; ``count`` picks the plural form (Intl). */
@@ -240,6 +242,7 @@
   /* -- DOM ---------------------------------------------------------------------- */
 
   Chat.prototype.build = function (container) {
+    var self = this;
     var target = typeof container === "string" ? document.getElementById(container) : container;
     this.inline = !!target;
     this.host = h("div", { "data-imbachat": "" });
@@ -251,7 +254,7 @@
     var el = this.el;
     el.badge = h("span", { class: "ic-badge ic-hidden", "aria-hidden": "true" });
     el.launcher = h("button", { class: "ic-launcher", type: "button", "aria-label": this.t("openChat"), "aria-expanded": "false",
-      onclick: this.toggle.bind(this) }, [svgBubble(), el.badge]);
+      onclick: this.toggle.bind(this) }, [svgIcon("M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z"), el.badge]);
     el.status = h("span", { class: "ic-head-sub" });
     el.title = h("span", { class: "ic-head-title" }, [this.params.title || this.t("chat"), el.status]);
     el.back = h("button", { class: "ic-icon-btn ic-back ic-hidden", type: "button", "aria-label": this.t("back"), text: "‹", onclick: this.back.bind(this) });
@@ -268,11 +271,21 @@
     el.typing = h("div", { class: "ic-typing", "aria-live": "polite" });
     el.barText = h("span");
     el.bar = h("div", { class: "ic-bar ic-hidden" }, [el.barText, h("button", { class: "ic-icon-btn", type: "button", text: "×", "aria-label": this.t("cancel"), onclick: this.clearBar.bind(this) })]);
-    el.input = h("textarea", { rows: "1", placeholder: this.t("write"), "aria-label": this.t("write"), onkeydown: this.onKey.bind(this), oninput: this.onInput.bind(this) });
+    el.input = h("textarea", { rows: "1", placeholder: this.t("write"), "aria-label": this.t("write"), onkeydown: this.onKey.bind(this), oninput: this.onInput.bind(this),
+      onpaste: this.onPaste.bind(this) });
     el.send = h("button", { class: "ic-btn", type: "submit", text: this.t("send") });
-    el.composer = h("form", { class: "ic-composer", onsubmit: this.onSubmit.bind(this) }, [el.input, el.send]);
+    // Files: the attach button opens the hidden picker; a drop on the conversation or
+    // a paste of images into the field does the same.
+    el.file = h("input", { type: "file", multiple: true, class: "ic-hidden",
+      onchange: function () { self.addFiles(el.file.files); el.file.value = ""; } });
+    el.attach = h("button", { class: "ic-icon-btn ic-attach ic-hidden", type: "button", "aria-label": this.t("attach"), title: this.t("attach"),
+      onclick: function () { el.file.click(); } }, [svgIcon("M20.5 11.5l-8.4 8.4a5 5 0 0 1-7.1-7.1l8.4-8.4a3.3 3.3 0 0 1 4.7 4.7l-8.4 8.4a1.7 1.7 0 0 1-2.4-2.4l7.7-7.7")]);
+    el.tray = h("div", { class: "ic-tray ic-hidden" });
+    el.composer = h("form", { class: "ic-composer", onsubmit: this.onSubmit.bind(this) }, [el.attach, el.file, el.input, el.send]);
     el.readOnly = h("p", { class: "ic-readonly ic-hidden", text: this.t("readOnly") });
-    el.conv = h("section", { class: "ic-conv ic-hidden" }, [el.messages, el.typing, el.bar, el.composer, el.readOnly]);
+    var drag = this.onDrag.bind(this);
+    el.conv = h("section", { class: "ic-conv ic-hidden", "data-drop": this.t("dropHere"), ondragover: drag, ondragleave: drag, ondrop: drag },
+      [el.messages, el.typing, el.bar, el.tray, el.composer, el.readOnly]);
     el.form = h("section", { class: "ic-form ic-hidden" });
     el.toast = h("div", { class: "ic-toast ic-hidden", role: "alert" });
     el.panel = h("div", { class: "ic-panel" + (this.inline ? "" : " ic-hidden"), role: this.inline ? "region" : "dialog", "aria-label": this.t("chatPanel") }, [
@@ -373,12 +386,13 @@
     messages[next].focus();
   };
 
-  function svgBubble() {
+  function svgIcon(d) {
     var ns = "http://www.w3.org/2000/svg";
     var svg = document.createElementNS(ns, "svg");
     svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
     var path = document.createElementNS(ns, "path");
-    path.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z");
+    path.setAttribute("d", d);
     svg.appendChild(path);
     return svg;
   }
@@ -426,6 +440,7 @@
 
   Chat.prototype.close = function (fromHistory) {
     if (this.inline || !this.el || !this.panelOpen) { return; }
+    this.closeViewer();
     if (fromHistory !== true && this.historyDepth) { history.go(-this.historyDepth); return; }   // popstate closes
     this.historyDepth = 0;
     this.panelOpen = false;
@@ -573,6 +588,7 @@
     this.me = frame.user;
     this.guestWrites = !!(frame.guest && frame.guest.write_public);
     this.appearance = frame.appearance || null;
+    this.files = frame.files || { max_bytes: 0 };
     this.paint();
     if (this.adoptGuest) { forgetGuest(); this.adoptGuest = null; }
     this.backoff = 500;
@@ -584,7 +600,7 @@
     this.pinger = setInterval(function () { self.send({ type: "ping" }); }, 25000);
     Object.keys(this.pending).forEach(function (clientId) {   // idempotent by client_id
       var p = self.pending[clientId];
-      if (!p.failed) { self.send({ type: "send", room_id: p.room_id, text: p.text, client_id: clientId, answer_to: p.answer_to }); }
+      if (!p.failed) { self.send(sendFrame(p, clientId)); }
     });
     if (this.current && this.rooms[this.current] && !this.rooms[this.current].loaded) { this.requestHistory(this.current); }
     this.render();
@@ -637,9 +653,13 @@
     var box = this.el.messages;
     var fromBottom = box.scrollHeight - box.scrollTop;
     var seen = {};
+    var fresh = {};
+    var oldest = room.messages.length ? room.messages[0].seq : Infinity;
     room.messages.forEach(function (m) { seen[m.id] = true; });
-    room.messages = frame.messages.filter(function (m) { return !seen[m.id]; }).concat(room.messages);
-    room.hasMore = frame.has_more;
+    frame.messages.forEach(function (m) { fresh[m.id] = m; });
+    // Known messages are replaced (fresh file links); older ones go first.
+    room.messages = frame.messages.filter(function (m) { return !seen[m.id]; }).concat(room.messages.map(function (m) { return fresh[m.id] || m; }));
+    if (!frame.messages.length || frame.messages[0].seq <= oldest) { room.hasMore = frame.has_more; }
     var first = !room.loaded;
     room.loaded = true;
     room.loadingHistory = false;
@@ -654,8 +674,9 @@
   Chat.prototype.on_message_deleted = function (frame) {
     var room = this.rooms[frame.room_id];
     if (!room) { return; }
-    room.messages.forEach(function (m) { if (m.id === frame.message_id) { m.deleted_at = "deleted"; m.message = ""; } });
-    if (room.last_message && room.last_message.id === frame.message_id) { room.last_message.deleted_at = "deleted"; room.last_message.message = ""; }
+    room.messages.concat(room.last_message || []).forEach(function (m) {
+      if (m.id === frame.message_id) { m.deleted_at = "deleted"; m.message = ""; m.attachments = []; }
+    });
     this.render();
   };
 
@@ -813,6 +834,7 @@
   Chat.prototype.showList = function (fromHistory) {
     if (fromHistory !== true && this.historyDepth === 2) { history.back(); return; }   // popstate shows the list
     this.current = null;
+    this.closeViewer();
     this.el.form.classList.add("ic-hidden");
     this.formOpen = false;
     this.render();
@@ -872,16 +894,25 @@
 
   Chat.prototype.onSubmit = function (event) { event.preventDefault(); this.submit(); };
 
+  /* Text and the files uploaded for this room go in one send; while a file is still
+     uploading, sending waits (the button is disabled, Enter says why). */
   Chat.prototype.submit = function () {
+    var self = this;
     var text = this.el.input.value;
-    if (!text.trim() || !this.current) { return; }
+    var ups = this.editing ? [] : this.roomUploads();
+    if (ups.some(uploading)) { this.toast(this.t("waitUploads")); return; }
+    var files = ups.filter(function (u) { return u.att; }).map(function (u) { return u.att; });
+    if ((!text.trim() && !files.length) || !this.current) { return; }
     if (this.editing) {
+      if (!text.trim()) { return; }
       this.send({ type: "edit", message_id: this.editing.id, text: text });
     } else {
       var clientId = newClientId();
-      var answerTo = this.reply ? this.reply.id : 0;
-      this.pending[clientId] = { room_id: this.current, text: text, answer_to: answerTo, failed: false, at: Date.now() / 1000 };
-      this.send({ type: "send", room_id: this.current, text: text, client_id: clientId, answer_to: answerTo });
+      var p = { room_id: this.current, text: text, answer_to: this.reply ? this.reply.id : 0, files: files, failed: false, at: Date.now() / 1000 };
+      this.pending[clientId] = p;
+      this.send(sendFrame(p, clientId));
+      ups.forEach(self.dropUpload, self);
+      this.renderTray();
     }
     this.el.input.value = "";
     this.el.input.style.height = "auto";
@@ -894,14 +925,14 @@
     var p = this.pending[clientId];
     if (!p) { return; }
     p.failed = false;
-    this.send({ type: "send", room_id: p.room_id, text: p.text, client_id: clientId, answer_to: p.answer_to });
+    this.send(sendFrame(p, clientId));
     this.render();
   };
 
   Chat.prototype.startReply = function (message) {
     this.editing = null;
     this.reply = message;
-    this.el.barText.textContent = this.t("replyTo") + " " + message.user_name + ": " + message.message;
+    this.el.barText.textContent = this.t("replyTo") + " " + message.user_name + ": " + this.preview(message);
     this.el.bar.classList.remove("ic-hidden");
     this.el.input.focus();
   };
@@ -924,6 +955,210 @@
 
   Chat.prototype.remove = function (message) {
     if (window.confirm(this.t("confirmDelete"))) { this.send({ type: "delete", message_id: message.id }); }
+  };
+
+  /* -- files ------------------------------------------------------------------------ */
+
+  function fill(text, values) {
+    return String(text).replace(/\{(\w+)\}/g, function (all, key) { return key in values ? values[key] : all; });
+  }
+  function uploading(u) { return !u.att && !u.error; }
+  function sendFrame(p, clientId) {
+    var frame = { type: "send", room_id: p.room_id, text: p.text, client_id: clientId, answer_to: p.answer_to };
+    if (p.files && p.files.length) { frame.attachments = p.files.map(function (a) { return a.id; }); }
+    return frame;
+  }
+  // File links are the server's paths unless it knows its public address.
+  function fileUrl(url) { return typeof url === "string" && /^\/[^/]/.test(url) ? SERVER + url : webUrl(url); }
+  var KINDS = [["image", /^image\//], ["pdf", /pdf/], ["audio", /^audio\//], ["video", /^video\//], ["archive", /zip|rar|7z|tar/],
+    ["office", /word|excel|powerpoint|officedoc|opendoc|rtf/], ["text", /^text\/|json/]];
+  function kindOf(type) { return (KINDS.filter(function (k) { return k[1].test(type || ""); })[0] || ["other"])[0]; }
+  function fileIcon(name, type) {
+    var ext = /\.([a-z0-9]{1,4})$/i.exec(name || "");
+    return h("span", { class: "ic-file-icon", "data-kind": kindOf(type), "aria-hidden": "true", text: ext ? ext[1].toUpperCase() : "" });
+  }
+
+  /* A size in the chat's language: 742 bytes, 340 kB, 2.5 MB. */
+  Chat.prototype.size = function (n) {
+    var units = ["byte", "kilobyte", "megabyte", "gigabyte"];
+    var at = 0;
+    n = Number(n) || 0;
+    while (n >= 1000 && at < 3) { n /= 1000; at += 1; }
+    try {
+      return new Intl.NumberFormat(this.lang, { style: "unit", unit: units[at], unitDisplay: at ? "short" : "long", maximumFractionDigits: n < 10 && at ? 1 : 0 }).format(n);
+    } catch (e) { return Math.round(n * 10) / 10 + " " + ["B", "kB", "MB", "GB"][at]; }
+  };
+
+  /* What a message says in one line: its text, else its first file. */
+  Chat.prototype.preview = function (m) {
+    var first = (m.attachments || [])[0];
+    if (m.deleted_at) { return this.t("deleted"); }
+    return m.message || !first ? m.message : first.width ? "📷 " + this.t("photo") : "📎 " + first.name;
+  };
+
+  Chat.prototype.roomUploads = function () {
+    var room = this.current;
+    return this.uploads.filter(function (u) { return u.room === room; });
+  };
+
+  Chat.prototype.canAttach = function () {
+    return this.files.max_bytes > 0 && !!this.current && !this.el.composer.classList.contains("ic-hidden");
+  };
+
+  Chat.prototype.onDrag = function (event) {
+    var data = event.dataTransfer;
+    if (!data || Array.prototype.indexOf.call(data.types || [], "Files") < 0 || !this.canAttach()) { return; }
+    event.preventDefault();
+    this.el.conv.classList.toggle("ic-drop", event.type === "dragover");
+    if (event.type === "drop") { this.addFiles(data.files); }
+  };
+
+  // Pasted images (a screenshot, an image copied in a browser); pasted text stays text.
+  Chat.prototype.onPaste = function (event) {
+    var data = event.clipboardData;
+    if (!data || !data.files || !data.files.length || data.getData("text/plain") || !this.canAttach()) { return; }
+    event.preventDefault();
+    this.addFiles(data.files);
+  };
+
+  /* Files picked, dropped or pasted: each is checked here first (size, at most ten
+     in a message), then uploaded with its progress shown. */
+  Chat.prototype.addFiles = function (list) {
+    var self = this;
+    var max = this.files.max_bytes;
+    if (!this.canAttach()) { return; }
+    Array.prototype.forEach.call(list || [], function (file) {
+      var u = { room: self.current, file: file, name: file.name || "image.png", size: file.size, node: h("div", { class: "ic-up" }) };
+      var taken = self.roomUploads().filter(function (o) { return !o.error; }).length;
+      u.error = taken >= 10 ? self.t("tooMany") : file.size > max ? fill(self.t("tooLarge"), { name: u.name, max: self.size(max) })
+        : !file.size ? fill(self.t("unreadable"), { name: u.name }) : null;
+      self.uploads.push(u);
+      if (!u.error) { self.upload(u); }
+      self.paintUpload(u);
+    });
+    this.renderTray();
+  };
+
+  /* XMLHttpRequest, for its upload progress; the socket's token says who uploads. */
+  Chat.prototype.upload = function (u) {
+    var self = this;
+    var xhr = new XMLHttpRequest();
+    var form = new FormData();
+    form.append("file", u.file, u.name);
+    xhr.open("POST", SERVER + "/imbachat/v1/" + IMBA_ID + "/files");
+    xhr.setRequestHeader("JWT", this.params.token);
+    xhr.upload.onprogress = function (event) { if (event.lengthComputable && u.bar) { u.bar.value = 100 * event.loaded / event.total; } };
+    xhr.onload = xhr.onerror = function () {
+      if (self.uploads.indexOf(u) < 0) { return; }   // removed meanwhile
+      var answer = {};
+      try { answer = JSON.parse(xhr.responseText); } catch (e) { /* not JSON: said by status */ }
+      if (xhr.status === 201 && answer.data) { u.att = answer.data; } else { u.error = self.uploadError(xhr, answer, u); }
+      self.paintUpload(u);
+      self.renderTray();
+    };
+    u.xhr = xhr;
+    xhr.send(form);
+  };
+
+  Chat.prototype.uploadError = function (xhr, answer, u) {
+    var key = { 0: "uploadFailed", 413: u.size > this.files.max_bytes ? "tooLarge" : "full", 415: "refused", 422: "unreadable", 429: "slowDown" }[xhr.status];
+    var text = key ? this.t(key) : answer.message ? "“{name}”: " + answer.message : this.t("uploadFailed");
+    return fill(text, { name: u.name, max: this.size(this.files.max_bytes), n: xhr.getResponseHeader("Retry-After") || "60" });
+  };
+
+  /* One file in the composer's tray: a preview, its name, then its progress (with a
+     cancel button), its size (with a remove button) or why it cannot be sent. */
+  Chat.prototype.paintUpload = function (u) {
+    var self = this;
+    var busy = uploading(u);
+    var image = !u.error && /^image\//.test(u.file.type);
+    if (image && !u.preview && window.URL && URL.createObjectURL) { u.preview = URL.createObjectURL(u.file); }
+    u.bar = busy ? h("progress", { max: "100", value: "0", "aria-label": fill(this.t("uploading"), { name: u.name }) }) : null;
+    u.node.className = "ic-up" + (u.error ? " ic-up-error" : "");
+    u.node.textContent = "";
+    [u.preview && image ? h("img", { src: u.preview, alt: "" }) : fileIcon(u.name, u.file.type),
+      h("div", { class: "ic-up-main" }, [h("span", { class: "ic-up-name", text: u.name }),
+        u.bar || h("span", { class: "ic-up-note", role: u.error ? "alert" : null, text: u.error || this.size(u.att ? u.att.size : u.size) })]),
+      h("button", { class: "ic-icon-btn", type: "button", text: "×", "aria-label": fill(this.t(busy ? "cancelUpload" : "removeFile"), { name: u.name }),
+        onclick: function () { self.dropUpload(u); self.renderTray(); self.el.input.focus(); } })
+    ].forEach(function (node) { u.node.appendChild(node); });
+  };
+
+  Chat.prototype.dropUpload = function (u) {
+    var at = this.uploads.indexOf(u);
+    if (at >= 0) { this.uploads.splice(at, 1); }
+    if (u.xhr && uploading(u)) { u.xhr.abort(); }
+    if (u.preview) { URL.revokeObjectURL(u.preview); }
+  };
+
+  Chat.prototype.renderTray = function () {
+    var tray = this.el.tray;
+    var ups = this.roomUploads();
+    var box = this.el.messages;
+    var atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+    var same = ups.length === tray.childNodes.length && ups.every(function (u, i) { return tray.childNodes[i] === u.node; });
+    if (!same) { tray.textContent = ""; ups.forEach(function (u) { tray.appendChild(u.node); }); }
+    tray.classList.toggle("ic-hidden", !ups.length);
+    this.el.send.disabled = ups.some(uploading);
+    if (atBottom) { box.scrollTop = box.scrollHeight; }   // the latest stays in sight above the tray
+  };
+
+  /* A message's files: images as thumbnails sized before they load (no jumps), the
+     rest as cards that download. */
+  Chat.prototype.attachments = function (room, list) {
+    var self = this;
+    return list && list.length ? h("div", { class: "ic-files" }, list.map(function (a) { return self.attachment(room, a); })) : null;
+  };
+
+  Chat.prototype.attachment = function (room, a) {
+    var self = this;
+    var thumb = fileUrl(a.thumbnail_url);
+    if (thumb && a.width > 0 && a.height > 0) {
+      var w = Math.max(1, Math.min(a.width, 260, Math.round(a.width * 320 / a.height)));
+      return h("button", { class: "ic-thumb", type: "button", "data-file": String(a.id), onclick: function () { self.view(room, a); } }, [
+        h("img", { src: thumb, alt: a.name, width: String(w), height: String(Math.round(w * a.height / a.width)), onerror: function () { self.refreshLinks(room); } })]);
+    }
+    var shown = /^(audio|video|image)\//.test(a.content_type);   // opened in a tab; the rest download
+    return h("a", { class: "ic-file", href: fileUrl(a.url), target: shown ? "_blank" : null, rel: "noopener noreferrer", download: a.name, "data-file": String(a.id) }, [
+      fileIcon(a.name, a.content_type),
+      h("span", { class: "ic-file-main" }, [h("span", { class: "ic-file-name", text: a.name }), h("span", { class: "ic-file-size", text: this.size(a.size) })])]);
+  };
+
+  /* Links run out after a day: a file that no longer loads asks for the room's
+     messages again, with fresh links (at most twice a minute). */
+  Chat.prototype.refreshLinks = function (room) {
+    if (Date.now() - (room.refreshed || 0) < 30000) { return; }
+    room.refreshed = Date.now();
+    this.send({ type: "history", room_id: room.id, limit: Math.min(100, Math.max(1, room.messages.length)) });
+  };
+
+  /* The full image in a modal dialog over the page: Esc, the close button or a click
+     beside the image close it, and focus goes back to the thumbnail. */
+  Chat.prototype.view = function (room, a) {
+    var self = this;
+    this.closeViewer();
+    var link = h("a", { class: "ic-btn", href: fileUrl(a.url), target: "_blank", rel: "noopener noreferrer", text: this.t("original") });
+    var close = h("button", { class: "ic-icon-btn", type: "button", "aria-label": this.t("close"), text: "×", onclick: this.closeViewer.bind(this) });
+    var viewer = h("div", { class: "ic-viewer", role: "dialog", "aria-modal": "true", "aria-labelledby": "ic-view-title",
+      onclick: function (event) { if (event.target === viewer) { self.closeViewer(); } },
+      onkeydown: function (event) {
+        if (event.key === "Escape") { event.preventDefault(); self.closeViewer(); }
+        if (event.key === "Tab") { event.preventDefault(); (event.target === close ? link : close).focus(); }   // focus stays inside
+      } }, [
+      h("div", { class: "ic-view-bar" }, [h("div", { id: "ic-view-title", class: "ic-view-title", text: a.name }), link, close]),
+      h("img", { src: fileUrl(a.url), alt: a.name, onerror: function () { self.refreshLinks(room); } })]);
+    this.viewer = { node: viewer, file: a.id };
+    this.el.root.appendChild(viewer);
+    close.focus();
+  };
+
+  Chat.prototype.closeViewer = function () {
+    var v = this.viewer;
+    if (!v) { return; }
+    this.viewer = null;
+    v.node.remove();
+    var back = this.el.messages.querySelector('.ic-thumb[data-file="' + v.file + '"]');
+    if (back) { back.focus(); }
   };
 
   /* -- rendering ----------------------------------------------------------------- */
@@ -1069,7 +1304,7 @@
       var other = self.other(room);
       var last = room.last_message;
       var unread = self.unread(room);
-      var preview = last ? (last.deleted_at ? self.t("deleted") : (room.type !== 0 && last.user_name ? last.user_name + ": " : "") + last.message) : "";
+      var preview = last ? (last.deleted_at ? self.t("deleted") : (room.type !== 0 && last.user_name ? last.user_name + ": " : "") + self.preview(last)) : "";
       list.appendChild(h("li", {}, [h("button", { class: "ic-room", type: "button", "data-room": String(room.id),
         "aria-label": self.roomTitle(room) + (unread ? ", " + self.t("unread", unread) : ""), onclick: function () { self.showRoom(room.id); } }, [
         avatar(other || { name: room.name, user_id: room.id }),
@@ -1096,6 +1331,9 @@
     var readOnly = !!this.guest && room.type !== 3 && !this.guestWrites;
     this.el.composer.classList.toggle("ic-hidden", readOnly);
     this.el.readOnly.classList.toggle("ic-hidden", !readOnly);
+    this.el.attach.classList.toggle("ic-hidden", !this.files.max_bytes);
+    if (this.files.accept) { this.el.file.setAttribute("accept", this.files.accept); } else { this.el.file.removeAttribute("accept"); }
+    this.renderTray();
     var box = this.el.messages;
     var atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
     box.textContent = "";
@@ -1112,7 +1350,7 @@
       var p = self.pending[clientId];
       if (p.room_id !== room.id) { return; }
       var node = h("div", { class: "ic-msg ic-own ic-pending" + (p.failed ? " ic-failed" : "") }, [
-        h("div", { class: "ic-bubble" }, [richText(p.text)]),
+        h("div", { class: "ic-bubble" + (p.text ? "" : " ic-only") }, [self.attachments(room, p.files), richText(p.text)]),
         h("div", { class: "ic-meta", text: p.failed ? self.t("failed") : self.t("sending"), onclick: function () { self.retry(clientId); } })]);
       box.appendChild(node);
     });
@@ -1127,7 +1365,7 @@
     var quote = null;
     if (m.answer_to && !deleted) {
       var q = byId[m.answer_to];
-      quote = h("div", { class: "ic-quote", text: q ? q.user_name + ": " + (q.deleted_at ? this.t("deleted") : q.message) : "#" + m.answer_to });
+      quote = h("div", { class: "ic-quote", text: q ? q.user_name + ": " + this.preview(q) : "#" + m.answer_to });
     }
     var meta = this.clock(m.time) + (m.edited_at && !deleted ? " · " + this.t("edited") : "") + (own && !deleted ? (m.seq <= readUpTo ? " ✓✓" : " ✓") : "");
     var actions = deleted ? null : h("div", { class: "ic-actions" }, [
@@ -1137,7 +1375,8 @@
     return h("div", { class: "ic-msg" + (own ? " ic-own" : "") + (deleted ? " ic-deleted" : ""), "data-seq": String(m.seq), "data-id": String(m.id),
       tabindex: deleted ? null : "-1" }, [
       !own && (room.type !== 0 || m.is_bot) ? this.author(room, m) : null,
-      h("div", { class: "ic-bubble" }, [quote, deleted ? this.t("deleted") : richText(m.message)]),
+      h("div", { class: "ic-bubble" + (m.message || deleted ? "" : " ic-only") }, [quote, deleted ? this.t("deleted") : this.attachments(room, m.attachments),
+        deleted ? null : richText(m.message)]),
       h("div", { class: "ic-meta", text: meta }),
       actions]);
   };
