@@ -23,7 +23,7 @@ import psutil
 from hdrh.histogram import HdrHistogram
 
 import imbachat
-from bench import flood, load, roomlist, storm
+from bench import flood, load, roomlist, storm, uploads
 from bench.server import REDIS_URL, ServerUnderTest, drop_postgres, scratch_postgres
 
 WORKERS = 2
@@ -40,6 +40,8 @@ class Scenario:
     idle: int = 0
     target: str = ""
     profile: str = ""  # py-spy's raw samples of the server during the load go here
+    uploaders: int = 0  # clients uploading large files in a loop meanwhile
+    upload_bytes: int = 20_000_000
 
 
 SCENARIOS = {
@@ -53,6 +55,18 @@ SCENARIOS = {
             target=">= 2,000 msg/s, p99 <= 50 ms, zero loss",
         ),
         Scenario("send", rooms=20, members=10, rate=400, duration=8),
+    ),
+    "send-uploads": (
+        Scenario(
+            "send-uploads",
+            rooms=100,
+            members=10,
+            rate=2000,
+            duration=20,
+            uploaders=4,
+            target="send's p99 within noise while 4 clients upload 20 MB files in a loop",
+        ),
+        Scenario("send-uploads", rooms=20, members=10, rate=400, duration=8, uploaders=4),
     ),
     "send-rest": (
         Scenario(
@@ -247,6 +261,8 @@ def run_on(
         workers = [ctx.Process(target=load.main, args=(cfg, ready, go, results)) for cfg in configs]
         for worker in workers:
             worker.start()
+        # Started (and ready) before the load: their start-up is not the load's.
+        uploaders, uploaded = start_uploaders(ctx, scenario, server, imba_id, secret)
         connected = sum(collect(ready, workers))
         print(f"{scenario.name}: {connected} sockets connected", file=sys.stderr, flush=True)
         start_at.value = time.time() + 1.0  # every worker's first message is due then
@@ -260,8 +276,11 @@ def run_on(
             idle_rss = round(server.rss() / 2**20, 1)
             stop.set()
         go.set()
+        if uploaded is not None:
+            uploaded[2].set()
         profiler = server.profile(scenario.duration, scenario.profile) if scenario.profile else None
         outcome = collect(results, workers)
+        upload_report = stop_uploaders(uploaders, uploaded)
         loadgen_cpu = sum(sum(p.cpu_times()[:2]) for p in loadgen) - loadgen_cpu0
         usage["loadgen_cpu_percent"] = round(100 * loadgen_cpu / (time.monotonic() - loadgen_t0), 1)
         for worker in workers:
@@ -271,7 +290,56 @@ def run_on(
             profiler.wait(timeout=60)
     finally:
         server.stop()
-    return summarize(scenario, quick, rooms, outcome, usage, connected, idle_rss)
+    report = summarize(scenario, quick, rooms, outcome, usage, connected, idle_rss)
+    if upload_report is not None:
+        report["uploads"] = upload_report
+    return report
+
+
+def start_uploaders(
+    ctx: Any, scenario: Scenario, server: ServerUnderTest, imba_id: int, secret: str
+) -> tuple[list[Any], Any]:
+    """``scenario.uploaders`` processes posting large files until stopped."""
+    if not scenario.uploaders:
+        return [], None
+    done, stop, go = ctx.Queue(), ctx.Event(), ctx.Event()
+    processes = [
+        ctx.Process(
+            target=uploads.main,
+            args=(
+                {
+                    "url": server.url,
+                    "imba_id": imba_id,
+                    "secret": secret,
+                    "user_id": index + 1,  # members of the first room
+                    "file_bytes": scenario.upload_bytes,
+                    "stop": stop,
+                    "go": go,
+                },
+                done,
+            ),
+        )
+        for index in range(scenario.uploaders)
+    ]
+    for process in processes:
+        process.start()
+    return processes, (done, stop, go)
+
+
+def stop_uploaders(processes: list[Any], uploaded: Any) -> dict[str, Any] | None:
+    if not processes:
+        return None
+    done, stop, _ = uploaded
+    stop.set()
+    parts = collect(done, processes, timeout=300)
+    for process in processes:
+        process.join(timeout=30)
+    return {
+        "clients": len(processes),
+        "files": sum(p["uploads"] for p in parts),
+        "failed": sum(p["failed"] for p in parts),
+        "mb_per_second": round(sum(p["mb_per_second"] for p in parts), 1),
+    }
 
 
 def summarize(

@@ -59,6 +59,8 @@ class ServerUnderTest:
             "IMBACHAT_WS_MAX_SOCKETS_PER_ADDRESS": "1000000",  # every load client is local
             "IMBACHAT_WS_MAX_QUEUE": "100000",
             "IMBACHAT_BUS_URL": bus_url,
+            "IMBACHAT_UPLOADS_PER_MINUTE": "0",
+            "IMBACHAT_FILES_DIR": str(Path(self.tmp.name) / "files"),
         }
         self.peak_rss = 0
         self._sampling = False

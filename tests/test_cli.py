@@ -199,6 +199,7 @@ def test_widgets_set_changes_only_what_is_given(sqlite_url: str) -> None:
         "widgets", "set", "--imba-id", "1", "--no-guests",
         "--users-info-url", "https://site.example/wp-json/imbachat/v1/getusers/",
         "--theme", "dark", "--accent-color", "#0F766E",
+        "--file-types", "pdf, image", "--files-quota-bytes", "5000000",
         database=sqlite_url,
     )  # fmt: skip
     capitals = imbachat("widgets", "set", "--imba-id", "1", "--api-login", "Admin",
@@ -210,4 +211,8 @@ def test_widgets_set_changes_only_what_is_given(sqlite_url: str) -> None:
     assert widget["guests"] is False and widget["guests_write_public"] is False
     assert widget["users_info_url"] == "https://site.example/wp-json/imbachat/v1/getusers/"
     assert (widget["theme"], widget["accent_color"]) == ("dark", "#0f766e")
+    assert (widget["file_types"], widget["files_quota_bytes"]) == (["image", "pdf"], 5_000_000)
+    unknown = imbachat("widgets", "set", "--imba-id", "1", "--file-types", "exe",
+                       database=sqlite_url)  # fmt: skip
+    assert unknown.returncode != 0 and "unknown file type exe" in unknown.stderr
     assert capitals.returncode != 0 and "lowercase" in capitals.stderr

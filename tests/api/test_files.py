@@ -291,6 +291,13 @@ def test_bad_uploads_are_refused_with_the_field_and_the_reason(chat) -> None:
     assert executable.status_code == 415 and "allowed" in executable.json()["message"]
 
 
+def test_a_user_banned_in_the_widget_uploads_nothing(chat) -> None:
+    widget, _ = chat
+    banned = widget.http.post(f"/api/v1/{widget.imba_id}/users/2/ban", auth=widget.basic)
+    assert banned.status_code == 200, banned.text
+    assert upload(widget, 2, PDF).status_code == 403
+
+
 def test_the_owner_chooses_the_types_and_the_quota(chat) -> None:
     widget, _ = chat
     settings = f"/api/v1/{widget.imba_id}/settings"

@@ -138,6 +138,8 @@ class FileService:
             raise TooLarge(f"The file is larger than {self.max_bytes} bytes.", field="file")
         if upload.size == 0:
             raise Invalid("The file is empty.", field="file")
+        if user.is_banned:
+            raise Forbidden("You are banned in this chat: you cannot send files.")
         self._limiter.take(widget.imba_id, user.id)
         name = clean_name(upload.name)
         kind = await anyio.to_thread.run_sync(sniff, upload.file, name)
