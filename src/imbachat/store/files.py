@@ -83,13 +83,18 @@ async def of_message(conn: AsyncConnection, message_id: int) -> list[StoredFile]
 
 
 async def remove(conn: AsyncConnection, found: Sequence[StoredFile]) -> None:
-    """Delete the rows and give their bytes back to their widgets' usage."""
+    """Delete the rows and give their bytes back to their widgets' usage: only for
+    the rows this transaction deleted (two nodes may sweep the same file at once)."""
     if not found:
         return
-    await conn.execute(delete(files).where(files.c.id.in_([f.id for f in found])))
+    deleted = await conn.execute(
+        delete(files)
+        .where(files.c.id.in_([f.id for f in found]))
+        .returning(files.c.imba_id, files.c.size)
+    )
     by_widget: dict[int, int] = {}
-    for stored in found:
-        by_widget[stored.imba_id] = by_widget.get(stored.imba_id, 0) + stored.size
+    for imba_id, size in deleted:
+        by_widget[imba_id] = by_widget.get(imba_id, 0) + size
     for imba_id, size in by_widget.items():
         await release(conn, imba_id, size)
 
