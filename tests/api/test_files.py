@@ -100,11 +100,15 @@ def test_the_other_member_gets_the_message_with_its_files_live_and_in_history(
         live = await bo.next("message")
         await bo.send_frame({"type": "history", "room_id": room})
         history = await bo.next("history")
-        await ann.close(), await bo.close()
-        return sent, live["message"], history["messages"][-1]
+        later = await ChatClient.connect(
+            server.ws_url, widget.imba_id, widget.token(2), resume={room: 0}
+        )
+        replayed = await later.next("message")
+        await ann.close(), await bo.close(), await later.close()
+        return sent, live["message"], history["messages"][-1], replayed["message"]
 
-    sent, live, in_history = asyncio.run(scenario())
-    for message in (sent, live, in_history):
+    sent, live, in_history, replayed = asyncio.run(scenario())
+    for message in (sent, live, in_history, replayed):
         assert message["message"] == ""
         assert [a["id"] for a in message["attachments"]] == [photo["id"], document["id"]]
         image, pdf = message["attachments"]
