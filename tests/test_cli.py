@@ -200,6 +200,7 @@ def test_widgets_set_changes_only_what_is_given(sqlite_url: str) -> None:
         "--users-info-url", "https://site.example/wp-json/imbachat/v1/getusers/",
         "--theme", "dark", "--accent-color", "#0F766E",
         "--file-types", "pdf, image", "--files-quota-bytes", "5000000",
+        "--no-sound", "--away-notify-seconds", "60",
         database=sqlite_url,
     )  # fmt: skip
     capitals = imbachat("widgets", "set", "--imba-id", "1", "--api-login", "Admin",
@@ -212,6 +213,7 @@ def test_widgets_set_changes_only_what_is_given(sqlite_url: str) -> None:
     assert widget["users_info_url"] == "https://site.example/wp-json/imbachat/v1/getusers/"
     assert (widget["theme"], widget["accent_color"]) == ("dark", "#0f766e")
     assert (widget["file_types"], widget["files_quota_bytes"]) == (["image", "pdf"], 5_000_000)
+    assert (widget["notify_sound"], widget["away_notify_seconds"]) == (False, 60)
     unknown = imbachat("widgets", "set", "--imba-id", "1", "--file-types", "exe",
                        database=sqlite_url)  # fmt: skip
     assert unknown.returncode != 0 and "unknown file type exe" in unknown.stderr

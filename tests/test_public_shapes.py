@@ -216,6 +216,8 @@ def test_every_event_keeps_its_documented_frame_and_webhook_body(
         await cy.next("room", action="joined")
         await bo.send_frame({"type": "search_users", "text": "an"})
         await bo.next("users_found")
+        await bo.send_frame({"type": "alerts", "room_id": room, "muted": True})
+        await bo.next("alerts")
         again = await RawClient.connect(
             server.ws_url, widget.imba_id, widget.token(2), resume={room: 1}
         )

@@ -216,6 +216,23 @@ def widgets_create(
     metavar="BYTES",
     help="Storage for the widget's files (0: the server's IMBACHAT_FILES_QUOTA_BYTES).",
 )
+@click.option(
+    "--sound/--no-sound",
+    "notify_sound",
+    default=None,
+    help="Let the widget play a short sound for new messages (people may still turn it off).",
+)
+@click.option(
+    "--away-notify-seconds",
+    type=click.IntRange(min=0),
+    metavar="SECONDS",
+    help="How long a message waits unread before an away member is told (0: the default).",
+)
+@click.option(
+    "--email-link-url",
+    metavar="URL",
+    help='Where e-mails lead; {room_id} is filled in ("" for the page the widget was on).',
+)
 @database_option
 def widgets_set(
     imba_id: int,
@@ -229,6 +246,9 @@ def widgets_set(
     accent_color: str | None,
     file_types: str | None,
     files_quota_bytes: int | None,
+    notify_sound: bool | None,
+    away_notify_seconds: int | None,
+    email_link_url: str | None,
     database_url: str,
 ) -> None:
     """Change a widget's settings (only those given); prints them as JSON. A running
@@ -246,6 +266,9 @@ def widgets_set(
         accent_color=accent_color,
         file_types=file_types,
         files_quota_bytes=files_quota_bytes,
+        notify_sound=notify_sound,
+        away_notify_seconds=away_notify_seconds,
+        email_link_url=email_link_url,
     )
     widget = run_with_database(database_url, lambda db: WidgetService(db).update(imba_id, settings))
     print_json({"imba_id": widget.imba_id, **render.widget_settings(widget)})

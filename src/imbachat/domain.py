@@ -10,7 +10,14 @@ from typing import Any, Generic, NamedTuple, Self, TypeVar
 
 from sqlalchemy.engine import Result, Row
 
-from imbachat.states import MemberRole, MemberState, RoomStatus, RoomType, UserStatus
+from imbachat.states import (
+    EmailChoice,
+    MemberRole,
+    MemberState,
+    RoomStatus,
+    RoomType,
+    UserStatus,
+)
 
 T = TypeVar("T")
 
@@ -70,6 +77,9 @@ class Widget(_FromRow):
     file_types: str | None = None  # comma-separated categories; None: the default list
     files_quota_bytes: int | None = None  # None: the server's default
     files_bytes: int = 0  # what its files take now
+    notify_sound: bool = True  # the widget may play a sound for new messages
+    away_notify_seconds: int | None = None  # None: the server's default
+    email_link_url: str | None = None  # where e-mails lead: a URL, {room_id} filled in
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +111,7 @@ class User(_FromRow):
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
+    email_notify: EmailChoice = EmailChoice.ALL  # e-mails while away
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +142,7 @@ class Member(_FromRow):
     is_banned: bool
     last_read_seq: int
     muted_until: datetime | None
+    alerts_muted: bool = False  # the member's choice: no sound, notification or e-mail
 
 
 class RoomMember(NamedTuple):

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from imbachat.domain import Message, Room, User
-from imbachat.states import MemberRole
+from imbachat.states import EmailChoice, MemberRole
 
 
 class Event:
@@ -227,6 +227,19 @@ class UsersUpdated(_OfWidget):
     name = "user.updated"
     imba_id: int
     users: tuple[User, ...]  # new names, avatars or statuses from the host site
+
+
+@dataclass(frozen=True, slots=True)
+class AlertsChanged(Event):
+    """A user changed how they are told of messages: e-mails, or a room's alerts
+    (sockets only: every tab of theirs follows)."""
+
+    name = "alerts.changed"
+    imba_id: int
+    user_id: int
+    email: EmailChoice
+    room_id: int | None = None
+    muted: bool | None = None  # the room's alerts, when room_id is given
 
 
 # ---- guests ---------------------------------------------------------------------------

@@ -46,6 +46,9 @@ def widget_settings(record: Widget) -> dict[str, Any]:
         "file_types": sorted(categories_of(record)),
         "files_quota_bytes": record.files_quota_bytes,
         "files_bytes": record.files_bytes,
+        "notify_sound": record.notify_sound,
+        "away_notify_seconds": record.away_notify_seconds,
+        "email_link_url": record.email_link_url,
     }
 
 

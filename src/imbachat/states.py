@@ -1,5 +1,5 @@
 """Named states: room types and statuses, member roles and states, user statuses,
-webhook delivery statuses.
+e-mail choices, webhook delivery statuses.
 
 Each is an ``IntEnum`` or ``StrEnum`` whose values are exactly what the database
 stores and the API shows (``type: 3``, ``"status": "admin"``), so naming them
@@ -51,3 +51,11 @@ class DeliveryStatus(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
     FAILED = "failed"  # retried for a day without a 2xx answer
+
+
+class EmailChoice(StrEnum):
+    """Which messages a user wants e-mailed while they are away."""
+
+    ALL = "all"
+    MENTIONS = "mentions"  # only those that mention them
+    NEVER = "never"

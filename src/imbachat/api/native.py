@@ -140,6 +140,9 @@ _SETTINGS = data(
             "file_types": {"type": "array", "items": {"type": "string"}},
             "files_quota_bytes": {"anyOf": [{"type": "integer"}, {"type": "null"}]},
             "files_bytes": {"type": "integer", "description": "What the files take now."},
+            "notify_sound": {"type": "boolean"},
+            "away_notify_seconds": {"anyOf": [{"type": "integer"}, {"type": "null"}]},
+            "email_link_url": {"anyOf": [{"type": "string"}, {"type": "null"}]},
         }
     )
 )
@@ -180,6 +183,14 @@ async def get_settings(request: Request, imba_id: str) -> Response:
                 200,
             ),
             "files_quota_bytes": integer("Storage for the widget's files; 0: the default."),
+            "notify_sound": flag("0: the widget plays no sound for new messages."),
+            "away_notify_seconds": integer(
+                "Seconds a message waits unread before an away member is told; 0: default.", 0
+            ),
+            "email_link_url": text(
+                'Where e-mails lead, {room_id} filled in ("" for the page the widget was on).',
+                2048,
+            ),
         },
         security=BASIC,
     ),
@@ -203,6 +214,9 @@ async def put_settings(request: Request, imba_id: str) -> Response:
         accent_color=url("accent_color"),
         file_types=url("file_types"),
         files_quota_bytes=fields.integer("files_quota_bytes", minimum=0),
+        notify_sound=fields.flag("notify_sound"),
+        away_notify_seconds=fields.integer("away_notify_seconds", minimum=0),
+        email_link_url=url("email_link_url"),
     )
     updated = await services_of(request).widgets.update(widget.imba_id, settings)
     return json_response({"data": render.widget_settings(updated)})

@@ -21,6 +21,7 @@ from imbachat import render
 from imbachat.clock import format_api
 from imbachat.domain import Message, Profile, RoomMember, User, Widget
 from imbachat.events import (
+    AlertsChanged,
     Event,
     MemberRemoved,
     MemberRoleChanged,
@@ -116,6 +117,7 @@ def room_item(view: RoomView, online: set[int]) -> dict[str, Any]:
         "is_public": room.is_public,
         "status": room.status,
         "role": view.member.role,
+        "muted": view.member.alerts_muted,
         "count_users": room.member_count,
         "last_seq": room.last_seq,
         "last_read_seq": view.member.last_read_seq,
@@ -155,6 +157,7 @@ def ready(
             "types": sorted(types),
             "accept": accept(types),
         },
+        "alerts": {"email": user.email_notify, "sound": widget.notify_sound},
     }
     if user.status == UserStatus.GUEST:
         frame["guest"] = {"write_public": widget.guests_write_public}
@@ -299,6 +302,14 @@ def _member_role(event: MemberRoleChanged) -> ToRoom:
         "member_role", room_id=event.room_id, user_id=event.remote_user_id, role=event.role
     )
     return ToRoom(event.room_id, text)
+
+
+@delivery_of.register
+def _alerts(event: AlertsChanged) -> ToUser:
+    fields: dict[str, Any] = {"email": event.email}
+    if event.room_id is not None:
+        fields.update(room_id=event.room_id, muted=event.muted)
+    return ToUser(event.user_id, simple("alerts", **fields))
 
 
 @delivery_of.register

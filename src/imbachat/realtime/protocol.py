@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from imbachat.numbers import as_id
-from imbachat.states import RoomType
+from imbachat.states import EmailChoice, RoomType
 
 # Close codes (4000-4999 are the application's).
 CLOSE_GOING_AWAY = 1001
@@ -82,6 +82,7 @@ _FIELDS: dict[str, dict[str, tuple[type, bool]]] = {
     "open_support": {"name": (str, False), "email": (str, False)},
     "public_rooms": {},
     "search_users": {"text": (str, True)},
+    "alerts": {"email": (str, False), "room_id": (int, False), "muted": (bool, False)},
     "ping": {},
 }
 MAX_ROOM_USERS = 100
@@ -125,6 +126,8 @@ def parse(text: str | bytes) -> dict[str, Any]:
         checked["resume"] = positions(checked["resume"])
     if kind in ("join_room", "create_room"):
         _check_room_fields(kind, checked)
+    if kind == "alerts":
+        _check_alerts(checked)
     return checked
 
 
@@ -149,6 +152,19 @@ def _check_room_fields(kind: str, checked: dict[str, Any]) -> None:
     ]
     if 0 in checked["users_ids"]:
         raise FrameError(422, f"{kind}: users_ids are positive host user ids.", kind)
+
+
+def _check_alerts(checked: dict[str, Any]) -> None:
+    """``email``: all, mentions or never; ``muted`` goes with a ``room_id``."""
+    if "email" in checked:
+        try:
+            checked["email"] = EmailChoice(checked["email"])
+        except ValueError:
+            raise FrameError(422, "alerts: email is all, mentions or never.", "alerts") from None
+    if ("room_id" in checked) != ("muted" in checked):
+        raise FrameError(422, "alerts: room_id and muted go together.", "alerts")
+    if len(checked) == 1:
+        raise FrameError(422, "alerts: give email, or room_id with muted.", "alerts")
 
 
 def _file_ids(value: list[Any], ref: Any) -> tuple[int, ...]:

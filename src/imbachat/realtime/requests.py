@@ -83,6 +83,7 @@ class Requests:
             "open_support": self._open_support,
             "public_rooms": self._public_rooms,
             "search_users": self._search_users,
+            "alerts": self._alerts,
             "delete": self._delete,
             "auth": self._auth_again,
         }
@@ -245,6 +246,16 @@ class Requests:
     async def _search_users(self, conn: Connection, frame: dict[str, Any]) -> None:
         found = await self.services.users.search(conn.widget, conn.user, frame["text"])
         conn.push(frames.users_found(frame["text"], found))
+
+    async def _alerts(self, conn: Connection, frame: dict[str, Any]) -> None:
+        """No direct answer: every socket of the user gets ``alerts``."""
+        await self.services.alerts.choose(
+            conn.widget,
+            conn.user,
+            email=frame.get("email"),
+            room_id=frame.get("room_id"),
+            muted=frame.get("muted"),
+        )
 
     # ---- room staff ------------------------------------------------------------------
 

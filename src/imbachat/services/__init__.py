@@ -10,6 +10,7 @@ from imbachat.clock import SYSTEM_CLOCK, Clock
 from imbachat.config import Settings
 from imbachat.files.links import FileLinks
 from imbachat.files.storage import open_storage
+from imbachat.services.alerts import AlertService
 from imbachat.services.files import FileService
 from imbachat.services.guests import GuestService
 from imbachat.services.members import MemberService
@@ -48,6 +49,7 @@ class Services:
     support: SupportService
     guests: GuestService
     files: FileService
+    alerts: AlertService
 
 
 def build_services(
@@ -113,6 +115,7 @@ def build_services(
             db, changes, clock, per_address_per_minute=settings.guests_per_address_per_minute
         ),
         files=files,
+        alerts=AlertService(changes, clock),
     )
 
 

@@ -30,6 +30,9 @@ def new_secret_key() -> str:
     return key
 
 
+MAX_AWAY_SECONDS = 7 * 86_400
+
+
 @dataclass(frozen=True, slots=True)
 class WidgetSettings:
     """Settings an owner may change; None leaves one as it is, "" clears a URL."""
@@ -44,6 +47,9 @@ class WidgetSettings:
     accent_color: str | None = None
     file_types: str | None = None  # categories, comma-separated; "none"; "" the default
     files_quota_bytes: int | None = None  # 0: the server's default
+    notify_sound: bool | None = None
+    away_notify_seconds: int | None = None  # 0: the server's default
+    email_link_url: str | None = None  # "" clears it
 
     def checked(self) -> dict[str, object]:
         """The columns to write."""
@@ -56,7 +62,19 @@ class WidgetSettings:
             values["api_login"] = _api_login(self.api_login) or None
         if self.api_password is not None:
             values["api_password"] = self.api_password or None
-        for flag in ("guests_enabled", "guests_write_public"):
+        if self.email_link_url is not None:
+            link = self.email_link_url.replace("{room_id}", "1")
+            if self.email_link_url:
+                web_url(link, "email_link_url")  # checked with a room id in it
+            values["email_link_url"] = self.email_link_url or None
+        if self.away_notify_seconds is not None:
+            if not 0 <= self.away_notify_seconds <= MAX_AWAY_SECONDS:
+                raise Invalid(
+                    f"away_notify_seconds is from 0 (the default) to {MAX_AWAY_SECONDS}.",
+                    field="away_notify_seconds",
+                )
+            values["away_notify_seconds"] = self.away_notify_seconds or None
+        for flag in ("guests_enabled", "guests_write_public", "notify_sound"):
             if getattr(self, flag) is not None:
                 values[flag] = getattr(self, flag)
         if self.theme is not None:

@@ -34,6 +34,7 @@ from sqlalchemy.types import TypeDecorator
 from imbachat.domain import Attachment
 from imbachat.states import (
     DeliveryStatus,
+    EmailChoice,
     MemberRole,
     MemberState,
     RoomStatus,
@@ -146,6 +147,11 @@ widgets = Table(
     Column("file_types", String(200)),
     Column("files_quota_bytes", BigInteger),
     Column("files_bytes", BigInteger, nullable=False, default=0, server_default="0"),
+    # Alerts: may the widget play a sound; how long a message waits unread before its
+    # member is told elsewhere (NULL: the server's default); where e-mails lead.
+    Column("notify_sound", Boolean, nullable=False, default=True, server_default=true()),
+    Column("away_notify_seconds", Integer),
+    Column("email_link_url", String(2048)),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
 )
@@ -168,6 +174,13 @@ users = Table(
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     Column("deleted_at", DateTime),
+    Column(
+        "email_notify",
+        StrState(EmailChoice),
+        nullable=False,
+        default=EmailChoice.ALL,
+        server_default=EmailChoice.ALL.value,
+    ),
     UniqueConstraint("imba_id", "remote_user_id", name="uq_users_imba_id_remote_user_id"),
     Index("ix_users_imba_id_status", "imba_id", "status"),
     Index("ix_users_imba_id_name", "imba_id", "name"),
@@ -211,6 +224,8 @@ members = Table(
     Column("last_read_seq", BigInteger, nullable=False, default=0),
     Column("muted_until", DateTime),
     Column("joined_at", DateTime, nullable=False),
+    # The member's own choice: no sound, notification or e-mail for this room.
+    Column("alerts_muted", Boolean, nullable=False, default=False, server_default=false()),
     Column("updated_at", DateTime, nullable=False),
     Index("ix_members_user_id_room_id", "user_id", "room_id"),
     Index("ix_members_room_id_role", "room_id", "role"),

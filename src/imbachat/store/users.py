@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imbachat.domain import Page, Slice, User, UserQuery
 from imbachat.numbers import parse_int
-from imbachat.states import MemberState, UserStatus
+from imbachat.states import EmailChoice, MemberState, UserStatus
 from imbachat.store.common import cut_page, insert_ignoring_duplicates, paginate, within
 from imbachat.store.schema import members, users
 
@@ -114,6 +114,19 @@ async def remote_ids_of(conn: AsyncConnection, user_ids: Iterable[int]) -> dict[
         return {}
     query = select(users.c.id, users.c.remote_user_id).where(users.c.id.in_(ids))
     return {row.id: row.remote_user_id for row in await conn.execute(query)}
+
+
+async def set_email_notify(
+    conn: AsyncConnection, user_id: int, choice: EmailChoice, now: datetime
+) -> None:
+    await conn.execute(
+        update(users).where(users.c.id == user_id).values(email_notify=choice, updated_at=now)
+    )
+
+
+async def email_notify_of(conn: AsyncConnection, user_id: int) -> EmailChoice:
+    choice = await conn.scalar(select(users.c.email_notify).where(users.c.id == user_id))
+    return EmailChoice(choice or EmailChoice.ALL)
 
 
 async def set_banned(conn: AsyncConnection, user_id: int, banned: bool, now: datetime) -> None:
