@@ -31,6 +31,7 @@ from imbachat.realtime.hub import Hub
 from imbachat.realtime.presence import MemoryPresence, OnlineStatus, Presence, RedisPresence
 from imbachat.realtime.wire import FindProtocol
 from imbachat.services import build_services, close_services
+from imbachat.services.away import AwayNotifier
 from imbachat.store.db import Database
 from imbachat.webhooks.dispatcher import WebhookDispatcher
 
@@ -73,10 +74,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.services = services
         app.state.gateway = Gateway(services, hub, settings)
         sweeper = asyncio.create_task(services.files.sweep_forever(), name="file-sweeper")
+        away = AwayNotifier(
+            db,
+            services.changes,
+            services.files,
+            online.online_among,
+            settings.away_notify_seconds,
+        )
+        notifier = asyncio.create_task(
+            away.run_forever(settings.away_check_seconds), name="away-notifier"
+        )
         try:
             yield
         finally:
             sweeper.cancel()
+            notifier.cancel()
             hub.close_all(protocol.CLOSE_GOING_AWAY, "server shutting down: reconnect and resume")
             await hub.close()
             await dispatcher.close()

@@ -102,6 +102,11 @@ class Settings(BaseSettings):
     # This server's address as browsers and bots reach it (https://chat.example.com):
     # file links in answers and webhooks are then absolute; else they are paths.
     public_url: str = ""
+    # A message unread this long by a member with no open socket is told of once
+    # (webhook message.unread; e-mail) for its quiet period; widgets may set their
+    # own. Every node looks this often.
+    away_notify_seconds: int = 600
+    away_check_seconds: float = 15.0
     log_level: str = "info"
     # Serve the demo host site at / (set by `imbachat demo`).
     demo: bool = False

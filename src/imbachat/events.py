@@ -242,6 +242,18 @@ class AlertsChanged(Event):
     muted: bool | None = None  # the room's alerts, when room_id is given
 
 
+@dataclass(frozen=True, slots=True)
+class MessagesUnread(_OfWidget):
+    """Messages waited unread for a user who was away (no open socket) longer than
+    the widget's delay: one notice per quiet period (webhooks, and e-mail)."""
+
+    name = "message.unread"
+    imba_id: int
+    user: User
+    unread_count: int
+    messages: tuple[Message, ...]  # the latest, oldest first
+
+
 # ---- guests ---------------------------------------------------------------------------
 
 

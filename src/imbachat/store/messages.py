@@ -49,6 +49,8 @@ def new_uuids(room_ids: Sequence[int], now: datetime) -> list[str]:
     ]
 
 
+# For other stores' reads that render messages (joined with what they need).
+RENDERABLE = _WITH_AUTHOR_AND_ROOM
 _BY_IDS = _WITH_AUTHOR_AND_ROOM.where(messages.c.id.in_(bindparam("ids", expanding=True)))
 
 

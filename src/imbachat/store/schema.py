@@ -279,6 +279,15 @@ files = Table(
     Index("ix_files_created_at", "created_at"),
 )
 
+# Per user: until when their unread messages were told of (a message.unread notice).
+# A node claims a notice by moving this mark; the one whose move lands sends it.
+away_marks = Table(
+    "away_marks",
+    metadata,
+    Column("user_id", Id, ForeignKey("users.id"), primary_key=True),
+    Column("covered_until", DateTime, nullable=False),
+)
+
 webhooks = Table(
     "webhooks",
     metadata,

@@ -25,6 +25,7 @@ from imbachat.events import (
     MessageDeleted,
     MessageEdited,
     MessageNew,
+    MessagesUnread,
     Moderated,
     RoomClosed,
     RoomCreated,
@@ -48,6 +49,7 @@ WEBHOOK_EVENTS: tuple[type[Event], ...] = (
     MemberRoleChanged,
     GuestCreated,
     GuestConverted,
+    MessagesUnread,
 )
 WEBHOOK_EVENT_NAMES = tuple(kind.name for kind in WEBHOOK_EVENTS)
 
@@ -62,6 +64,16 @@ def data_of(event: Event) -> dict[str, Any] | None:
 @data_of.register(MessageEdited)
 def _message(event: MessageNew | MessageEdited) -> dict[str, Any]:
     return {"message": render.message(event.message)}
+
+
+@data_of.register
+def _messages_unread(event: MessagesUnread) -> dict[str, Any]:
+    return {
+        "user_id": event.user.remote_user_id,
+        "email": event.user.email_notify,
+        "unread_count": event.unread_count,
+        "messages": [render.message(message) for message in event.messages],
+    }
 
 
 @data_of.register

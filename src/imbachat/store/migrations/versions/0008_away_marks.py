@@ -1,0 +1,33 @@
+"""away_marks: until when each user's unread messages were told of
+
+Revision ID: 0008
+Revises: 0007
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+Id = sa.BigInteger().with_variant(sa.Integer, "sqlite")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "away_marks",
+        sa.Column(
+            "user_id",
+            Id,
+            sa.ForeignKey("users.id", name="fk_away_marks_user_id_users"),
+            nullable=False,
+        ),
+        sa.Column("covered_until", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("user_id", name="pk_away_marks"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("away_marks")
