@@ -4,14 +4,16 @@ without one of them fails here; ``tests/test_public_shapes.py`` pins the shapes.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import orjson
 import pytest
 
 from imbachat.bus import codec
-from imbachat.domain import Message, Room, User
+from imbachat.domain import Attachment, Message, Room, User
 from imbachat.events import (
+    AlertsChanged,
     Event,
     GuestConverted,
     GuestCreated,
@@ -22,6 +24,7 @@ from imbachat.events import (
     MessageDeleted,
     MessageEdited,
     MessageNew,
+    MessagesUnread,
     PresenceChanged,
     ReadMarked,
     RoomClosed,
@@ -33,7 +36,7 @@ from imbachat.events import (
     UserUnbanned,
 )
 from imbachat.realtime import frames
-from imbachat.states import MemberRole, RoomStatus, RoomType, UserStatus
+from imbachat.states import EmailChoice, MemberRole, RoomStatus, RoomType, UserStatus
 from imbachat.webhooks.bodies import WEBHOOK_EVENTS, body_of, data_of
 
 WHEN = datetime(2026, 11, 28, 9, 30, 15, 250_000)
@@ -54,6 +57,9 @@ MESSAGE = Message(
     RoomType.CONFERENCE,
 )  # fmt: skip
 
+PHOTO = Attachment(5, "cat.jpg", 1234, "image/jpeg", 640, 480, True, "/f/5?s=1", "/f/5t?s=1")
+WITH_FILES = replace(MESSAGE, id=100, seq=42, client_id=None, attachments=(PHOTO,))
+
 SAMPLES: list[Event] = [
     MessageNew(MESSAGE, origin="node:12"),
     MessageEdited(MESSAGE),
@@ -73,9 +79,12 @@ SAMPLES: list[Event] = [
     UsersUpdated(1, (USER,)),
     GuestCreated(GUEST),
     GuestConverted(GUEST, USER),
+    AlertsChanged(1, 3, EmailChoice.MENTIONS, 7, True),
+    AlertsChanged(1, 3, EmailChoice.NEVER),
+    MessagesUnread(1, USER, 2, (MESSAGE, WITH_FILES)),
 ]
 # Events for webhooks only (sockets see what they change through other events).
-WEBHOOKS_ONLY = {GuestCreated, GuestConverted}
+WEBHOOKS_ONLY = {GuestCreated, GuestConverted, MessagesUnread}
 # Events whose audience changes with them: the hub routes these itself.
 ROUTED_BY_THE_HUB = {
     MessageNew,
