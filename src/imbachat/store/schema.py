@@ -211,6 +211,8 @@ rooms = Table(
     Index("ix_rooms_imba_id_status", "imba_id", "status"),
     Index("ix_rooms_imba_id_member_count", "imba_id", "member_count"),
     Index("ix_rooms_imba_id_last_message_at", "imba_id", "last_message_at"),
+    # Rooms with recent messages, across widgets: where away members are looked for.
+    Index("ix_rooms_last_message_at", "last_message_at"),
 )
 
 members = Table(

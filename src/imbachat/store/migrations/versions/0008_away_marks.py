@@ -1,4 +1,5 @@
-"""away_marks: until when each user's unread messages were told of
+"""away_marks: until when each user's unread messages were told of; rooms by their
+latest message, across widgets
 
 Revision ID: 0008
 Revises: 0007
@@ -27,7 +28,9 @@ def upgrade() -> None:
         sa.Column("covered_until", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("user_id", name="pk_away_marks"),
     )
+    op.create_index("ix_rooms_last_message_at", "rooms", ["last_message_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_rooms_last_message_at", table_name="rooms")
     op.drop_table("away_marks")
