@@ -15,7 +15,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from imbachat import __version__
-from imbachat.api import compat_v1, compat_v2, files, guests, health, moderation, native, widget
+from imbachat.api import (
+    compat_v1,
+    compat_v2,
+    files,
+    guests,
+    health,
+    moderation,
+    native,
+    unsubscribe,
+    widget,
+)
 from imbachat.api.envelopes import error_response, json_response
 from imbachat.api.limits import BodySizeLimit, NoSniff
 from imbachat.api.openapi import describe
@@ -25,6 +35,7 @@ from imbachat.bus.redis import RedisBus
 from imbachat.config import Settings
 from imbachat.demo import site as demo_site
 from imbachat.errors import ImbaError, Invalid
+from imbachat.mail.sender import Mailer
 from imbachat.realtime import gateway, protocol
 from imbachat.realtime.gateway import Gateway
 from imbachat.realtime.hub import Hub
@@ -80,6 +91,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             services.files,
             online.online_among,
             settings.away_notify_seconds,
+            widgets=services.widgets,
+            mailer=_mailer(settings),
+            public_url=settings.public_url,
         )
         notifier = asyncio.create_task(
             away.run_forever(settings.away_check_seconds), name="away-notifier"
@@ -119,11 +133,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(widget.router)
     app.include_router(guests.router)
     app.include_router(files.router)
+    app.include_router(unsubscribe.router)
     app.include_router(native.router)
     app.include_router(moderation.router)
     if settings.demo:
         app.include_router(demo_site.router)
     return app
+
+
+def _mailer(settings: Settings) -> Mailer | None:
+    """SMTP for away members' e-mails, when configured (links need public_url)."""
+    if not settings.smtp_url:
+        return None
+    if not settings.public_url:
+        raise ValueError(
+            "IMBACHAT_SMTP_URL needs IMBACHAT_PUBLIC_URL (https://chat.example.com): "
+            "e-mails link back to this server"
+        )
+    return Mailer(settings.smtp_url, settings.email_from)
 
 
 async def _connect_bus(settings: Settings) -> tuple[Bus, Presence]:

@@ -233,6 +233,11 @@ def widgets_create(
     metavar="URL",
     help='Where e-mails lead; {room_id} is filled in ("" for the page the widget was on).',
 )
+@click.option(
+    "--language",
+    type=click.Choice(["en", "es", "ru", "fr", "it", "ar"]),
+    help="The language of the widget's e-mails.",
+)
 @database_option
 def widgets_set(
     imba_id: int,
@@ -249,6 +254,7 @@ def widgets_set(
     notify_sound: bool | None,
     away_notify_seconds: int | None,
     email_link_url: str | None,
+    language: str | None,
     database_url: str,
 ) -> None:
     """Change a widget's settings (only those given); prints them as JSON. A running
@@ -269,6 +275,7 @@ def widgets_set(
         notify_sound=notify_sound,
         away_notify_seconds=away_notify_seconds,
         email_link_url=email_link_url,
+        language=language,
     )
     widget = run_with_database(database_url, lambda db: WidgetService(db).update(imba_id, settings))
     print_json({"imba_id": widget.imba_id, **render.widget_settings(widget)})

@@ -107,6 +107,11 @@ class Settings(BaseSettings):
     # own. Every node looks this often.
     away_notify_seconds: int = 600
     away_check_seconds: float = 15.0
+    # E-mail to away members (a digest per quiet period) through this SMTP server:
+    # smtp://[user:password@]host[:port] (STARTTLS when offered) or smtps://...;
+    # links in e-mails need public_url. Off when empty.
+    smtp_url: str = ""
+    email_from: str = ""
     log_level: str = "info"
     # Serve the demo host site at / (set by `imbachat demo`).
     demo: bool = False

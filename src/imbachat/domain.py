@@ -80,6 +80,7 @@ class Widget(_FromRow):
     notify_sound: bool = True  # the widget may play a sound for new messages
     away_notify_seconds: int | None = None  # None: the server's default
     email_link_url: str | None = None  # where e-mails lead: a URL, {room_id} filled in
+    language: str = "en"  # of its e-mails
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,7 @@ def widget_settings(record: Widget) -> dict[str, Any]:
         "notify_sound": record.notify_sound,
         "away_notify_seconds": record.away_notify_seconds,
         "email_link_url": record.email_link_url,
+        "language": record.language,
     }
 
 

@@ -143,6 +143,7 @@ _SETTINGS = data(
             "notify_sound": {"type": "boolean"},
             "away_notify_seconds": {"anyOf": [{"type": "integer"}, {"type": "null"}]},
             "email_link_url": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+            "language": {"type": "string", "enum": ["en", "es", "ru", "fr", "it", "ar"]},
         }
     )
 )
@@ -191,6 +192,9 @@ async def get_settings(request: Request, imba_id: str) -> Response:
                 'Where e-mails lead, {room_id} filled in ("" for the page the widget was on).',
                 2048,
             ),
+            "language": choice(
+                "The language of the widget's e-mails.", ["en", "es", "ru", "fr", "it", "ar"]
+            ),
         },
         security=BASIC,
     ),
@@ -217,6 +221,7 @@ async def put_settings(request: Request, imba_id: str) -> Response:
         notify_sound=fields.flag("notify_sound"),
         away_notify_seconds=fields.integer("away_notify_seconds", minimum=0),
         email_link_url=url("email_link_url"),
+        language=fields.text("language", max_length=8),
     )
     updated = await services_of(request).widgets.update(widget.imba_id, settings)
     return json_response({"data": render.widget_settings(updated)})

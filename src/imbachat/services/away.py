@@ -12,13 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from functools import partial
 
+import orjson
+
 from imbachat.clock import SYSTEM_CLOCK, Clock
+from imbachat.domain import User
 from imbachat.events import MessagesUnread
+from imbachat.mail.digest import Digest, compose, unsubscribe_signature
+from imbachat.mail.sender import Mailer
 from imbachat.services.files import FileService
+from imbachat.services.widgets import WidgetService
+from imbachat.states import EmailChoice
 from imbachat.store import away as away_store
 from imbachat.store.db import Database
 from imbachat.unit_of_work import Changes
@@ -39,8 +47,15 @@ class AwayNotifier:
         online_among: OnlineAmong,
         default_seconds: int,
         clock: Clock = SYSTEM_CLOCK,
+        *,
+        widgets: WidgetService | None = None,
+        mailer: Mailer | None = None,
+        public_url: str = "",
     ) -> None:
         self._db = db
+        self._widgets = widgets
+        self._mailer = mailer
+        self._public_url = public_url.rstrip("/")
         self._changes = changes
         self._files = files
         self._online_among = online_among
@@ -73,8 +88,37 @@ class AwayNotifier:
             if user is None or not count:
                 return False  # read meanwhile: the mark moved, there is nothing to tell
             signed = await self._files.signed(latest)
-            uow.emit(MessagesUnread(user.imba_id, user, count, tuple(signed)))
+            notice = MessagesUnread(user.imba_id, user, count, tuple(signed))
+            uow.emit(notice)
+        await self._email(notice)  # after the commit: only the node that claimed it
         return True
+
+    async def _email(self, notice: MessagesUnread) -> None:
+        """The digest, to the address the host site gave for the user, if they want
+        every message e-mailed (mentions come with mentions themselves)."""
+        user = notice.user
+        address = email_of(user)
+        if self._mailer is None or self._widgets is None or address is None:
+            return
+        if user.email_notify != EmailChoice.ALL:
+            return
+        widget = await self._widgets.recent(user.imba_id)
+        latest_room = notice.messages[-1].room_id if notice.messages else 0
+        chat_url = (
+            widget.email_link_url.replace("{room_id}", str(latest_room))
+            if widget.email_link_url
+            else None
+        )
+        signature = unsubscribe_signature(widget.secret_key, widget.imba_id, user.remote_user_id)
+        unsubscribe = (
+            f"{self._public_url}/imbachat/v1/{widget.imba_id}/unsubscribe"
+            f"?user_id={user.remote_user_id}&signature={signature}"
+        )
+        digest = Digest(
+            address, user, notice.unread_count, notice.messages, widget.language, chat_url,
+            unsubscribe,
+        )  # fmt: skip
+        await self._mailer.send(compose(digest))
 
     async def run_forever(self, every_seconds: float) -> None:
         while True:
@@ -83,3 +127,19 @@ class AwayNotifier:
             except Exception:
                 log.exception("telling away users of unread messages failed; trying again")
             await asyncio.sleep(every_seconds)
+
+
+_ADDRESS = re.compile(r"[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+")
+
+
+def email_of(user: User) -> str | None:
+    """The address the host site gave for the user (its Users info URL's ``email``)."""
+    if not user.user_data:
+        return None
+    try:
+        given = orjson.loads(user.user_data).get("email")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    if isinstance(given, str) and len(given) <= 254 and _ADDRESS.fullmatch(given):
+        return given
+    return None

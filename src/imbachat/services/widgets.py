@@ -12,6 +12,7 @@ from imbachat.clock import SYSTEM_CLOCK, Clock
 from imbachat.domain import Widget
 from imbachat.errors import Conflict, Invalid, NotFound
 from imbachat.files.kinds import NO_FILES, Category, parse_categories
+from imbachat.mail.digest import LANGUAGES
 from imbachat.store import widgets as widget_store
 from imbachat.store.db import Database
 from imbachat.urls import web_url
@@ -50,6 +51,7 @@ class WidgetSettings:
     notify_sound: bool | None = None
     away_notify_seconds: int | None = None  # 0: the server's default
     email_link_url: str | None = None  # "" clears it
+    language: str | None = None  # of the widget's e-mails
 
     def checked(self) -> dict[str, object]:
         """The columns to write."""
@@ -67,6 +69,10 @@ class WidgetSettings:
             if self.email_link_url:
                 web_url(link, "email_link_url")  # checked with a room id in it
             values["email_link_url"] = self.email_link_url or None
+        if self.language is not None:
+            if self.language not in LANGUAGES:
+                raise Invalid(f"language is one of {', '.join(LANGUAGES)}.", field="language")
+            values["language"] = self.language
         if self.away_notify_seconds is not None:
             if not 0 <= self.away_notify_seconds <= MAX_AWAY_SECONDS:
                 raise Invalid(

@@ -152,6 +152,7 @@ widgets = Table(
     Column("notify_sound", Boolean, nullable=False, default=True, server_default=true()),
     Column("away_notify_seconds", Integer),
     Column("email_link_url", String(2048)),
+    Column("language", String(8), nullable=False, default="en", server_default="en"),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
 )

@@ -1,5 +1,5 @@
 """away_marks: until when each user's unread messages were told of; rooms by their
-latest message, across widgets
+latest message, across widgets; the widget's language (of its e-mails)
 
 Revision ID: 0008
 Revises: 0007
@@ -29,8 +29,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("user_id", name="pk_away_marks"),
     )
     op.create_index("ix_rooms_last_message_at", "rooms", ["last_message_at"])
+    with op.batch_alter_table("widgets") as batch:
+        batch.add_column(
+            sa.Column("language", sa.String(length=8), nullable=False, server_default="en")
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("widgets") as batch:
+        batch.drop_column("language")
     op.drop_index("ix_rooms_last_message_at", table_name="rooms")
     op.drop_table("away_marks")
