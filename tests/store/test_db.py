@@ -48,6 +48,9 @@ def test_migrations_build_exactly_the_declared_schema_and_rerun_as_no_ops(
     assert asyncio.run(check()) == []
 
 
+BATCHES = 400
+
+
 def test_sqlite_writes_are_checkpointed_beside_the_writers_not_inside_their_commits(
     tmp_path,
 ) -> None:
@@ -62,7 +65,7 @@ def test_sqlite_writes_are_checkpointed_beside_the_writers_not_inside_their_comm
         async def write() -> int:
             try:
                 await db.run_write(lambda conn: conn.execute(text("CREATE TABLE t (x TEXT)")))
-                for batch in range(200):
+                for batch in range(BATCHES):
                     rows = [{"x": f"{batch}-{i}" * 20} for i in range(50)]
                     await db.run_write(
                         lambda conn, rows=rows: conn.execute(
@@ -72,7 +75,7 @@ def test_sqlite_writes_are_checkpointed_beside_the_writers_not_inside_their_comm
                     await asyncio.sleep(0.001)  # let the checkpoint thread run
                 async with db.read() as conn:
                     count = (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one()
-                assert count == 200 * 50
+                assert count == BATCHES * 50
                 return (path.parent / f"{path.name}-wal").stat().st_size
             finally:
                 await db.close()
@@ -81,8 +84,10 @@ def test_sqlite_writes_are_checkpointed_beside_the_writers_not_inside_their_comm
 
     never = wal_size_after_writes(checkpoint_every_seconds=3600)
     always = wal_size_after_writes(checkpoint_every_seconds=0)
-    assert never > 2_000_000, "autocheckpoint should be off: the WAL grows without ours"
-    assert always < never / 4
+    assert never > 4_000_000, "autocheckpoint should be off: the WAL grows without ours"
+    # Checkpoints keep the WAL at what accumulates between two of them: a fraction of
+    # all that was written (a loaded machine delays them, so the bound is loose).
+    assert always < never / 3
 
 
 def test_reads_never_wait_for_a_writer_and_see_every_earlier_commit(tmp_path) -> None:
