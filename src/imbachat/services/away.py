@@ -61,6 +61,7 @@ class AwayNotifier:
         self._online_among = online_among
         self._default = default_seconds
         self._clock = clock
+        self._sending: set[asyncio.Task[None]] = set()
 
     async def run_once(self) -> int:
         """Send the notices that are due; returns how many this node sent."""
@@ -90,7 +91,11 @@ class AwayNotifier:
             signed = await self._files.signed(latest)
             notice = MessagesUnread(user.imba_id, user, count, tuple(signed))
             uow.emit(notice)
-        await self._email(notice)  # after the commit: only the node that claimed it
+        # After the commit, so only the node that claimed it; in a task of its own, so
+        # a slow or failing mail server holds up no other notice.
+        sending = asyncio.create_task(self._email(notice), name="away-email")
+        self._sending.add(sending)
+        sending.add_done_callback(self._sending.discard)
         return True
 
     async def _email(self, notice: MessagesUnread) -> None:
