@@ -179,6 +179,7 @@ def test_links_are_refused_when_forged_expired_or_from_another_widget(chat, widg
 
     assert fetch() == 200
     assert fetch(signature="0" * 32) == 403
+    assert fetch(signature="Ø" * 32) == 403  # not a hex digest at all
     assert fetch(expires=int(query["expires"]) + 3600) == 403  # a longer life, same signature
     past = int(time.time()) - 10
     forged_past = signature(widget.secret_key, widget.imba_id, data["id"], Variant.ORIGINAL, past)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 def test_the_widget_script_is_served_small_with_its_css_and_an_etag(widgets, http) -> None:
     widget = widgets()
@@ -55,4 +57,32 @@ def test_browsers_that_take_gzip_download_a_quarter_of_the_bytes(widgets, http) 
     assert packed.num_bytes_downloaded < 30_000
     assert packed.headers["vary"] == "Accept-Encoding"
     assert packed.headers["etag"] != plain.headers["etag"]  # one per representation
+    assert again.status_code == 304
+
+
+def test_the_parts_used_on_demand_and_the_sound_are_served_cached_for_a_year(widgets, http) -> None:
+    """The widget names each file with its version (``?v=``): that version is cached
+    for a year; another address is revalidated like the script."""
+    widget = widgets()
+    script = http.get(f"/imbachat/v1/{widget.imba_id}/widget").text
+    more = re.search(r'"(/imbachat/widget/more\.js\?v=\w+)"', script)
+    sound = re.search(r'"(/imbachat/widget/alert\.wav\?v=\w+)"', script)
+    assert more and sound, "the script names both files"
+
+    code = http.get(more.group(1), headers={"Accept-Encoding": "gzip"})
+    wav = http.get(sound.group(1))
+    unversioned = http.get("/imbachat/widget/more.js")
+    again = http.get(sound.group(1), headers={"If-None-Match": wav.headers["etag"]})
+
+    assert code.status_code == 200 and code.headers["content-encoding"] == "gzip"
+    assert code.headers["content-type"].startswith("application/javascript")
+    assert code.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert "buildSettings" in code.text and "/*__CSS__*/" not in code.text
+    assert ".ic-viewer" in code.text  # its stylesheet inlined
+    assert code.num_bytes_downloaded < 8_000
+    assert wav.status_code == 200 and wav.headers["content-type"] == "audio/wav"
+    assert "content-encoding" not in wav.headers
+    assert wav.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert wav.content[:4] == b"RIFF" and len(wav.content) < 4096
+    assert unversioned.headers["cache-control"] == "public, max-age=300, must-revalidate"
     assert again.status_code == 304

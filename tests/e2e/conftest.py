@@ -89,6 +89,46 @@ KEYBOARD = """(() => {
 })();"""
 
 
+# Counts what the widget does: sounds played (HTMLAudioElement.prototype.play) and
+# notifications made (window.Notification, wrapped: the browser's permission, or
+# ``window.fakePermission`` when a test sets one in an init script). ``setHidden``
+# sends the tab to the background and back, as switching tabs does.
+WATCH_ALERTS = """(() => {
+  window.alerts = { sounds: [], notes: [], asked: 0 };
+  const play = HTMLAudioElement.prototype.play;
+  HTMLAudioElement.prototype.play = function () {
+    window.alerts.sounds.push(this.src);
+    return play.apply(this, arguments);
+  };
+  const Real = window.Notification;
+  function Counted(title, options) {
+    this.title = title;
+    this.options = options || {};
+    this.closed = false;
+    window.alerts.notes.push(this);
+  }
+  Counted.prototype.close = function () { this.closed = true; };
+  Object.defineProperty(Counted, "permission", {
+    get: () => window.fakePermission || (Real ? Real.permission : "denied"),
+  });
+  Counted.requestPermission = () => {
+    window.alerts.asked += 1;
+    if (!window.fakePermission) { return Real.requestPermission(); }
+    window.fakePermission = "granted";
+    return Promise.resolve("granted");
+  };
+  window.Notification = Counted;
+  let hidden = false;
+  Object.defineProperty(Document.prototype, "hidden", { get: () => hidden });
+  Object.defineProperty(Document.prototype, "visibilityState",
+    { get: () => (hidden ? "hidden" : "visible") });
+  window.setHidden = (value) => {
+    hidden = value;
+    document.dispatchEvent(new Event("visibilitychange"));
+  };
+})();"""
+
+
 @pytest.fixture
 def open_phone(browser):
     """A page on a phone: touch, device scale 2, and an on-screen keyboard to show."""

@@ -13,7 +13,7 @@ import axe_playwright_python
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import WATCH_ALERTS, screenshot
 from tests.e2e.host_site import pdf, photo, send_files
 
 AXE = Path(axe_playwright_python.__file__).with_name("axe.min.js")
@@ -82,6 +82,13 @@ def test_no_view_has_a_serious_accessibility_violation(arranged, open_page, lang
     expect(page.locator(".ic-msg")).to_have_count(3)
     page.locator(".ic-msg").first.hover()  # the message's actions shown
     check("a conversation")
+    page.click(".ic-bell")
+    expect(page.locator(".ic-bell")).to_have_attribute("aria-pressed", "true")
+    check("a muted conversation")
+    page.click(".ic-gear")
+    expect(page.locator(".ic-set legend")).to_be_visible()
+    check("the settings")
+    page.click(".ic-back")
     page.click(".ic-back")
     page.click(".ic-tab:nth-child(3)")
     check("support")
@@ -323,3 +330,74 @@ def test_photos_files_and_the_image_viewer_have_no_serious_violation(
     problems["the image viewer"] = serious_violations(page)
 
     assert {view: found for view, found in problems.items() if found} == {}
+
+
+@pytest.mark.parametrize("lang", ["en", "ar"])
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_the_settings_and_the_offer_of_notifications_have_no_serious_violation(
+    arranged, browser, lang, theme
+) -> None:
+    """Every state of the desktop notifications: not asked yet (a button), offered
+    after the user's first message, allowed (a switch)."""
+    site, _, conference = arranged
+    context = browser.new_context(viewport={"width": 1100, "height": 760})
+    context.add_init_script("window.fakePermission = 'default';")
+    context.add_init_script(WATCH_ALERTS)
+    try:
+        page = context.new_page()
+        page.goto(site.page_url(1, lang=lang, theme=theme))
+        page.wait_for_function("window.events && window.events.includes('resolved')")
+        page.click(".ic-launcher")
+        page.click(".ic-gear")
+        expect(page.locator(".ic-set .ic-btn")).to_be_visible()
+        problems = {"the settings, notifications not asked yet": serious_violations(page)}
+        page.click(".ic-back")
+        page.click(".ic-tab:nth-child(2)")
+        page.click(f'.ic-room[data-room="{conference}"]')
+        page.fill("textarea", "A first message")
+        page.keyboard.press("Enter")
+        expect(page.locator(".ic-ask")).to_be_visible()
+        problems["the offer of notifications"] = serious_violations(page)
+        screenshot(page, f"a11y-offer-{lang}-{theme}", of=".ic-panel")
+        page.click(".ic-ask .ic-btn")
+        page.click(".ic-gear")
+        expect(page.locator(".ic-settings input[type=checkbox]")).to_have_count(2)
+        problems["the settings, notifications allowed"] = serious_violations(page)
+        screenshot(page, f"a11y-settings-{lang}-{theme}", of=".ic-panel")
+
+        assert {view: found for view, found in problems.items() if found} == {}
+    finally:
+        context.close()
+
+
+def test_the_settings_work_by_keyboard_alone(arranged, open_page) -> None:
+    site, _, _ = arranged
+    page = open_page(site.page_url(1))
+    page.focus("#write")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # the launcher: focus on the chosen tab
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate(f"{SHADOW}.activeElement.getAttribute('aria-label')") == "Settings"
+
+    page.keyboard.press("Enter")
+    sound = page.get_by_role("checkbox", name="Play a sound for new messages")
+    expect(sound).to_be_focused()  # the panel takes the focus
+    expect(page.locator(".ic-head-title")).to_contain_text("Settings")
+    page.keyboard.press("Space")
+    expect(sound).not_to_be_checked()
+    page.keyboard.press("Tab")  # desktop notifications: not asked yet
+    expect(page.get_by_role("button", name="Turn on notifications")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("radio", name="Every message")).to_be_focused()
+    page.keyboard.press("ArrowDown")  # the server keeps it and says so
+    expect(page.get_by_role("radio", name="Only when I am mentioned")).to_be_checked()
+    expect(page.get_by_role("radio", name="Only when I am mentioned")).to_be_focused()
+
+    page.keyboard.press("Escape")  # the settings close, the chat stays open
+    expect(sound).to_be_hidden()
+    expect(page.locator(".ic-panel")).to_be_visible()
+    assert page.evaluate(f"{SHADOW}.activeElement.getAttribute('aria-label')") == "Settings"
+    page.keyboard.press("Escape")
+    expect(page.locator(".ic-panel")).to_be_hidden()
+    assert page.errors == []

@@ -30,7 +30,7 @@ OUTSIDE = """([width, height]) => {
   const scrolls = ['auto', 'scroll', 'hidden', 'clip'];
   const wide = shown.filter(el => el.scrollWidth > el.clientWidth + 1
     && !scrolls.includes(getComputedStyle(el).overflowX)).map(name);
-  const lists = '.ic-rooms, .ic-messages, .ic-form, .ic-found';
+  const lists = '.ic-rooms, .ic-messages, .ic-form, .ic-settings, .ic-found';
   const out = shown.filter(el => el.matches('button, input, textarea, a, .ic-head-title'))
     .filter(el => {
       const r = el.getBoundingClientRect();
@@ -101,6 +101,15 @@ def test_every_view_lies_within_the_screen(arranged, open_phone, phone: str) -> 
     title = page.locator(".ic-head-title")
     assert title.evaluate("el => el.scrollWidth > el.clientWidth"), "a long title is cut short"
     screenshot(page, f"phone-{phone}-conversation")
+
+    tap(page, ".ic-gear")
+    settings = page.locator(".ic-settings")
+    expect(settings.locator("legend")).to_be_visible()
+    within_screen(page, "the settings")
+    screenshot(page, f"phone-{phone}-settings")
+    page.go_back()  # the back gesture closes the settings: the conversation again
+    expect(settings).to_be_hidden()
+    expect(page.locator(".ic-msg")).to_have_count(13)
 
     tap(page, ".ic-back")
     tap(page, ".ic-tab:nth-child(3)")
@@ -189,6 +198,11 @@ def test_the_back_gesture_goes_back_one_level_then_closes(arranged, open_phone) 
     page.go_back()
     expect(page.locator(".ic-form")).to_be_hidden()
     expect(page.locator(".ic-panel")).to_be_visible()
+    tap(page, ".ic-gear")  # the settings are a level too
+    expect(page.locator(".ic-settings legend")).to_be_visible()
+    page.go_back()
+    expect(page.locator(".ic-settings")).to_be_hidden()
+    expect(page.locator(".ic-room")).to_have_count(1)
     page.go_back()
     expect(page.locator(".ic-panel")).to_be_hidden()
     assert page.url == address  # still on the site's page

@@ -20,6 +20,18 @@ from imbachat.states import EmailChoice
 
 router = APIRouter(tags=["Alerts"])
 PATH = "/imbachat/v1/{imba_id}/unsubscribe"
+_HTML = {"text/html": {"schema": {"type": "string"}}}
+_PAGES = {
+    "responses": {
+        "200": {"description": "The page (a button, or done).", "content": _HTML},
+        "403": {"description": "The link is not valid.", "content": _HTML},
+        "404": {"description": "No such widget or user.", "content": _HTML},
+    },
+    "parameters": [
+        {"name": "user_id", "in": "query", "required": True, "schema": {"type": "integer"}},
+        {"name": "signature", "in": "query", "required": True, "schema": {"type": "string"}},
+    ],
+}
 
 
 async def _signed_user(request: Request, imba_id: str) -> tuple[Widget, User]:
@@ -27,9 +39,8 @@ async def _signed_user(request: Request, imba_id: str) -> tuple[Widget, User]:
     widget = await services.widgets.recent(path_imba_id(imba_id))
     remote_id = as_id(request.query_params.get("user_id", ""))
     given = request.query_params.get("signature", "")[:64]
-    if remote_id is None or not hmac.compare_digest(
-        unsubscribe_signature(widget.secret_key, widget.imba_id, remote_id), given
-    ):
+    expected = unsubscribe_signature(widget.secret_key, widget.imba_id, remote_id or 0)
+    if remote_id is None or not hmac.compare_digest(expected.encode(), given.encode()):
         raise Forbidden("This unsubscribe link is not valid.")
     return widget, await services.users.get(widget, remote_id)
 
@@ -38,7 +49,7 @@ def _page(widget: Widget | None, done: bool, status: int = 200) -> Response:
     return HTMLResponse(unsubscribe_page(widget.language if widget else "en", done), status)
 
 
-@router.get(PATH, summary="The page of an e-mail's unsubscribe link", response_class=HTMLResponse)
+@router.get(PATH, summary="The page of an e-mail's unsubscribe link", openapi_extra=_PAGES)
 async def ask(request: Request, imba_id: str) -> Response:
     try:
         widget, _ = await _signed_user(request, imba_id)
@@ -47,7 +58,9 @@ async def ask(request: Request, imba_id: str) -> Response:
     return _page(widget, done=False)
 
 
-@router.post(PATH, summary="Stop the digest e-mails (the link's button, or one click)")
+@router.post(
+    PATH, summary="Stop the digest e-mails (the link's button, or one click)", openapi_extra=_PAGES
+)
 async def unsubscribe(request: Request, imba_id: str) -> Response:
     try:
         widget, user = await _signed_user(request, imba_id)

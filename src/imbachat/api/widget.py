@@ -1,9 +1,14 @@
 """GET /imbachat/v1/{imba_id}/widget: the embeddable chat, one script with its CSS
 and its English strings; GET /imbachat/widget/i18n/{lang}.json: the strings of
-another language, fetched by the widget when it is used.
+another language, fetched by the widget when it is used; GET
+/imbachat/widget/more.js: the parts used on demand (the settings panel, the new
+conference form, the image viewer), a second script the widget loads on first use;
+GET /imbachat/widget/alert.wav: the sound of a new message.
 
 Served from package data with no build step, encoded (and gzipped) once per process,
-cached by browsers and revalidated with an ETag.
+cached by browsers and revalidated with an ETag. The widget asks for the second
+script and the sound with their version in the address (``?v=``), so that exact
+version is cached for a year.
 """
 
 from __future__ import annotations
@@ -27,6 +32,11 @@ WIDGET_DIR = Path(__file__).resolve().parent.parent / "widget"
 CSS_SLOT = '/*__CSS__*/""'
 EN_SLOT = "/*__EN__*/{}"
 LABELS_SLOT = "/*__LABELS__*/{}"
+SOUND_SLOT = '/*__SOUND__*/""'
+MORE_SLOT = '/*__MORE__*/""'
+MORE_PATH = "/imbachat/widget/more.js"
+SOUND_PATH = "/imbachat/widget/alert.wav"
+FOREVER = "public, max-age=31536000, immutable"
 JAVASCRIPT = "application/javascript; charset=utf-8"
 LANGUAGES = ("ar", "en", "es", "fr", "it", "ru")
 # Strings the CMS plugins read before the chat loads: every language in the script.
@@ -52,9 +62,37 @@ def widget_bundle() -> tuple[bytes, str]:
         script.replace(CSS_SLOT, json.dumps(styles), 1)
         .replace(EN_SLOT, json.dumps(strings("en"), ensure_ascii=False), 1)
         .replace(LABELS_SLOT, json.dumps(labels, ensure_ascii=False), 1)
+        .replace(SOUND_SLOT, json.dumps(f"{SOUND_PATH}?v={_version(alert_sound()[1])}"), 1)
+        .replace(MORE_SLOT, json.dumps(f"{MORE_PATH}?v={_version(more_bundle()[1])}"), 1)
     )
     body = text.encode()
     return body, _etag(body)
+
+
+@functools.cache
+def more_bundle() -> tuple[bytes, str]:
+    """The second script (the parts used on demand) with its stylesheet inlined."""
+    script = (WIDGET_DIR / "more.js").read_text(encoding="utf-8")
+    styles = (WIDGET_DIR / "more.css").read_text(encoding="utf-8")
+    body = script.replace(CSS_SLOT, json.dumps(styles), 1).encode()
+    return body, _etag(body)
+
+
+@functools.cache
+def alert_sound() -> tuple[bytes, str]:
+    body = (WIDGET_DIR / "alert.wav").read_bytes()
+    return body, _etag(body)
+
+
+def _version(etag: str) -> str:
+    return etag.strip('"')[:12]
+
+
+def _lasting(request: Request, etag: str) -> dict[str, str]:
+    """A year's cache for the version the address names; a short one for another."""
+    if request.query_params.get("v") == _version(etag):
+        return {"Cache-Control": FOREVER}
+    return {}
 
 
 @functools.cache
@@ -80,15 +118,23 @@ def _takes_gzip(request: Request) -> bool:
     return False
 
 
-def _cached(request: Request, body: bytes, etag: str, media_type: str, **headers: str) -> Response:
+def _cached(
+    request: Request,
+    body: bytes,
+    etag: str,
+    media_type: str,
+    headers: dict[str, str] | None = None,
+    *,
+    compress: bool = True,
+) -> Response:
     """The body (gzipped, compressed once, for browsers that take it: a quarter of the
     bytes on a phone), or 304 when the browser holds this version (``If-None-Match``)."""
     sent = {"Cache-Control": "public, max-age=300, must-revalidate", "Vary": "Accept-Encoding"}
-    if _takes_gzip(request):
+    if compress and _takes_gzip(request):
         body = _gzipped(body)
         etag = etag[:-1] + '-gzip"'
         sent["Content-Encoding"] = "gzip"
-    sent |= {"ETag": etag, **headers}
+    sent |= {"ETag": etag, **(headers or {})}
     if etag in request.headers.get("if-none-match", ""):
         sent.pop("Content-Encoding", None)
         return Response(status_code=304, headers=sent)
@@ -134,4 +180,34 @@ async def widget_strings(request: Request, lang: str) -> Response:
         raise NotFound(f"No strings for language {lang[:10]!r}; there are {known}.", field="lang")
     body, etag = strings_file(lang)
     # Fetched by the widget from the host site's pages: another origin.
-    return _cached(request, body, etag, "application/json", **{"Access-Control-Allow-Origin": "*"})
+    return _cached(request, body, etag, "application/json", {"Access-Control-Allow-Origin": "*"})
+
+
+@router.get(
+    MORE_PATH,
+    summary="The widget's parts used on demand: a second script, loaded by the widget on first use",
+    openapi_extra=deep_merge(
+        operation(
+            {"type": "string"}, media_type="application/javascript", errors=(), security=OPEN
+        ),
+        {"responses": {"304": {"description": "Not modified since the ETag given."}}},
+    ),
+)
+async def widget_more_script(request: Request) -> Response:
+    body, etag = more_bundle()
+    return _cached(request, body, etag, JAVASCRIPT, _lasting(request, etag))
+
+
+@router.get(
+    SOUND_PATH,
+    summary="The short sound the widget plays for a new message",
+    openapi_extra=deep_merge(
+        operation(
+            {"type": "string", "format": "binary"}, media_type="audio/wav", errors=(), security=OPEN
+        ),
+        {"responses": {"304": {"description": "Not modified since the ETag given."}}},
+    ),
+)
+async def widget_alert_sound(request: Request) -> Response:
+    body, etag = alert_sound()
+    return _cached(request, body, etag, "audio/wav", _lasting(request, etag), compress=False)

@@ -83,4 +83,4 @@ class FileLinks:
         if expires < unix(self._clock.now()):
             return False
         expected = signature(secret, imba_id, file_id, variant, expires)
-        return hmac.compare_digest(expected, given)
+        return hmac.compare_digest(expected.encode(), given.encode())  # any text: bytes

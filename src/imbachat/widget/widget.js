@@ -6,6 +6,10 @@
   if (window.ImbaChat && window.ImbaChat.__imbachat) { return; }
 
   var CSS = /*__CSS__*/"";
+  // Paths on this server, each with its file's version: the alert sound, and the
+  // parts used on demand (more.js), a second script loaded on first use.
+  var SOUND = /*__SOUND__*/"";
+  var MORE = /*__MORE__*/"";
   var script = document.currentScript;
   var found = /^(https?:\/\/[^/]+)((?:\/[^/]*)*?)\/imbachat\/v1\/(\d+)\/widget/.exec(script ? script.src : "");
   var SERVER = found ? found[1] + found[2] : location.origin;
@@ -149,6 +153,8 @@
     this.lastTyping = 0;
     this.uploads = [];        // files picked in a room's composer: uploading, uploaded or refused
     this.files = { max_bytes: 0 };   // what the server takes (ready.files)
+    this.alerts = { email: "all", sound: true };   // the user's e-mail choice, the owner's sound switch (ready.alerts)
+    this.prefs = {};          // this browser's choices (sound, desktop, asked), kept in localStorage
   }
 
   /* A string of the chat's language; ``count`` picks the plural form (Intl). */
@@ -201,7 +207,11 @@
   };
 
   Chat.prototype.start = function () {
+    var self = this;
     this.build(this.params.container);
+    // The page's own title goes back as it was when the page is left (history lists it).
+    window.addEventListener("pagehide", function () { self.renderTitle(true); });
+    window.addEventListener("pageshow", function () { self.renderTitle(); });
     if (this.params.token) {
       this.adoptGuest = storedGuest();   // this browser was a guest: hand its chat over
       this.connect();
@@ -249,6 +259,7 @@
     (target || document.body).appendChild(this.host);
     var root = this.host.attachShadow({ mode: "open" });
     root.appendChild(h("style", { text: CSS }));
+    if (moreCss) { root.appendChild(h("style", { text: moreCss })); }
     var side = this.params.position === "left" ? "ic-start" : "ic-end";
     this.el = {};
     var el = this.el;
@@ -259,6 +270,9 @@
     el.title = h("span", { class: "ic-head-title" }, [this.params.title || this.t("chat"), el.status]);
     el.back = h("button", { class: "ic-icon-btn ic-back ic-hidden", type: "button", "aria-label": this.t("back"), text: "‹", onclick: this.back.bind(this) });
     el.close = h("button", { class: "ic-icon-btn", type: "button", "aria-label": this.t("close"), text: "×", onclick: this.close.bind(this) });
+    el.bell = h("button", { class: "ic-icon-btn ic-bell ic-hidden", type: "button", "aria-label": this.t("mute"), "aria-pressed": "false",
+      onclick: this.toggleMute.bind(this) }, [svgIcon(BELL)]);
+    el.gear = h("button", { class: "ic-icon-btn ic-gear", type: "button", "aria-label": this.t("settings"), onclick: this.openSettings.bind(this) }, [svgIcon(GEAR)]);
     el.offline = h("div", { class: "ic-offline ic-hidden", role: "status", text: this.t("connecting") });
     el.tabs = h("div", { class: "ic-tabs", role: "tablist", "aria-label": this.t("roomTabs") });
     el.tools = h("div", { class: "ic-tools" });
@@ -287,9 +301,11 @@
     el.conv = h("section", { class: "ic-conv ic-hidden", "data-drop": this.t("dropHere"), ondragover: drag, ondragleave: drag, ondrop: drag },
       [el.messages, el.typing, el.bar, el.tray, el.composer, el.readOnly]);
     el.form = h("section", { class: "ic-form ic-hidden" });
+    el.settings = h("section", { class: "ic-settings ic-hidden", "aria-label": this.t("settings") });
     el.toast = h("div", { class: "ic-toast ic-hidden", role: "alert" });
     el.panel = h("div", { class: "ic-panel" + (this.inline ? "" : " ic-hidden"), role: this.inline ? "region" : "dialog", "aria-label": this.t("chatPanel") }, [
-      h("header", { class: "ic-head" }, [el.back, el.title, this.inline ? null : el.close]), el.offline, el.list, el.conv, el.form, el.toast]);
+      h("header", { class: "ic-head" }, [el.back, el.title, el.bell, el.gear, this.inline ? null : el.close]), el.offline, el.list, el.conv, el.form,
+      el.settings, el.toast]);
     el.root = h("div", { class: "ic " + (this.inline ? "ic-inline" : "ic-float " + side), dir: this.dir, lang: this.lang,
       "data-theme": this.theme(), onkeydown: this.onRootKey.bind(this) }, [el.panel, this.inline ? null : el.launcher]);
     var offset = Number(this.params.offset);
@@ -364,12 +380,14 @@
 
   Chat.prototype.onRootKey = function (event) {
     if (event.key !== "Escape" || event.defaultPrevented) { return; }
+    if (this.settingsOpen) { event.preventDefault(); this.closeSettings(); return; }
     if (this.reply || this.editing) { this.clearBar(); return; }
     if (!this.inline && this.panelOpen) { event.preventDefault(); this.close(); }
   };
 
-  /* Back one level: a room, or the new-conference form, back to the list. */
-  Chat.prototype.back = function () { this.showList(); };
+  /* Back one level: the settings to where they were opened; a room, or the
+     new-conference form, back to the list. */
+  Chat.prototype.back = function () { if (this.settingsOpen) { this.closeSettings(); } else { this.showList(); } };
 
   /* The messages are one tab stop: the arrows move between them (Home, End: the
      first and the last), and Tab from a message reaches its actions. */
@@ -385,6 +403,12 @@
     event.preventDefault();
     messages[next].focus();
   };
+
+  var BELL = "M6 16v-5a6 6 0 0 1 12 0v5l2 2H4zM10 21h4";
+  var BELL_OFF = BELL + "M3 3l18 18";
+  // A gear: a ring with eight teeth round a hub.
+  var GEAR = "M12 5.5a6.5 6.5 0 1 0 0 13a6.5 6.5 0 1 0 0-13zM12 9.5a2.5 2.5 0 1 0 0 5a2.5 2.5 0 1 0 0-5zM12 2v3.5M12 18.5V22M2 12h3.5M18.5 12H22" +
+    "M4.9 4.9l2.5 2.5M16.6 16.6l2.5 2.5M4.9 19.1l2.5-2.5M16.6 7.4l2.5-2.5";
 
   function svgIcon(d) {
     var ns = "http://www.w3.org/2000/svg";
@@ -440,10 +464,11 @@
 
   Chat.prototype.close = function (fromHistory) {
     if (this.inline || !this.el || !this.panelOpen) { return; }
-    this.closeViewer();
+    if (this.viewer) { this.closeViewer(); }
     if (fromHistory !== true && this.historyDepth) { history.go(-this.historyDepth); return; }   // popstate closes
     this.historyDepth = 0;
     this.panelOpen = false;
+    this.settingsOpen = this.settingsPushed = false;
     this.el.panel.classList.add("ic-hidden");
     this.el.root.classList.remove("ic-open");
     this.el.launcher.setAttribute("aria-expanded", "false");
@@ -452,8 +477,14 @@
   };
 
   Chat.prototype.onHistory = function (event) {
+    var state = event.state && event.state.imbachat;
     if (!this.historyDepth) { return; }
-    if (event.state && event.state.imbachat === "open") {
+    if (this.settingsOpen && this.settingsPushed) {   // the settings close, back where they were opened
+      this.historyDepth -= 1;
+      this.closeSettings(true);
+      if (state === (this.historyDepth === 1 ? "open" : "room")) { return; }
+    }
+    if (state === "open") {
       this.historyDepth = 1;
       this.showList(true);
     } else {
@@ -589,6 +620,8 @@
     this.guestWrites = !!(frame.guest && frame.guest.write_public);
     this.appearance = frame.appearance || null;
     this.files = frame.files || { max_bytes: 0 };
+    this.alerts = frame.alerts || this.alerts;
+    this.pref();
     this.paint();
     if (this.adoptGuest) { forgetGuest(); this.adoptGuest = null; }
     this.backoff = 500;
@@ -616,7 +649,7 @@
 
   Chat.prototype.upsertRoom = function (item, previous) {
     var room = previous || { messages: [], loaded: false, hasMore: true, typing: {} };
-    ["id", "pipe", "name", "type", "is_public", "role", "count_users", "last_seq", "last_read_seq", "last_message", "members"].forEach(function (key) {
+    ["id", "pipe", "name", "type", "is_public", "role", "muted", "count_users", "last_seq", "last_read_seq", "last_message", "members"].forEach(function (key) {
       if (key in item) { room[key] = item[key]; }
     });
     if (previous && previous.last_read_seq > room.last_read_seq) { room.last_read_seq = previous.last_read_seq; }
@@ -624,11 +657,28 @@
     return room;
   };
 
-  Chat.prototype.on_message = function (frame) { this.addMessage(frame.room_id, frame.message); };
+  Chat.prototype.on_message = function (frame) {
+    var room = this.rooms[frame.room_id];
+    var m = frame.message;
+    var fresh = room && m.seq > (room.last_seq || 0) && !(this.me && m.user_id === this.me.user_id);
+    this.addMessage(frame.room_id, m);
+    if (fresh) { this.alert(room, m); }
+  };
 
   Chat.prototype.on_ack = function (frame) {
     delete this.pending[frame.client_id];
     this.addMessage(frame.message.room_id, frame.message);
+    // After the user's first message: the offer to notify them of answers.
+    if (this.desktop() === "default" && !this.pref("asked")) { this.offerDesktop(); }
+  };
+
+  /* The user's e-mail choice, or a room's alerts muted or not, changed (in this tab
+     or another of theirs). */
+  Chat.prototype.on_alerts = function (frame) {
+    var room = this.rooms[frame.room_id];
+    if (frame.email) { this.alerts.email = frame.email; }
+    if (room && "muted" in frame) { room.muted = !!frame.muted; }
+    this.render();
   };
 
   Chat.prototype.addMessage = function (roomId, message) {
@@ -766,6 +816,7 @@
       var waiter = this.waiting.shift();
       if (waiter) { waiter.reject(new Error(frame.message)); }
     }
+    if (frame.ref === "alerts") { this.render(); }   // the settings show what the server keeps
     if (frame.ref !== "typing") { this.toast(frame.message); }
   };
 
@@ -821,6 +872,7 @@
     if (this.historyDepth === 1) { history.pushState({ imbachat: "room" }, ""); this.historyDepth = 2; }
     this.current = room.id;
     this.tab = room.type;
+    this.settingsOpen = this.settingsPushed = false;
     this.clearBar();
     if (!room.loaded) { this.requestHistory(room.id); }
     this.render();
@@ -834,9 +886,9 @@
   Chat.prototype.showList = function (fromHistory) {
     if (fromHistory !== true && this.historyDepth === 2) { history.back(); return; }   // popstate shows the list
     this.current = null;
-    this.closeViewer();
+    if (this.viewer) { this.closeViewer(); }
     this.el.form.classList.add("ic-hidden");
-    this.formOpen = false;
+    this.formOpen = this.settingsOpen = this.settingsPushed = false;
     this.render();
     this.focusInside();
   };
@@ -1132,34 +1184,116 @@
     this.send({ type: "history", room_id: room.id, limit: Math.min(100, Math.max(1, room.messages.length)) });
   };
 
-  /* The full image in a modal dialog over the page: Esc, the close button or a click
-     beside the image close it, and focus goes back to the thumbnail. */
-  Chat.prototype.view = function (room, a) {
-    var self = this;
-    this.closeViewer();
-    var link = h("a", { class: "ic-btn", href: fileUrl(a.url), target: "_blank", rel: "noopener noreferrer", text: this.t("original") });
-    var close = h("button", { class: "ic-icon-btn", type: "button", "aria-label": this.t("close"), text: "×", onclick: this.closeViewer.bind(this) });
-    var viewer = h("div", { class: "ic-viewer", role: "dialog", "aria-modal": "true", "aria-labelledby": "ic-view-title",
-      onclick: function (event) { if (event.target === viewer) { self.closeViewer(); } },
-      onkeydown: function (event) {
-        if (event.key === "Escape") { event.preventDefault(); self.closeViewer(); }
-        if (event.key === "Tab") { event.preventDefault(); (event.target === close ? link : close).focus(); }   // focus stays inside
-      } }, [
-      h("div", { class: "ic-view-bar" }, [h("div", { id: "ic-view-title", class: "ic-view-title", text: a.name }), link, close]),
-      h("img", { src: fileUrl(a.url), alt: a.name, onerror: function () { self.refreshLinks(room); } })]);
-    this.viewer = { node: viewer, file: a.id };
-    this.el.root.appendChild(viewer);
-    close.focus();
+  /* -- alerts: a sound, the tab's title, desktop notifications ---------------------- */
+
+  /* This browser's choices for the user (sound, desktop, asked): read from storage each
+     time, so every tab follows a change; ``value`` stores one. */
+  Chat.prototype.pref = function (name, value) {
+    var key = "imbachat.prefs." + SERVER + "." + IMBA_ID + "." + (this.me ? this.me.user_id : "");
+    try { this.prefs = JSON.parse(window.localStorage.getItem(key)) || {}; } catch (e) { /* kept for this page */ }
+    if (arguments.length > 1) {
+      this.prefs[name] = value;
+      try { window.localStorage.setItem(key, JSON.stringify(this.prefs)); } catch (e) { /* kept for this page */ }
+    }
+    return this.prefs[name];
   };
 
-  Chat.prototype.closeViewer = function () {
-    var v = this.viewer;
-    if (!v) { return; }
-    this.viewer = null;
-    v.node.remove();
-    var back = this.el.messages.querySelector('.ic-thumb[data-file="' + v.file + '"]');
-    if (back) { back.focus(); }
+  // Alerts are for when the user is not looking: the chat closed, or the tab in the background.
+  Chat.prototype.away = function () { return !this.panelOpen || document.hidden; };
+  Chat.prototype.soundOn = function () { return this.alerts.sound !== false && this.pref("sound") !== false; };
+  Chat.prototype.desktop = function () { return window.Notification ? Notification.permission : "none"; };
+
+  /* A new message of someone else: unless its room is muted or the user is looking,
+     a sound and a notification, a moment later and only if it is still unread then
+     (another tab of the user may have shown it), from one tab of this browser. */
+  Chat.prototype.alert = function (room, m) {
+    var self = this;
+    if (room.muted || !this.away()) { return; }
+    var go = function () {
+      self.ding();
+      if (self.desktop() === "granted" && self.pref("desktop") !== false) { self.notify(room, m); }
+    };
+    setTimeout(function () {
+      if (room.muted || (room.last_read_seq || 0) >= m.seq || !self.away()) { return; }
+      if (!navigator.locks) { go(); return; }   // then every tab alerts
+      // The tab that takes the message's lock alerts; it keeps the lock while the others try.
+      navigator.locks.request("imbachat.alert." + SERVER + "." + IMBA_ID + "." + m.id, { ifAvailable: true }, function (lock) {
+        if (lock) { go(); return new Promise(function (done) { setTimeout(done, 10000); }); }
+      }).catch(go);
+    }, 600 + Math.random() * 500);
   };
+
+  Chat.prototype.ding = function () {
+    if (!this.soundOn() || Date.now() - (this.dinged || 0) < 2000) { return; }
+    this.dinged = Date.now();
+    this.audio = this.audio || new Audio(SERVER + SOUND);
+    this.audio.currentTime = 0;
+    var playing = this.audio.play();
+    // A browser plays nothing on a page the visitor has not used yet (autoplay rules).
+    if (playing && playing.catch) { playing.catch(function () {}); }
+  };
+
+  /* One notification per room (a newer one replaces it); a click on it brings the
+     window forward with that room open. */
+  Chat.prototype.notify = function (room, m) {
+    var self = this;
+    var person = this.member(room, m.user_id);
+    try {
+      var note = new Notification(this.roomTitle(room), { tag: "imbachat-" + IMBA_ID + "-" + room.id, lang: this.lang, dir: this.dir,
+        body: ((room.type !== 0 && m.user_name ? m.user_name + ": " : "") + this.preview(m)).slice(0, 300),
+        icon: webUrl(person && person.avatar_url) || undefined });
+      note.onclick = function () {
+        window.focus();
+        note.close();
+        self.open();
+        self.showRoom(room.id);
+      };
+    } catch (e) { /* phones: only a service worker may show notifications */ }
+  };
+
+  /* The tab's title: "(3) Page title" while messages of unmuted rooms are unread; the
+     page's own title, exactly, when they are read (and, ``leaving``, when the page is
+     left). A title the page sets meanwhile becomes the one shown after the count. */
+  Chat.prototype.renderTitle = function (leaving) {
+    var self = this;
+    var count = leaving === true ? 0 : Object.keys(this.rooms).reduce(function (sum, id) {
+      var room = self.rooms[id];
+      return sum + (room.muted ? 0 : self.unread(room));
+    }, 0);
+    if (document.title !== this.titleSet) { this.titleBase = document.title; }
+    this.titleSet = count ? "(" + count + ") " + this.titleBase : this.titleBase;
+    if (document.title !== this.titleSet) { document.title = this.titleSet; }
+  };
+
+  Chat.prototype.toggleMute = function () {
+    var room = this.rooms[this.current];
+    if (room) { this.send({ type: "alerts", room_id: room.id, muted: !room.muted }); }   // the server's alerts frame shows it
+  };
+
+  /* Parts used on demand are a second script (more.js), loaded on first use: the
+     settings panel, the offer of notifications, the new-conference form, the image
+     viewer. Until then each is a stand-in that loads it and calls the real one. */
+  var more = null;
+  var moreCss = "";
+  function loadMore() {
+    more = more || new Promise(function (resolve, reject) {
+      api.__more = function (install) {
+        moreCss = install({ Chat: Chat, h: h, avatar: avatar, fileUrl: fileUrl });
+        if (chat.host) { chat.host.shadowRoot.appendChild(h("style", { text: moreCss })); }
+        resolve();
+      };
+      (document.head || document.documentElement).appendChild(h("script", { src: SERVER + MORE, async: true,
+        onerror: function () { more = null; reject(new Error("imbachat: " + MORE + " did not load")); } }));
+    });
+    return more;
+  }
+  ["openSettings", "offerDesktop", "showConferenceForm", "view"].forEach(function (name) {
+    Chat.prototype[name] = function () {
+      var self = this;
+      var args = arguments;
+      loadMore().then(function () { self[name].apply(self, args); }, function (error) { self.toast(error.message); });
+    };
+  });
 
   /* -- rendering ----------------------------------------------------------------- */
 
@@ -1178,12 +1312,22 @@
 
   Chat.prototype.render = function () {
     if (!this.el) { return; }
+    var el = this.el;
     this.renderBadge();
-    var inRoom = this.current && this.rooms[this.current] && !this.formOpen;
-    this.el.list.classList.toggle("ic-hidden", !!inRoom || !!this.formOpen);
-    this.el.conv.classList.toggle("ic-hidden", !inRoom);
-    this.el.back.classList.toggle("ic-hidden", !inRoom && !this.formOpen);
-    if (inRoom) { this.renderConversation(); } else { this.renderHeader(this.params.title || this.t("chat"), ""); this.renderTabs(); this.renderRooms(); }
+    var aside = !!(this.formOpen || this.settingsOpen);
+    var room = !aside && this.current && this.rooms[this.current];
+    el.list.classList.toggle("ic-hidden", !!room || aside);
+    el.conv.classList.toggle("ic-hidden", !room);
+    el.settings.classList.toggle("ic-hidden", !this.settingsOpen);
+    el.back.classList.toggle("ic-hidden", !room && !aside);
+    el.gear.classList.toggle("ic-hidden", aside);
+    el.bell.classList.toggle("ic-hidden", !room);
+    if (room) {
+      el.bell.setAttribute("aria-pressed", String(!!room.muted));
+      el.bell.firstChild.firstChild.setAttribute("d", room.muted ? BELL_OFF : BELL);
+    }
+    if (this.settingsOpen) { this.renderHeader(this.t("settings"), ""); this.syncSettings(); }
+    else if (room) { this.renderConversation(); } else { this.renderHeader(this.params.title || this.t("chat"), ""); this.renderTabs(); this.renderRooms(); }
   };
 
   /* The header: a title (a link to the person's profile on the site when known). */
@@ -1204,6 +1348,7 @@
     this.el.badge.textContent = total > 99 ? "99+" : String(total);
     this.el.badge.classList.toggle("ic-hidden", total === 0);
     this.el.launcher.setAttribute("aria-label", this.t("openChat") + (total ? ", " + this.t("unread", total) : ""));
+    this.renderTitle();
   };
 
   Chat.prototype.renderTabs = function () {
@@ -1306,10 +1451,12 @@
       var unread = self.unread(room);
       var preview = last ? (last.deleted_at ? self.t("deleted") : (room.type !== 0 && last.user_name ? last.user_name + ": " : "") + self.preview(last)) : "";
       list.appendChild(h("li", {}, [h("button", { class: "ic-room", type: "button", "data-room": String(room.id),
-        "aria-label": self.roomTitle(room) + (unread ? ", " + self.t("unread", unread) : ""), onclick: function () { self.showRoom(room.id); } }, [
+        "aria-label": self.roomTitle(room) + (room.muted ? ", " + self.t("muted") : "") + (unread ? ", " + self.t("unread", unread) : ""),
+        onclick: function () { self.showRoom(room.id); } }, [
         avatar(other || { name: room.name, user_id: room.id }),
         h("div", { class: "ic-room-main" }, [
-          h("div", { class: "ic-room-top" }, [h("span", { class: "ic-room-name", text: self.roomTitle(room) }), last ? h("span", { class: "ic-room-time", text: self.clock(last.time) }) : null]),
+          h("div", { class: "ic-room-top" }, [h("span", { class: "ic-room-name", text: self.roomTitle(room) }), room.muted ? svgIcon(BELL_OFF) : null,
+            last ? h("span", { class: "ic-room-time", text: self.clock(last.time) }) : null]),
           h("div", { class: "ic-room-bottom" }, [h("span", { class: "ic-room-preview", text: preview }), unread ? h("span", { class: "ic-badge", text: String(unread) }) : null])
         ])
       ])]));
@@ -1419,38 +1566,6 @@
       } else { delete room.typing[userId]; }
     });
     this.el.typing.textContent = names.length ? names.join(", ") + " " + this.t(names.length > 1 ? "typingMany" : "typing") : "";
-  };
-
-  Chat.prototype.showConferenceForm = function () {
-    var self = this;
-    var me = this.me;
-    var people = {};
-    Object.keys(this.rooms).forEach(function (id) {
-      (self.rooms[id].members || []).forEach(function (m) { if (!me || m.user_id !== me.user_id) { people[m.user_id] = m; } });
-    });
-    var title = h("input", { type: "text", placeholder: this.t("title"), "aria-label": this.t("title"), maxlength: "255" });
-    var picks = Object.keys(people).map(function (id) {
-      var box = h("input", { type: "checkbox", value: id });
-      return { box: box, row: h("label", { class: "ic-pick" }, [box, avatar(people[id], true), people[id].name]) };
-    });
-    var form = this.el.form;
-    form.textContent = "";
-    form.appendChild(title);
-    form.appendChild(h("b", { text: this.t("pick") }));
-    if (!picks.length) { form.appendChild(h("p", { text: this.t("nobody") })); }
-    picks.forEach(function (p) { form.appendChild(p.row); });
-    form.appendChild(h("button", { class: "ic-btn", type: "button", text: this.t("create"), onclick: function () {
-      var chosen = picks.filter(function (p) { return p.box.checked; }).map(function (p) { return Number(p.box.value); });
-      self.formOpen = false;
-      form.classList.add("ic-hidden");
-      self.request({ type: "create_room", title: title.value.trim() || self.t("newConf"), room_type: 1, users_ids: chosen }).catch(function () {});
-    } }));
-    if (this.historyDepth === 1) { history.pushState({ imbachat: "form" }, ""); this.historyDepth = 2; }
-    this.formOpen = true;
-    form.classList.remove("ic-hidden");
-    this.render();
-    this.renderHeader(this.t("newConf"), "");
-    title.focus();
   };
 
   /* ---- the public objects, exactly as the CMS plugins use them ------------------ */
