@@ -48,20 +48,29 @@ def host_site(server, widgets) -> Iterator[tuple[HostSite, object]]:
     site.stop()
 
 
+WIDGET_READY = "window.events && window.events.includes('resolved')"
+
+
+def loaded_page(context, url: str, ready: str = WIDGET_READY):
+    """A new page of ``context`` at ``url`` once ``ready`` holds, recording the page's
+    script errors in ``page.errors`` (tests assert there are none)."""
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.goto(url)
+    page.wait_for_function(ready)
+    return page
+
+
 @pytest.fixture
 def open_page(browser):
     """A fresh browser context (like a separate person) on a host-site page."""
     contexts = []
 
-    def open_(url: str, ready: str = "window.events && window.events.includes('resolved')"):
+    def open_(url: str, ready: str = WIDGET_READY):
         context = browser.new_context(viewport={"width": 1100, "height": 760})
         contexts.append(context)
-        page = context.new_page()
-        page.errors = []
-        page.on("pageerror", lambda error: page.errors.append(str(error)))
-        page.goto(url)
-        page.wait_for_function(ready)
-        return page
+        return loaded_page(context, url, ready)
 
     yield open_
     for context in contexts:
@@ -141,12 +150,7 @@ def open_phone(browser):
         )  # fmt: skip
         contexts.append(context)
         context.add_init_script(KEYBOARD)
-        page = context.new_page()
-        page.errors = []
-        page.on("pageerror", lambda error: page.errors.append(str(error)))
-        page.goto(url)
-        page.wait_for_function("window.events && window.events.includes('resolved')")
-        return page
+        return loaded_page(context, url)
 
     yield open_
     for context in contexts:

@@ -12,7 +12,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import WATCH_ALERTS, screenshot
+from tests.e2e.conftest import WATCH_ALERTS, loaded_page, screenshot
 
 TITLE = "Host site"
 QUIET = 1_500  # ms: longer than the widget waits before it alerts (at most 1.1 s)
@@ -37,12 +37,7 @@ def open_tab(browser):
                 context.add_init_script(f"window.fakePermission = {permission!r};")
             context.add_init_script(WATCH_ALERTS)
             contexts[person] = context
-        page = context.new_page()
-        page.errors = []
-        page.on("pageerror", lambda error: page.errors.append(str(error)))
-        page.goto(url)
-        page.wait_for_function("window.events && window.events.includes('resolved')")
-        return page
+        return loaded_page(context, url)
 
     yield open_
     for context in contexts.values():

@@ -165,3 +165,30 @@ def test_a_user_without_an_address_or_who_read_in_time_gets_nothing(
     asyncio.run(bo_reads_in_time())
     time.sleep(DELAY + 2)
     assert box.messages == []
+
+
+def test_two_nodes_send_one_digest(start_server, widgets, inbox, site) -> None:
+    box, smtp_url = inbox
+    ports = [free_port(), free_port()]
+    nodes = [
+        start_server(port=port, public_url=f"http://127.0.0.1:{port}", smtp_url=smtp_url,
+                     email_from="chat@site.test", away_check_seconds=0.05)
+        for port in ports
+    ]  # fmt: skip
+    widget = widgets(users_info_url=site)
+    widget.http.put(f"/api/v1/{widget.imba_id}/settings", auth=widget.basic,
+                    data={"away_notify_seconds": str(DELAY)})  # fmt: skip
+    room = widget.room([1, 2])
+    wait_until(lambda: len(widget.listed("get_users", login="Bo")) == 1, 10, "Bo's profile")
+    for index, text in enumerate(("one", "two", "three")):
+        with httpx.Client(base_url=nodes[index % 2].url, timeout=30) as http:
+            http.post(
+                f"/imbachat/v2/{widget.imba_id}/send_msg",
+                auth=widget.basic,
+                data={"user_id": "1", "room_id": str(room), "message": text},
+            )
+
+    wait_until(lambda: box.messages, DELAY + 10, "the digest")
+    time.sleep(2)
+    [mail] = box.messages
+    assert mail["Subject"] == "Unread messages: 3"

@@ -4,6 +4,7 @@ whether they came from a socket or from the REST API."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 from tests.fakes import FakeHostSite
 from tests.realtime.client import connect, live, settled
@@ -286,6 +287,12 @@ def test_new_names_from_the_host_site_reach_those_who_share_a_room(server, widge
         widget = widgets(users_info_url=f"{base}/u?ids=")
         room = widget.room([1, 2], room_type=1)
         widget.room([3, 4], room_type=1)
+        # The first fetch of names runs in the background: done before anyone connects,
+        # so the only users_updated the sockets see is the change below.
+        deadline = time.monotonic() + 10
+        while not widget.listed("get_users", login="Alice"):
+            assert time.monotonic() < deadline, "the host site's names never arrived"
+            time.sleep(0.05)
 
         async def scenario() -> None:
             alice, bob, carol = [await connect(server, widget, user) for user in (1, 2, 3)]
