@@ -38,6 +38,7 @@ VOLATILE = {
     "member_id",
     "member_ids",
     "message_id",
+    "report_id",
     "uuid",
     "pipe",
     "time",
@@ -182,6 +183,19 @@ def test_every_event_keeps_its_documented_frame_and_webhook_body(
         await bo.next("message_edited")
         await bo.send_frame({"type": "history", "room_id": room, "limit": 1, "before_seq": 2})
         await bo.next("history")
+        await bo.send_frame({"type": "react", "message_id": sent["id"], "emoji": "👍"})
+        await ann.next("reaction")
+        await bo.send_frame({"type": "report", "message_id": sent["id"], "reason": "spam"})
+        await bo.next("reported")
+        await ann.next("report")
+        await ann.send_frame({"type": "reports", "room_id": room})
+        await ann.next("reports")
+        await ann.send_frame({"type": "pin", "room_id": room, "message_id": sent["id"]})
+        await bo.next("room", action="pinned")
+        await bo.send_frame({"type": "block_user", "user_id": 3})
+        await bo.next("blocked")
+        await bo.send_frame({"type": "blocked_users"})
+        await bo.next("blocked_users")
         cy = await RawClient.connect(server.ws_url, widget.imba_id, widget.token(3))
         await bo.next("presence")
         first = widget.listed("get_messages", room_id=str(room))[0]

@@ -23,6 +23,8 @@ from imbachat.api import (
     health,
     moderation,
     native,
+    reactions,
+    reports,
     unsubscribe,
     widget,
 )
@@ -136,6 +138,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(unsubscribe.router)
     app.include_router(native.router)
     app.include_router(moderation.router)
+    app.include_router(reports.router)
+    app.include_router(reactions.router)
     if settings.demo:
         app.include_router(demo_site.router)
     return app

@@ -14,6 +14,8 @@ from imbachat.states import (
     EmailChoice,
     MemberRole,
     MemberState,
+    ReportOutcome,
+    ReportStatus,
     RoomStatus,
     RoomType,
     UserStatus,
@@ -132,6 +134,7 @@ class Room(_FromRow):
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
+    pinned_message_id: int | None = None  # a conference's pinned message
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +178,16 @@ class Attachment:
     thumbnail: bool = False  # a smaller copy exists (else the image is its own)
     url: str | None = None
     thumbnail_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    """One emoji on a message: how many reacted with it and who (host user ids, the
+    first ``store.reactions.MAX_REACTORS_SHOWN`` of them)."""
+
+    emoji: str
+    count: int
+    user_ids: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +243,35 @@ class Message(_FromRow):
     author_is_bot: bool
     room_type: RoomType
     attachments: tuple[Attachment, ...] = ()
+    reactions: tuple[Reaction, ...] = ()
+    mentions: tuple[int, ...] = ()  # host user ids of the members it mentions
+
+
+@dataclass(frozen=True, slots=True)
+class Report(_FromRow):
+    """A member's report of a message, in the owner's queue."""
+
+    id: int
+    imba_id: int
+    room_id: int
+    message_id: int
+    reporter_id: int
+    author_id: int
+    reason: str
+    status: ReportStatus
+    outcome: ReportOutcome | None
+    created_at: datetime
+    resolved_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportView:
+    """A report with what shows it: the message, and who reported it."""
+
+    report: Report
+    message: Message
+    reporter_remote_id: int
+    reporter_name: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +288,7 @@ class SendRequest:
     origin: str | None = None  # the socket it came from ("node:socket"): it gets an ack
     guests_write_public: bool = False  # the widget's setting when the send arrived
     attachments: tuple[int, ...] = ()  # ids of files the author uploaded
+    mentions: tuple[int, ...] = ()  # host ids of the members the author mentions
     link_secret: str = ""  # the widget's secret, signing the files' links (with files)
 
 
@@ -266,6 +309,9 @@ class MessageDraft:
     answer_to: int = 0
     client_id: str | None = None
     attachments: tuple[Attachment, ...] = ()
+    # The mentioned members still in the room: host ids (as shown), and ours.
+    mentions: tuple[int, ...] = ()
+    mentioned_user_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

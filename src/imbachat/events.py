@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
-from imbachat.domain import Message, Room, User
+from imbachat.domain import Message, ReportView, Room, User
 from imbachat.states import EmailChoice, MemberRole
 
 
@@ -104,6 +104,37 @@ class MessageEdited(_OfMessage):
 
 
 @dataclass(frozen=True, slots=True)
+class MessageReacted(_OfMessage):
+    """A member put an emoji on a message or took theirs off; ``message`` carries
+    the reactions as they are now."""
+
+    name = "message.reaction"
+    message: Message
+    user_id: int
+    remote_user_id: int
+    emoji: str
+    removed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MessageReported(Event):
+    """A member reported a message: the owner's queue (webhooks) and the room's
+    admins and moderators (``staff_ids``, our ids) hear of it."""
+
+    name = "message.reported"
+    report: ReportView
+    staff_ids: tuple[int, ...]
+
+    @property
+    def imba_id(self) -> int:
+        return self.report.report.imba_id
+
+    @property
+    def room_id(self) -> int:
+        return self.report.report.room_id
+
+
+@dataclass(frozen=True, slots=True)
 class MessageDeleted(Event):
     name = "message.deleted"
     imba_id: int
@@ -159,6 +190,16 @@ class RoomClosed(_OfRoom):
 class RoomReopened(_OfRoom):
     name = "room.reopened"
     room: Room
+
+
+@dataclass(frozen=True, slots=True)
+class PinChanged(Event):
+    """A conference's pinned message changed (``message`` None: unpinned)."""
+
+    name = "room.pinned"
+    imba_id: int
+    room_id: int
+    message: Message | None
 
 
 # ---- moderation -------------------------------------------------------------------
@@ -240,6 +281,17 @@ class AlertsChanged(Event):
     email: EmailChoice
     room_id: int | None = None
     muted: bool | None = None  # the room's alerts, when room_id is given
+
+
+@dataclass(frozen=True, slots=True)
+class BlockChanged(_OfWidget):
+    """A user blocked or unblocked another (sockets only: the blocker's tabs)."""
+
+    name = "block.changed"
+    imba_id: int
+    user_id: int  # who blocked
+    blocked_remote_user_id: int
+    blocked: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from imbachat.clock import format_api, unix
-from imbachat.domain import Attachment, Message, Room, User, Widget
+from imbachat.domain import Attachment, Message, Reaction, ReportView, Room, User, Widget
 from imbachat.files.kinds import categories_of
 
 
@@ -100,7 +100,13 @@ def message(record: Message) -> dict[str, Any]:
         "edited_at": format_api(record.edited_at),
         "deleted_at": format_api(record.deleted_at),
         "attachments": [] if record.deleted_at else [attachment(a) for a in record.attachments],
+        "reactions": [] if record.deleted_at else [reaction(r) for r in record.reactions],
+        "mentions": [] if record.deleted_at else list(record.mentions),
     }
+
+
+def reaction(record: Reaction) -> dict[str, Any]:
+    return {"emoji": record.emoji, "count": record.count, "user_ids": list(record.user_ids)}
 
 
 def attachment(record: Attachment) -> dict[str, Any]:
@@ -113,4 +119,22 @@ def attachment(record: Attachment) -> dict[str, Any]:
         "thumbnail_url": record.thumbnail_url,
         "width": record.width,
         "height": record.height,
+    }
+
+
+def report(view: ReportView) -> dict[str, Any]:
+    record = view.report
+    return {
+        "id": record.id,
+        "room_id": record.room_id,
+        "message": message(view.message),
+        "reporter": {
+            "user_id": view.reporter_remote_id,
+            "name": view.reporter_name or f"User {view.reporter_remote_id}",
+        },
+        "reason": record.reason,
+        "status": record.status,
+        "outcome": record.outcome,
+        "created_at": format_api(record.created_at),
+        "resolved_at": format_api(record.resolved_at),
     }

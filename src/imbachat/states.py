@@ -1,5 +1,5 @@
 """Named states: room types and statuses, member roles and states, user statuses,
-e-mail choices, webhook delivery statuses.
+e-mail choices, webhook delivery statuses, report statuses.
 
 Each is an ``IntEnum`` or ``StrEnum`` whose values are exactly what the database
 stores and the API shows (``type: 3``, ``"status": "admin"``), so naming them
@@ -59,3 +59,17 @@ class EmailChoice(StrEnum):
     ALL = "all"
     MENTIONS = "mentions"  # only those that mention them
     NEVER = "never"
+
+
+class ReportStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"  # the owner acted on it (the message deleted, the author banned)
+    DISMISSED = "dismissed"  # the owner found nothing wrong
+
+
+class ReportOutcome(StrEnum):
+    """What resolving a report did besides closing it."""
+
+    NOTHING = "nothing"
+    MESSAGE_DELETED = "message_deleted"
+    AUTHOR_BANNED = "author_banned"

@@ -33,7 +33,7 @@ from imbachat.api.openapi import (
 from imbachat.domain import ROOM_TYPE_FIELD, MessageQuery, RoomQuery, UserQuery
 from imbachat.numbers import MAX_INT32, MAX_SMALLINT
 from imbachat.services.files import MAX_ATTACHMENTS
-from imbachat.services.messages import MAX_MESSAGE_LENGTH, SendCommand
+from imbachat.services.messages import MAX_MENTIONS, MAX_MESSAGE_LENGTH, SendCommand
 from imbachat.states import MemberRole, UserStatus
 
 router = APIRouter(prefix="/imbachat/v2/{imba_id}", tags=["ImbaChat v2"])
@@ -168,6 +168,13 @@ async def get_messages(request: Request, imba_id: str) -> Response:
                 "items": {"type": "integer", "minimum": 1},
                 "description": "Ids of files the author uploaded (`attachments[0]=ID`; ours).",
             },
+            "mentions": {
+                "type": "array",
+                "maxItems": MAX_MENTIONS,
+                "items": {"type": "integer", "minimum": 1},
+                "description": "Host user ids of members the text mentions (`mentions[0]=ID`;"
+                " ours): they are told even in rooms they muted.",
+            },
         },
         required=("user_id", "room_id", "message"),
         security=BASIC,
@@ -189,6 +196,7 @@ async def send_msg(request: Request, imba_id: str) -> Response:
         answer_to=fields.integer("answer_to") or 0,
         client_id=fields.text("client_id", max_length=64),
         attachments=attachments,
+        mentions=tuple(fields.integers("mentions", max_items=MAX_MENTIONS)),
     )
     message = await services_of(request).messages.send(widget, command)
     return envelopes.message_sent(message)

@@ -146,6 +146,36 @@ async def delete_message(request: Request, imba_id: str, message_id: PathId) -> 
     return json_response({"data": render.message(message)})
 
 
+@router.put(
+    "/rooms/{room_id}/pin",
+    summary="Pin a message above a conference's history",
+    openapi_extra=operation(
+        data(ref("Message")),
+        fields={"message_id": integer("A message of the room.", 1)},
+        required=("message_id",),
+        security=BASIC,
+    ),
+)
+async def pin(request: Request, imba_id: str, room_id: PathId) -> Response:
+    fields = await Fields.from_request(request)
+    widget = await widget_by_basic(request, imba_id)
+    message_id = fields.integer("message_id", required=True, minimum=1)
+    message = await services_of(request).pins.pin(widget, None, room_id, message_id)
+    assert message is not None
+    return json_response({"data": render.message(message)})
+
+
+@router.delete(
+    "/rooms/{room_id}/pin",
+    summary="Unpin a conference's pinned message",
+    openapi_extra=operation(data(obj({"room_id": {"type": "integer"}})), security=BASIC),
+)
+async def unpin(request: Request, imba_id: str, room_id: PathId) -> Response:
+    widget = await widget_by_basic(request, imba_id)
+    await services_of(request).pins.pin(widget, None, room_id, None)
+    return json_response({"data": {"room_id": room_id}})
+
+
 @router.get(
     "/blocklist",
     summary="Words messages may not contain",

@@ -159,6 +159,38 @@ SCHEMAS: dict[str, Schema] = {
             "edited_at": _STAMP,
             "deleted_at": _STAMP,
             "attachments": {"type": "array", "items": ref("File")},
+            "reactions": {"type": "array", "items": ref("Reaction")},
+            "mentions": {
+                "type": "array",
+                "items": _INT,
+                "description": "Host user ids of the members the message mentions.",
+            },
+        }
+    ),
+    "Reaction": obj(
+        {
+            "emoji": _STR,
+            "count": _INT,
+            "user_ids": {
+                "type": "array",
+                "items": _INT,
+                "description": "Host user ids of the first 50 who reacted.",
+            },
+        }
+    ),
+    "Report": obj(
+        {
+            "id": _INT,
+            "room_id": _INT,
+            "message": ref("Message"),
+            "reporter": obj({"user_id": _INT, "name": _STR}),
+            "reason": _STR,
+            "status": {"type": "string", "enum": ["open", "resolved", "dismissed"]},
+            "outcome": nullable(
+                {"type": "string", "enum": ["nothing", "message_deleted", "author_banned"]}
+            ),
+            "created_at": _STAMP,
+            "resolved_at": _STAMP,
         }
     ),
     "File": obj(

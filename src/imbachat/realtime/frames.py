@@ -22,12 +22,16 @@ from imbachat.clock import format_api
 from imbachat.domain import Message, Profile, RoomMember, User, Widget
 from imbachat.events import (
     AlertsChanged,
+    BlockChanged,
     Event,
     MemberRemoved,
     MemberRoleChanged,
     MessageDeleted,
     MessageEdited,
+    MessageReacted,
+    MessageReported,
     Moderated,
+    PinChanged,
     PresenceChanged,
     ReadMarked,
     RoomClosed,
@@ -122,6 +126,7 @@ def room_item(view: RoomView, online: set[int]) -> dict[str, Any]:
         "last_seq": room.last_seq,
         "last_read_seq": view.member.last_read_seq,
         "unread": view.unread,
+        "mentions": view.mentions,
         "last_message": render.message(view.last_message) if view.last_message else None,
         "last_message_date": format_api(room.last_message_at),
         "members": None
@@ -129,6 +134,7 @@ def room_item(view: RoomView, online: set[int]) -> dict[str, Any]:
         else [
             member_item(member, online, room.type == RoomType.SUPPORT) for member in view.members
         ],
+        "pinned": render.message(view.pinned) if view.pinned else None,
     }
 
 
@@ -142,9 +148,11 @@ def ready(
     heartbeat: float,
     widget: Widget,
     max_upload_bytes: int,
+    blocked: list[int] | None = None,
 ) -> str:
     """The first frame: the user, their rooms, the heartbeat, how the widget looks,
-    which files it takes; a guest's also says whether guests may write in public rooms."""
+    which files it takes, whom the user blocked; a guest's also says whether guests
+    may write in public rooms."""
     types = categories_of(widget)
     frame = {
         "type": "ready",
@@ -158,6 +166,7 @@ def ready(
             "accept": accept(types),
         },
         "alerts": {"email": user.email_notify, "sound": widget.notify_sound},
+        "blocked": blocked or [],
     }
     if user.status == UserStatus.GUEST:
         frame["guest"] = {"write_public": widget.guests_write_public}
@@ -250,8 +259,16 @@ class ToUser:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class ToUsers:
+    """Every socket of each of these users (imbachat ids) gets ``text``."""
+
+    user_ids: tuple[int, ...]
+    text: str
+
+
 @singledispatch
-def delivery_of(event: Event) -> ToRoom | ToUser | None:
+def delivery_of(event: Event) -> ToRoom | ToUser | ToUsers | None:
     """The frame of an event and who gets it; None for events without one here."""
     return None
 
@@ -260,6 +277,26 @@ def delivery_of(event: Event) -> ToRoom | ToUser | None:
 def _message_edited(event: MessageEdited) -> ToRoom:
     rendered = render.message(event.message)
     return ToRoom(event.room_id, simple("message_edited", room_id=event.room_id, message=rendered))
+
+
+@delivery_of.register
+def _message_reacted(event: MessageReacted) -> ToRoom:
+    text = simple(
+        "reaction",
+        room_id=event.room_id,
+        message_id=event.message.id,
+        user_id=event.remote_user_id,
+        emoji=event.emoji,
+        removed=event.removed,
+        reactions=[render.reaction(r) for r in event.message.reactions],
+    )
+    return ToRoom(event.room_id, text)
+
+
+@delivery_of.register
+def _message_reported(event: MessageReported) -> ToUsers:
+    """To the room's admins and moderators; the reporter gets ``reported``."""
+    return ToUsers(event.staff_ids, simple("report", report=render.report(event.report)))
 
 
 @delivery_of.register
@@ -297,6 +334,12 @@ def _room_reopened(event: RoomReopened) -> ToRoom:
 
 
 @delivery_of.register
+def _pin_changed(event: PinChanged) -> ToRoom:
+    shown = render.message(event.message) if event.message else None
+    return ToRoom(event.room_id, room_event("pinned", room_id=event.room_id, message=shown))
+
+
+@delivery_of.register
 def _member_role(event: MemberRoleChanged) -> ToRoom:
     text = room_event(
         "member_role", room_id=event.room_id, user_id=event.remote_user_id, role=event.role
@@ -310,6 +353,12 @@ def _alerts(event: AlertsChanged) -> ToUser:
     if event.room_id is not None:
         fields.update(room_id=event.room_id, muted=event.muted)
     return ToUser(event.user_id, simple("alerts", **fields))
+
+
+@delivery_of.register
+def _block_changed(event: BlockChanged) -> ToUser:
+    text = simple("blocked", user_id=event.blocked_remote_user_id, blocked=event.blocked)
+    return ToUser(event.user_id, text)
 
 
 @delivery_of.register

@@ -139,7 +139,9 @@ class Handshake:
         rooms = self._services.rooms
         room_ids = await rooms.room_ids(conn.user)
         await self._hub.attach(conn, room_ids)
-        views = await rooms.views(conn.user)
+        views, blocked = await asyncio.gather(
+            rooms.views(conn.user), self._services.blocks.blocked_ids(conn.user)
+        )
         people = {user_id for view in views for user_id in view.member_ids()}
         online = await self._hub.online.online_among(people | {conn.user.id})
         # Frames routed here meanwhile wait in the queue; the writer starts only now,
@@ -147,7 +149,13 @@ class Handshake:
         heartbeat = self._settings.ws_ping_interval_seconds
         conn.push_front(
             frames.ready(
-                conn.user, views, online, heartbeat, conn.widget, self._settings.max_upload_bytes
+                conn.user,
+                views,
+                online,
+                heartbeat,
+                conn.widget,
+                self._settings.max_upload_bytes,
+                blocked,
             )
         )
         conn.start()

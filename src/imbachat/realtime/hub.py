@@ -177,6 +177,10 @@ class Hub:
                 elif isinstance(delivery, frames.ToUser):
                     for conn in self._by_user.get(delivery.user_id, ()):
                         conn.push(delivery.text)
+                elif isinstance(delivery, frames.ToUsers):
+                    for user_id in delivery.user_ids:
+                        for conn in self._by_user.get(user_id, ()):
+                            conn.push(delivery.text)
 
     def push_to_room(self, room_id: int, text: str, skip_user_id: int | None = None) -> None:
         """Queue one encoded frame on every socket following the room."""

@@ -50,6 +50,7 @@ _FIELDS: dict[str, dict[str, tuple[type, bool]]] = {
         "client_id": (str, True),
         "answer_to": (int, False),
         "attachments": (list, False),
+        "mentions": (list, False),
     },
     "read": {"room_id": (int, True), "seq": (int, True)},
     "typing": {"room_id": (int, True)},
@@ -83,6 +84,14 @@ _FIELDS: dict[str, dict[str, tuple[type, bool]]] = {
     "public_rooms": {},
     "search_users": {"text": (str, True)},
     "alerts": {"email": (str, False), "room_id": (int, False), "muted": (bool, False)},
+    "react": {"message_id": (int, True), "emoji": (str, True), "remove": (bool, False)},
+    "block_user": {"user_id": (HostUserId, True)},
+    "unblock_user": {"user_id": (HostUserId, True)},
+    "blocked_users": {"after": (int, False)},
+    "report": {"message_id": (int, True), "reason": (str, True)},
+    "reports": {"room_id": (int, False), "after": (int, False)},
+    "pin": {"room_id": (int, True), "message_id": (int, True)},
+    "unpin": {"room_id": (int, True)},
     "ping": {},
 }
 MAX_ROOM_USERS = 100
@@ -90,6 +99,7 @@ MIN_GUEST_ID = -(2**52)  # guests' ids are negative (see services.guests)
 MAX_POSITIONS = 1_000  # rooms in one resume
 MAX_CLIENT_ID = 64
 MAX_ATTACHMENTS = 10  # files in one message (as services.files)
+MAX_MENTIONS = 50  # members one message mentions (as services.messages)
 
 
 def parse(text: str | bytes) -> dict[str, Any]:
@@ -120,6 +130,8 @@ def parse(text: str | bytes) -> dict[str, Any]:
         raise FrameError(422, f"send: client_id is at most {MAX_CLIENT_ID} characters.", ref)
     if kind == "send" and "attachments" in checked:
         checked["attachments"] = _file_ids(checked["attachments"], ref)
+    if kind == "send" and "mentions" in checked:
+        checked["mentions"] = _mentioned(checked["mentions"], ref)
     if kind == "resume":
         checked["rooms"] = positions(checked["rooms"])
     if kind == "auth" and "resume" in checked:
@@ -174,6 +186,12 @@ def _file_ids(value: list[Any], ref: Any) -> tuple[int, ...]:
     if 0 in ids:
         raise FrameError(422, "send: attachments are ids of uploaded files.", ref)
     return ids
+
+
+def _mentioned(value: list[Any], ref: Any) -> tuple[int, ...]:
+    if len(value) > MAX_MENTIONS:
+        raise FrameError(413, f"send: at most {MAX_MENTIONS} mentions.", ref)
+    return tuple(_typed("send", "mentions", item, HostUserId, ref) for item in value)
 
 
 def positions(value: dict[str, Any] | str) -> dict[int, int]:

@@ -14,7 +14,7 @@ from imbachat import render
 from imbachat.auth.tokens import verify_user_token
 from imbachat.domain import Message
 from imbachat.errors import Forbidden, ImbaError, NotFound, RateLimited
-from imbachat.realtime import frames, protocol
+from imbachat.realtime import everyday, frames, protocol
 from imbachat.realtime.connection import Connection
 from imbachat.realtime.hub import Hub
 from imbachat.realtime.replay import replay_rooms
@@ -40,6 +40,7 @@ READS = frozenset(
         "join_room",
         "create_room",
         "open_support",
+        *everyday.READS,
     }
 )
 
@@ -86,6 +87,7 @@ class Requests:
             "alerts": self._alerts,
             "delete": self._delete,
             "auth": self._auth_again,
+            **everyday.handlers(services),
         }
 
     async def handle(self, conn: Connection, frame: dict[str, Any]) -> None:
@@ -114,6 +116,7 @@ class Requests:
             client_id=frame["client_id"],
             origin=self.hub.socket_key(conn),
             attachments=frame.get("attachments", ()),
+            mentions=frame.get("mentions", ()),
         )
         # Checked and queued in frame order; the ack follows the group commit while
         # this socket's next frames are already being read (sends pipeline).

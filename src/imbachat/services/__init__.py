@@ -11,13 +11,17 @@ from imbachat.config import Settings
 from imbachat.files.links import FileLinks
 from imbachat.files.storage import open_storage
 from imbachat.services.alerts import AlertService
+from imbachat.services.blocks import BlockService
 from imbachat.services.files import FileService
 from imbachat.services.guests import GuestService
 from imbachat.services.members import MemberService
 from imbachat.services.messages import MessageService
 from imbachat.services.moderation import ModerationService
+from imbachat.services.pins import PinService
 from imbachat.services.profiles import ProfileRefresher
 from imbachat.services.ratelimit import SendLimiter
+from imbachat.services.reactions import ReactionService
+from imbachat.services.reports import ReportService
 from imbachat.services.rooms import RoomService
 from imbachat.services.support import SupportService
 from imbachat.services.users import UserService
@@ -50,6 +54,10 @@ class Services:
     guests: GuestService
     files: FileService
     alerts: AlertService
+    reactions: ReactionService
+    blocks: BlockService
+    reports: ReportService
+    pins: PinService
 
 
 def build_services(
@@ -116,6 +124,10 @@ def build_services(
         ),
         files=files,
         alerts=AlertService(changes, clock),
+        reactions=ReactionService(changes, moderation, files.links, clock),
+        blocks=BlockService(db, changes, clock),
+        reports=ReportService(db, changes, messages, moderation, files.links, clock),
+        pins=PinService(changes, files.links, clock),
     )
 
 

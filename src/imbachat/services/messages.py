@@ -24,15 +24,19 @@ from imbachat.domain import (
     Widget,
 )
 from imbachat.errors import Conflict, Forbidden, ImbaError, Invalid, NotFound, TooLarge
-from imbachat.events import MessageDeleted, MessageEdited
+from imbachat.events import MessageDeleted, MessageEdited, PinChanged
 from imbachat.services.files import MAX_ATTACHMENTS, FileService
 from imbachat.services.members import active_member, existing_room, require_member
 from imbachat.services.moderation import ModerationService
 from imbachat.services.ratelimit import SendLimiter
 from imbachat.services.widgets import WidgetService
-from imbachat.states import MemberRole, RoomStatus, RoomType, UserStatus
+from imbachat.states import MemberRole, ReportOutcome, RoomStatus, RoomType, UserStatus
+from imbachat.store import blocks as block_store
 from imbachat.store import files as file_store
+from imbachat.store import mentions as mention_store
 from imbachat.store import messages as message_store
+from imbachat.store import reactions as reaction_store
+from imbachat.store import reports as report_store
 from imbachat.store import rooms as room_store
 from imbachat.store import users as user_store
 from imbachat.store.db import Database
@@ -52,6 +56,10 @@ class SendCommand:
     client_id: str | None = None
     origin: str | None = None  # the socket it came from, which gets an ack instead
     attachments: tuple[int, ...] = ()  # ids of files the author uploaded
+    mentions: tuple[int, ...] = ()  # host ids of members the text mentions
+
+
+MAX_MENTIONS = 50
 
 
 def check_text(text: str, *, with_files: bool = False) -> str:
@@ -64,6 +72,35 @@ def check_text(text: str, *, with_files: bool = False) -> str:
             f"The message is too long: at most {MAX_MESSAGE_LENGTH} characters.", field="message"
         )
     return text
+
+
+def _check_not_blocked(draft: MessageDraft, blocked: set[tuple[int, int, int]]) -> None:
+    """No dialog messages between two users when either blocked the other; the
+    blocked one is told no more than that."""
+    for room_id, blocker, blocked_user in blocked:
+        if room_id != draft.room_id:
+            continue
+        if blocked_user == draft.author_id:
+            raise Forbidden("You cannot send messages to this user.", field="room_id")
+        if blocker == draft.author_id:
+            raise Forbidden("You blocked this user: unblock them to write.", field="room_id")
+
+
+def _with_mentions(
+    draft: MessageDraft, wanted: tuple[int, ...], members: dict[tuple[int, int], int]
+) -> MessageDraft:
+    """Only members of the room are mentioned (a name typed for someone not there
+    tells nobody), and never the author."""
+    found = [
+        (remote, members[(draft.room_id, remote)])
+        for remote in wanted
+        if (draft.room_id, remote) in members and remote != draft.author_remote_id
+    ]
+    return replace(
+        draft,
+        mentions=tuple(remote for remote, _ in found),
+        mentioned_user_ids=tuple(user_id for _, user_id in found),
+    )
 
 
 class MessageService:
@@ -123,6 +160,7 @@ class MessageService:
             origin=command.origin,
             guests_write_public=widget.guests_write_public,
             attachments=attachments,
+            mentions=tuple(dict.fromkeys(command.mentions))[:MAX_MENTIONS],
             link_secret=widget.secret_key if attachments else "",
         )
 
@@ -136,13 +174,22 @@ class MessageService:
         )
         replied = message_store.rooms_of(conn, [r.answer_to for r in requests if r.answer_to])
         uploads = file_store.for_attaching(conn, [i for r in requests for i in r.attachments])
+        members = mention_store.members_by_remote_id(
+            conn, [(r.room_id, m) for r in requests for m in r.mentions]
+        )
+        dialogs = [c[0].id for c in contexts.values() if c[0] and c[0].type == RoomType.DIALOG]
+        blocked = block_store.in_rooms(conn, dialogs)
         checked: list[MessageDraft | Exception] = []
         for request in requests:
             key = (request.imba_id, request.room_id, request.author_remote_id)
             try:
                 draft = self._check_one(request, *contexts[key], replied)
+                if blocked and draft.room_type == RoomType.DIALOG:
+                    _check_not_blocked(draft, blocked)
                 if request.attachments:
                     draft = replace(draft, attachments=self._attachable(request, draft, uploads))
+                if request.mentions:
+                    draft = _with_mentions(draft, request.mentions, members)
                 checked.append(draft)
             except ImbaError as exc:
                 checked.append(exc)
@@ -292,7 +339,13 @@ class MessageService:
         async with self._changes.begin() as uow:
             conn = uow.conn
             message = await self._message_for(conn, widget, user, message_id, staff_may=True)
-            await message_store.set_deleted(conn, message.id, self._clock.now())
+            now = self._clock.now()
+            await message_store.set_deleted(conn, message.id, now)
+            await reaction_store.forget_message(conn, message.id)
+            await report_store.close_open_of_message(
+                conn, message.id, ReportOutcome.MESSAGE_DELETED, now
+            )
+            unpinned = await room_store.unpin_message(conn, message.room_id, message.id)
             files = await file_store.of_message(conn, message.id)
             await file_store.remove(conn, files)
             deleted = await message_store.get(conn, widget.imba_id, message.id)
@@ -302,6 +355,8 @@ class MessageService:
                     deleted.imba_id, deleted.room_id, deleted.id, deleted.seq, deleted.author_id
                 )
             )
+            if unpinned:
+                uow.emit(PinChanged(deleted.imba_id, deleted.room_id, None))
         if files:
             await self._files.forget_keys(files)
         return deleted

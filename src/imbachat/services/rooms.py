@@ -26,6 +26,7 @@ from imbachat.events import MembersAdded, RoomCreated
 from imbachat.services.files import FileService
 from imbachat.services.profiles import ProfileRefresher
 from imbachat.states import MemberRole, MemberState, RoomStatus, RoomType, UserStatus
+from imbachat.store import mentions as mention_store
 from imbachat.store import messages as message_store
 from imbachat.store import rooms as room_store
 from imbachat.store import users as user_store
@@ -69,6 +70,8 @@ class RoomView:
     member: Member
     last_message: Message | None
     members: list[RoomMember] | None  # None for rooms too big to list
+    mentions: int = 0  # of the member, not read yet
+    pinned: Message | None = None
 
     def member_ids(self) -> list[int]:
         return [member.user_id for member in self.members or []]
@@ -245,18 +248,32 @@ class RoomService:
             last = message_store.last_of_rooms(conn, [r.id for r, _ in mine if r.last_seq > 0])
             small = [room.id for room, _ in mine if room.member_count <= list_members_up_to]
             people = room_store.members_of(conn, small)
+            mentioned = mention_store.unread_counts(conn, user.id, [r.id for r, _ in mine])
+            pins = [room.pinned_message_id for room, _ in mine if room.pinned_message_id]
+            pinned = {message.id: message for message in message_store.by_ids(conn, pins)}
             return [
-                RoomView(room, member, last.get(room.id), people.get(room.id))
+                RoomView(
+                    room,
+                    member,
+                    last.get(room.id),
+                    people.get(room.id),
+                    mentioned.get(room.id, 0),
+                    pinned.get(room.pinned_message_id or 0),
+                )
                 for room, member in mine
             ]
 
         views = await self._db.run_read(read)
-        last = [view.last_message for view in views if view.last_message is not None]
-        if not any(message.attachments for message in last):
+        shown = [m for view in views for m in (view.last_message, view.pinned) if m is not None]
+        if not any(message.attachments for message in shown):
             return views
-        signed = {message.id: message for message in await self._files.signed(last)}
+        signed = {message.id: message for message in await self._files.signed(shown)}
         return [
-            replace(view, last_message=signed[view.last_message.id]) if view.last_message else view
+            replace(
+                view,
+                last_message=signed[view.last_message.id] if view.last_message else None,
+                pinned=signed[view.pinned.id] if view.pinned else None,
+            )
             for view in views
         ]
 

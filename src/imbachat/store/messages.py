@@ -17,6 +17,7 @@ from imbachat.domain import Message, MessageDraft, MessageQuery, Page, Slice
 from imbachat.errors import Conflict
 from imbachat.states import MemberState
 from imbachat.store import files as file_store
+from imbachat.store import mentions as mention_store
 from imbachat.store.common import cut_page, paginate, within
 from imbachat.store.schema import members, messages, rooms, users
 
@@ -141,9 +142,13 @@ def insert_batch(
     if any(drafts[index].attachments for index in row_draft):  # else the column stays NULL
         for values, index in zip(rows, row_draft, strict=True):
             values["attachments"] = drafts[index].attachments or None
+    if any(drafts[index].mentions for index in row_draft):  # as rare; NULL otherwise
+        for values, index in zip(rows, row_draft, strict=True):
+            values["mentions"] = drafts[index].mentions or None
     for values, uuid in zip(rows, new_uuids([v["room_id"] for v in rows], now), strict=True):
         values["uuid"] = uuid
     created: dict[int, Message] = {}  # draft index -> the new message
+    mentioned: list[mention_store.MentionRow] = []
     if rows:
         result = conn.execute(_INSERT, rows)
         for index, row, values in zip(row_draft, result, rows, strict=True):
@@ -153,6 +158,16 @@ def insert_batch(
                 ids_by_key[(draft.author_id, draft.client_id)] = row.id
             if draft.attachments:
                 _attach(conn, draft, row.id, values["room_id"])
+            for user_id in draft.mentioned_user_ids:
+                mentioned.append(
+                    {
+                        "user_id": user_id,
+                        "room_id": values["room_id"],
+                        "seq": values["seq"],
+                        "message_id": row.id,
+                    }
+                )
+        mention_store.insert(conn, mentioned)
         _mark_authors(conn, rows, now)
 
     repeated = [
@@ -196,6 +211,7 @@ def _new_message(message_id: int, values: dict[str, Any], draft: MessageDraft) -
         author_is_bot=draft.author_is_bot,
         room_type=draft.room_type,
         attachments=draft.attachments,
+        mentions=draft.mentions,
     )
 
 

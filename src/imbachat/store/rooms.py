@@ -317,6 +317,26 @@ async def set_status(
     )
 
 
+async def set_pinned(
+    conn: AsyncConnection, room_id: int, message_id: int | None, now: datetime
+) -> None:
+    await conn.execute(
+        update(rooms)
+        .where(rooms.c.id == room_id)
+        .values(pinned_message_id=message_id, updated_at=now)
+    )
+
+
+async def unpin_message(conn: AsyncConnection, room_id: int, message_id: int) -> bool:
+    """Unpin the message if it is the room's pinned one; whether it was."""
+    result = await conn.execute(
+        update(rooms)
+        .where(rooms.c.id == room_id, rooms.c.pinned_message_id == message_id)
+        .values(pinned_message_id=None)
+    )
+    return result.rowcount > 0
+
+
 async def public(conn: AsyncConnection, imba_id: int, limit: int) -> list[Room]:
     """Open public conferences of the widget, most recently active first."""
     query = (

@@ -31,12 +31,14 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-from imbachat.domain import Attachment
+from imbachat.domain import Attachment, Reaction
 from imbachat.states import (
     DeliveryStatus,
     EmailChoice,
     MemberRole,
     MemberState,
+    ReportOutcome,
+    ReportStatus,
     RoomStatus,
     RoomType,
     UserStatus,
@@ -97,6 +99,39 @@ class Attachments(TypeDecorator[tuple[Attachment, ...]]):
         if not value:
             return ()
         return tuple(Attachment(**item) for item in orjson.loads(value))
+
+
+class Reactions(TypeDecorator[tuple[Reaction, ...]]):
+    """A message's reactions as they render (JSON), rebuilt from ``reactions`` rows on
+    each change so reads never group them; NULL for none, as most messages."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if not value:
+            return None
+        return orjson.dumps([[r.emoji, r.count, list(r.user_ids)] for r in value]).decode()
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> tuple[Reaction, ...]:
+        if not value:
+            return ()
+        return tuple(
+            Reaction(emoji, count, tuple(ids)) for emoji, count, ids in orjson.loads(value)
+        )
+
+
+class HostIds(TypeDecorator[tuple[int, ...]]):
+    """A list of host user ids (JSON); NULL for none."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return orjson.dumps(list(value)).decode() if value else None
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> tuple[int, ...]:
+        return tuple(orjson.loads(value)) if value else ()
 
 
 # SQLite only auto-increments an "INTEGER PRIMARY KEY"; PostgreSQL gets BIGINT identities.
@@ -207,6 +242,8 @@ rooms = Table(
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     Column("deleted_at", DateTime),
+    # A conference's pinned message (admins choose it), shown above its history.
+    Column("pinned_message_id", Id),
     UniqueConstraint("imba_id", "pipe", name="uq_rooms_imba_id_pipe"),
     Index("ix_rooms_imba_id_type", "imba_id", "type"),
     Index("ix_rooms_imba_id_status", "imba_id", "status"),
@@ -253,10 +290,65 @@ messages = Table(
     Column("deleted_at", DateTime),
     # The message's files as they render (JSON); NULL for none, as most messages.
     Column("attachments", Attachments),
+    # Its reactions as they render, and the host ids of the members it mentions.
+    Column("reactions", Reactions),
+    Column("mentions", HostIds),
     UniqueConstraint("room_id", "seq", name="uq_messages_room_id_seq"),
     UniqueConstraint("author_id", "client_id", name="uq_messages_author_id_client_id"),
     Index("ix_messages_imba_id_id", "imba_id", "id"),
     Index("ix_messages_imba_id_created_at", "imba_id", "created_at"),
+)
+
+# Who reacted with what: the truth behind messages.reactions.
+reactions = Table(
+    "reactions",
+    metadata,
+    Column("message_id", Id, ForeignKey("messages.id"), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id"), primary_key=True),
+    Column("emoji", String(64), primary_key=True),
+    Column("created_at", DateTime, nullable=False),
+)
+
+# A row per mentioned member and message: unread mentions are those past the
+# member's read mark (the room list's "@" badge).
+mentions = Table(
+    "mentions",
+    metadata,
+    Column("user_id", Id, ForeignKey("users.id"), primary_key=True),
+    Column("room_id", Id, ForeignKey("rooms.id"), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("message_id", Id, ForeignKey("messages.id"), nullable=False),
+    Index("ix_mentions_message_id", "message_id"),
+)
+
+# A user who blocked another: no dialog messages between them.
+blocks = Table(
+    "blocks",
+    metadata,
+    Column("blocker_id", Id, ForeignKey("users.id"), primary_key=True),
+    Column("blocked_id", Id, ForeignKey("users.id"), primary_key=True),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_blocks_blocked_id", "blocked_id"),
+)
+
+# Messages members reported, the owner's queue.
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("imba_id", BigInteger, nullable=False),
+    Column("room_id", Id, ForeignKey("rooms.id"), nullable=False),
+    Column("message_id", Id, ForeignKey("messages.id"), nullable=False),
+    Column("reporter_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("author_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("status", StrState(ReportStatus), nullable=False, default=ReportStatus.OPEN),
+    Column("outcome", StrState(ReportOutcome)),
+    Column("created_at", DateTime, nullable=False),
+    Column("resolved_at", DateTime),
+    UniqueConstraint("message_id", "reporter_id", name="uq_reports_message_id_reporter_id"),
+    Index("ix_reports_imba_id_status_id", "imba_id", "status", "id"),
+    Index("ix_reports_room_id_status", "room_id", "status"),
 )
 
 files = Table(

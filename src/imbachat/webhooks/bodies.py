@@ -25,6 +25,8 @@ from imbachat.events import (
     MessageDeleted,
     MessageEdited,
     MessageNew,
+    MessageReacted,
+    MessageReported,
     MessagesUnread,
     Moderated,
     RoomClosed,
@@ -50,6 +52,8 @@ WEBHOOK_EVENTS: tuple[type[Event], ...] = (
     GuestCreated,
     GuestConverted,
     MessagesUnread,
+    MessageReacted,
+    MessageReported,
 )
 WEBHOOK_EVENT_NAMES = tuple(kind.name for kind in WEBHOOK_EVENTS)
 
@@ -64,6 +68,22 @@ def data_of(event: Event) -> dict[str, Any] | None:
 @data_of.register(MessageEdited)
 def _message(event: MessageNew | MessageEdited) -> dict[str, Any]:
     return {"message": render.message(event.message)}
+
+
+@data_of.register
+def _message_reacted(event: MessageReacted) -> dict[str, Any]:
+    return {
+        "message": render.message(event.message),
+        "user_id": event.remote_user_id,
+        "member_id": event.user_id,
+        "emoji": event.emoji,
+        "removed": event.removed,
+    }
+
+
+@data_of.register
+def _message_reported(event: MessageReported) -> dict[str, Any]:
+    return {"report": render.report(event.report)}
 
 
 @data_of.register
@@ -148,8 +168,10 @@ def body_of(event: Event) -> bytes:
 
 
 def author_of(event: Event) -> int | None:
-    """The imbachat id of who wrote the message an event is about: a bot's webhook
-    never gets its own messages."""
+    """The imbachat id of who wrote the message an event is about (or reacted to
+    it): a bot's webhook never gets its own messages or reactions."""
+    if isinstance(event, MessageReacted):
+        return event.user_id
     if isinstance(event, MessageNew | MessageEdited):
         return event.message.author_id
     if isinstance(event, MessageDeleted):
