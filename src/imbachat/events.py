@@ -304,6 +304,7 @@ class MessagesUnread(_OfWidget):
     user: User
     unread_count: int
     messages: tuple[Message, ...]  # the latest, oldest first
+    mention_count: int = 0  # of the unread, how many mention the user
 
 
 # ---- guests ---------------------------------------------------------------------------

@@ -85,11 +85,11 @@ class AwayNotifier:
         async with self._changes.begin() as uow:
             if not await away_store.claim(uow.conn, user_id, seen, now):
                 return False  # another node tells them
-            user, count, latest = await away_store.unread_of(uow.conn, user_id, LATEST)
+            user, count, latest, mentions = await away_store.unread_of(uow.conn, user_id, LATEST)
             if user is None or not count:
                 return False  # read meanwhile: the mark moved, there is nothing to tell
             signed = await self._files.signed(latest)
-            notice = MessagesUnread(user.imba_id, user, count, tuple(signed))
+            notice = MessagesUnread(user.imba_id, user, count, tuple(signed), mentions)
             uow.emit(notice)
         # After the commit, so only the node that claimed it; in a task of its own, so
         # a slow or failing mail server holds up no other notice.
@@ -100,12 +100,15 @@ class AwayNotifier:
 
     async def _email(self, notice: MessagesUnread) -> None:
         """The digest, to the address the host site gave for the user, if they want
-        every message e-mailed (mentions come with mentions themselves)."""
+        every message e-mailed, or only mentions and some message mentions them."""
         user = notice.user
         address = email_of(user)
         if self._mailer is None or self._widgets is None or address is None:
             return
-        if user.email_notify != EmailChoice.ALL:
+        wanted = user.email_notify == EmailChoice.ALL or (
+            user.email_notify == EmailChoice.MENTIONS and notice.mention_count > 0
+        )
+        if not wanted:
             return
         widget = await self._widgets.recent(user.imba_id)
         latest_room = notice.messages[-1].room_id if notice.messages else 0

@@ -92,6 +92,7 @@ def _messages_unread(event: MessagesUnread) -> dict[str, Any]:
         "user_id": event.user.remote_user_id,
         "email": event.user.email_notify,
         "unread_count": event.unread_count,
+        "mention_count": event.mention_count,
         "messages": [render.message(message) for message in event.messages],
     }
 
