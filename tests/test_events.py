@@ -11,9 +11,10 @@ import orjson
 import pytest
 
 from imbachat.bus import codec
-from imbachat.domain import Attachment, Message, Room, User
+from imbachat.domain import Attachment, Message, Reaction, Report, ReportView, Room, User
 from imbachat.events import (
     AlertsChanged,
+    BlockChanged,
     Event,
     GuestConverted,
     GuestCreated,
@@ -24,7 +25,10 @@ from imbachat.events import (
     MessageDeleted,
     MessageEdited,
     MessageNew,
+    MessageReacted,
+    MessageReported,
     MessagesUnread,
+    PinChanged,
     PresenceChanged,
     ReadMarked,
     RoomClosed,
@@ -36,7 +40,15 @@ from imbachat.events import (
     UserUnbanned,
 )
 from imbachat.realtime import frames
-from imbachat.states import EmailChoice, MemberRole, RoomStatus, RoomType, UserStatus
+from imbachat.states import (
+    EmailChoice,
+    MemberRole,
+    ReportOutcome,
+    ReportStatus,
+    RoomStatus,
+    RoomType,
+    UserStatus,
+)
 from imbachat.webhooks.bodies import WEBHOOK_EVENTS, body_of, data_of
 
 WHEN = datetime(2026, 11, 28, 9, 30, 15, 250_000)
@@ -59,6 +71,12 @@ MESSAGE = Message(
 
 PHOTO = Attachment(5, "cat.jpg", 1234, "image/jpeg", 640, 480, True, "/f/5?s=1", "/f/5t?s=1")
 WITH_FILES = replace(MESSAGE, id=100, seq=42, client_id=None, attachments=(PHOTO,))
+REACTED = replace(MESSAGE, reactions=(Reaction("👍", 2, (30, 31)),), mentions=(31,))
+REPORT = ReportView(
+    Report(5, 1, 7, 99, 4, 3, "spam", ReportStatus.RESOLVED, ReportOutcome.MESSAGE_DELETED,
+           WHEN, WHEN),
+    REACTED, -1234, "Guest 1234",
+)  # fmt: skip
 
 SAMPLES: list[Event] = [
     MessageNew(MESSAGE, origin="node:12"),
@@ -81,7 +99,12 @@ SAMPLES: list[Event] = [
     GuestConverted(GUEST, USER),
     AlertsChanged(1, 3, EmailChoice.MENTIONS, 7, True),
     AlertsChanged(1, 3, EmailChoice.NEVER),
-    MessagesUnread(1, USER, 2, (MESSAGE, WITH_FILES)),
+    MessagesUnread(1, USER, 2, (MESSAGE, WITH_FILES), 1),
+    MessageReacted(REACTED, 4, 31, "👍", False),
+    MessageReported(REPORT, (3, 5)),
+    PinChanged(1, 7, REACTED),
+    PinChanged(1, 7, None),
+    BlockChanged(1, 3, 31, True),
 ]
 # Events for webhooks only (sockets see what they change through other events).
 WEBHOOKS_ONLY = {GuestCreated, GuestConverted, MessagesUnread}
@@ -113,7 +136,7 @@ def test_an_event_reaches_the_sockets_that_should_see_it(event: Event) -> None:
     if type(event) in ROUTED_BY_THE_HUB | WEBHOOKS_ONLY:
         assert delivery is None
     else:
-        assert isinstance(delivery, frames.ToRoom | frames.ToUser)
+        assert isinstance(delivery, frames.ToRoom | frames.ToUser | frames.ToUsers)
         assert orjson.loads(delivery.text)["type"]
 
 

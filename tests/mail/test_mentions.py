@@ -15,8 +15,12 @@ from tests.webhooks.test_delivery import add_webhook, receiver  # noqa: F401 (fi
 DELAY = 1
 
 
-def test_only_mentions_are_mailed_and_they_pass_a_muted_room(  # noqa: F811
-    start_server, widgets, inbox, site, receiver
+def test_only_mentions_are_mailed_and_they_pass_a_muted_room(
+    start_server,
+    widgets,
+    inbox,  # noqa: F811 (the fixture)
+    site,  # noqa: F811
+    receiver,  # noqa: F811
 ) -> None:
     box, smtp_url = inbox
     port = free_port()
