@@ -105,6 +105,13 @@ def test_a_guest_reaches_nothing_but_support_and_public_rooms(server, widgets) -
         lobby = (await visitor.next("room", action="opened"))["room"]
         refused = {"type": "send", "room_id": lobby["id"], "text": "hi all", "client_id": "g2"}
         assert await answer_code(visitor, refused) == 403  # reading only, by default
+        said = widget.send(1, lobby["id"], "welcome, all")
+        await visitor.next("message")
+        react = {"type": "react", "message_id": said["id"], "emoji": "👍"}
+        assert await answer_code(visitor, react) == 403  # reacting is writing
+        assert await answer_code(visitor, {"type": "block_user", "user_id": 1}) == 403
+        report = {"type": "report", "message_id": said["id"], "reason": "rude"}
+        assert await answer_code(visitor, report) is None  # readers may report
         await visitor.close()
 
     live(scenario)

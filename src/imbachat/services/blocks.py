@@ -6,6 +6,7 @@ from imbachat.clock import SYSTEM_CLOCK, Clock
 from imbachat.domain import Profile, User, Widget
 from imbachat.errors import Invalid, NotFound
 from imbachat.events import BlockChanged
+from imbachat.services.rooms import refuse_guest
 from imbachat.store import blocks as block_store
 from imbachat.store import users as user_store
 from imbachat.store.db import Database
@@ -25,6 +26,7 @@ class BlockService:
     ) -> None:
         """Block (or unblock) a user of the widget; every socket of the blocker hears
         of it, the other user never does. Doing it twice changes nothing."""
+        refuse_guest(user, "Guests cannot block people: log in first.")
         if remote_user_id == user.remote_user_id:
             raise Invalid("You cannot block yourself.", field="user_id")
         async with self._changes.begin() as uow:

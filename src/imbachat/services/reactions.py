@@ -12,7 +12,7 @@ from imbachat.events import MessageReacted
 from imbachat.files.links import FileLinks
 from imbachat.services.members import require_member
 from imbachat.services.moderation import ModerationService
-from imbachat.states import RoomStatus
+from imbachat.states import RoomStatus, RoomType, UserStatus
 from imbachat.store import messages as message_store
 from imbachat.store import reactions as reaction_store
 from imbachat.store import users as user_store
@@ -86,6 +86,12 @@ class ReactionService:
                 raise NotFound(f"No message with id {message_id}.", field="message_id")
             room, member = await conn.run_sync(require_member, widget, message.room_id, user)
             self._moderation.check_may_send(user, member)
+            if (
+                user.status == UserStatus.GUEST
+                and room.type != RoomType.SUPPORT
+                and not widget.guests_write_public
+            ):
+                raise Forbidden("Guests may react where they may write: log in first.")
             if room.status != RoomStatus.OPEN:
                 raise Forbidden("This room is closed.", field="room_id")
             if remove:
