@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from pathlib import Path
 
+import orjson
 import pytest
 
 from imbachat.errors import Invalid
+from imbachat.services import reactions
 from imbachat.services.reactions import MAX_DISTINCT, check_emoji
 from tests.realtime.client import answer_code, connect, settled
 
-EMOJI = ["😀", "👍", "❤️", "🇪🇸", "👩‍👩‍👧", "👋🏽", "1️⃣", "🏴󠁧󠁢󠁳󠁣󠁴󠁿", "©️", "↩️"]
+EMOJI = ["😀", "👍", "❤️", "❤", "🇪🇸", "👩‍👩‍👧", "👋🏽", "👩🏽‍💻", "1️⃣", "🏴󠁧󠁢󠁳󠁣󠁴󠁿", "©️", "↩️", "🫨", "‼️"]
+PICKER = Path(reactions.__file__).parent.parent / "widget" / "emoji" / "data.json"
 
 
 @pytest.mark.parametrize("emoji", EMOJI)
@@ -20,7 +24,14 @@ def test_one_emoji_of_any_kind_is_taken(emoji: str) -> None:
     assert check_emoji(emoji) == emoji
 
 
-@pytest.mark.parametrize("text", ["", "a", "ok", "1", "👍 ", "<b>", "\u200d", "👍" * 17])
+def test_every_emoji_the_picker_offers_is_taken() -> None:
+    groups = orjson.loads(PICKER.read_bytes())["groups"]
+    offered = [entry[0] for group in groups for entry in group["emoji"]]
+    assert len(offered) > 1800
+    assert [e for e in offered if check_emoji(e) != e] == []
+
+
+@pytest.mark.parametrize("text", ["", "a", "ok", "1", "👍 ", "👍👍", "<b>", "\u200d", "👍" * 17])
 def test_anything_but_one_emoji_is_refused(text: str) -> None:
     with pytest.raises(Invalid):
         check_emoji(text)

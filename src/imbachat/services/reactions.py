@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import replace
+from functools import cache
+from pathlib import Path
+
+import orjson
 
 from imbachat.clock import SYSTEM_CLOCK, Clock
 from imbachat.domain import Message, Widget
@@ -21,33 +24,33 @@ from imbachat.unit_of_work import Changes
 MAX_DISTINCT = 20  # different emoji on one message: a row of chips, not a wall
 MAX_EMOJI_CODEPOINTS = 16  # the longest emoji sequences (families, flags of regions)
 
-# What may follow or join pictographs inside one emoji: zero-width joiner, variation
-# selector, keycap, tag characters (subdivision flags).
-_JOINERS = {0x200D, 0xFE0F, 0xFE0E, 0x20E3}
-_KEYCAP_BASES = set("0123456789#*")
+_DATA = Path(__file__).resolve().parent.parent / "widget" / "emoji" / "data.json"
+_SKIN_TONES = "".join(chr(point) for point in range(0x1F3FB, 0x1F400))
+_VARIATIONS = "\ufe0e\ufe0f"
+
+
+@cache
+def _known() -> frozenset[str]:
+    """Every emoji of the Unicode emoji set, as the picker lists them (the widget's
+    data file), with variation selectors left out so either form compares equal.
+    Read from the list, not from ``unicodedata``: Python's Unicode tables lag the
+    emoji set by years (Python 3.11 knows none of Emoji 15-17)."""
+    groups = orjson.loads(_DATA.read_bytes())["groups"]
+    return frozenset(_bare(entry[0]) for group in groups for entry in group["emoji"])
+
+
+def _bare(text: str) -> str:
+    return text.translate({ord(char): None for char in _VARIATIONS})
 
 
 def check_emoji(text: str) -> str:
-    """One emoji (a sequence as the Unicode emoji set writes it), or Invalid."""
-    points = [ord(char) for char in text]
-    if not 0 < len(points) <= MAX_EMOJI_CODEPOINTS:
+    """One emoji of the Unicode set (any skin tone), or Invalid."""
+    if not 0 < len(text) <= MAX_EMOJI_CODEPOINTS:
         raise Invalid("emoji must be one emoji.", field="emoji")
-    pictographs = 0
-    for index, (char, point) in enumerate(zip(text, points, strict=True)):
-        category = unicodedata.category(char)
-        if category == "So" or 0x1F3FB <= point <= 0x1F3FF:  # skin tones are Sk
-            pictographs += 1
-        elif point in _JOINERS or 0xE0020 <= point <= 0xE007F:
-            continue
-        elif char in _KEYCAP_BASES and index == 0 and 0x20E3 in points:
-            pictographs += 1
-        elif category == "Sm" and point in (0x2194, 0x2195, 0x21A9, 0x21AA, 0x2122, 0x2139):
-            pictographs += 1  # a few arrows and letterlikes the emoji set includes
-        else:
-            raise Invalid("emoji must be one emoji.", field="emoji")
-    if pictographs == 0:
-        raise Invalid("emoji must be one emoji.", field="emoji")
-    return text
+    bare = _bare(text)
+    if bare in _known() or bare.translate({ord(c): None for c in _SKIN_TONES}) in _known():
+        return text
+    raise Invalid("emoji must be one emoji.", field="emoji")
 
 
 class ReactionService:
