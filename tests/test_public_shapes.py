@@ -113,6 +113,8 @@ def first_of_each_kind(raw_frames: list[str]) -> dict[str, str]:
         kind = frame["type"]
         if kind in ("room", "moderation"):
             kind = f"{kind}/{frame['action']}"
+        if kind == "history" and "around_seq" in frame:
+            kind = "history/around"
         found.setdefault(kind, raw)
     return found
 
@@ -183,6 +185,11 @@ def test_every_event_keeps_its_documented_frame_and_webhook_body(
         await bo.next("message_edited")
         await bo.send_frame({"type": "history", "room_id": room, "limit": 1, "before_seq": 2})
         await bo.next("history")
+        await bo.send_frame({"type": "search", "text": "socket"})
+        await bo.next("search_results")
+        around = {"type": "history", "room_id": room, "around_seq": 2, "limit": 1}
+        await bo.send_frame(around)
+        await bo.next("history", around_seq=2)
         await bo.send_frame({"type": "react", "message_id": sent["id"], "emoji": "👍"})
         await ann.next("reaction")
         await bo.send_frame({"type": "report", "message_id": sent["id"], "reason": "spam"})

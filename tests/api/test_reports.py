@@ -81,9 +81,7 @@ def test_a_report_reaches_staff_and_the_owner_deletes_the_message_for_everyone(
     assert events == ["message.reported"]
 
 
-def test_the_owner_bans_an_author_or_dismisses_and_pages_through_reports(
-    server, widgets
-) -> None:
+def test_the_owner_bans_an_author_or_dismisses_and_pages_through_reports(server, widgets) -> None:
     widget = widgets()
     room = widget.room([1, 2, 3], room_type=1)
 

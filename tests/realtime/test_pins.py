@@ -8,9 +8,7 @@ import asyncio
 from tests.realtime.client import answer_code, connect
 
 
-def test_an_admin_pins_a_message_everyone_sees_it_and_deleting_it_unpins(
-    server, widgets
-) -> None:
+def test_an_admin_pins_a_message_everyone_sees_it_and_deleting_it_unpins(server, widgets) -> None:
     widget = widgets()
     room = widget.room([1, 2], room_type=1)  # Ann (the first) is its admin
     dialog = widget.room([1, 3], room_type=0)

@@ -25,6 +25,7 @@ from imbachat.api.openapi import (
     integer,
     listing,
     moment,
+    nullable,
     obj,
     operation,
     ref,
@@ -34,6 +35,7 @@ from imbachat.domain import ROOM_TYPE_FIELD, MessageQuery, RoomQuery, UserQuery
 from imbachat.numbers import MAX_INT32, MAX_SMALLINT
 from imbachat.services.files import MAX_ATTACHMENTS
 from imbachat.services.messages import MAX_MENTIONS, MAX_MESSAGE_LENGTH, SendCommand
+from imbachat.services.search import DEFAULT_LIMIT, MAX_LIMIT, MAX_TEXT, SearchRequest
 from imbachat.states import MemberRole, UserStatus
 
 router = APIRouter(prefix="/imbachat/v2/{imba_id}", tags=["ImbaChat v2"])
@@ -200,3 +202,50 @@ async def send_msg(request: Request, imba_id: str) -> Response:
     )
     message = await services_of(request).messages.send(widget, command)
     return envelopes.message_sent(message)
+
+
+@router.post(
+    "/search_messages",
+    summary="Search messages by their words, the most relevant first (ours)",
+    openapi_extra=operation(
+        obj(
+            {
+                "success": {"type": "string", "enum": ["true"]},
+                "data": {"type": "array", "items": ref("Message")},
+                "code": {"type": "integer", "enum": [200]},
+                "next": nullable(
+                    {"type": "string", "description": "Pass as `after` for the next page."}
+                ),
+            }
+        ),
+        fields={
+            "imba_id": integer("Widget id; must be the authenticated one.", 1),
+            "text": text("The words to find, all of them (see docs/search.md).", MAX_TEXT, 1),
+            "user_id": integer("Host user id: only messages of that user's rooms.", 1),
+            "room_id": integer("Room id: only this room's messages.", 1),
+            "date": moment("When the message was sent."),
+            "date_from": moment("Sent at or after (inclusive)."),
+            "date_to": moment("Sent at or before (inclusive)."),
+            "limit": integer(f"Page size, default {DEFAULT_LIMIT}.", 1, MAX_LIMIT),
+            "after": text("Cursor: the `next` of the previous page.", 64),
+        },
+        required=("text",),
+        security=BASIC,
+    ),
+)
+async def search_messages(request: Request, imba_id: str) -> Response:
+    fields = await Fields.from_request(request)
+    widget = await widget_by_basic(request, imba_id)
+    require_same_widget(fields, widget)
+    words = fields.text("text", required=True, max_length=MAX_TEXT, raw=True)
+    assert words is not None
+    query = SearchRequest(
+        text=words,
+        room_id=fields.integer("room_id", minimum=1),
+        before=fields.text("after", max_length=64),
+        limit=fields.integer("limit", minimum=1, maximum=MAX_LIMIT) or DEFAULT_LIMIT,
+        date=fields.time_range("date"),
+    )
+    remote_user_id = fields.integer("user_id", minimum=1)
+    page = await services_of(request).search.search_for_site(widget, remote_user_id, query)
+    return envelopes.search_results(page)

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from imbachat import render
 from imbachat.domain import Message, Room, Slice
 from imbachat.errors import ImbaError
+from imbachat.services.search import SearchPage
 
 NEXT_CURSOR_HEADER = "X-Next-After-Id"
 
@@ -53,6 +54,18 @@ def listing(found: Slice[Any], render: Any) -> Response:
     if found.next_after_id is not None:
         headers[NEXT_CURSOR_HEADER] = str(found.next_after_id)
     return json_response(body, headers=headers)
+
+
+def search_results(page: SearchPage) -> Response:
+    """search_messages: the list envelope, and the next page's cursor in the body
+    (``null`` on the last page): it is not an id, so not the X-Next-After-Id header."""
+    body = {
+        "success": "true",
+        "data": [render.message(result.message) for result in page.results],
+        "code": 200,
+        "next": page.next,
+    }
+    return json_response(body)
 
 
 def message_sent(record: Message) -> Response:

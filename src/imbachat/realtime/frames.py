@@ -40,6 +40,7 @@ from imbachat.events import (
 )
 from imbachat.files.kinds import accept, categories_of
 from imbachat.services.rooms import RoomView
+from imbachat.services.search import SearchPage
 from imbachat.states import MemberRole, RoomType, UserStatus
 
 
@@ -182,13 +183,44 @@ def ack(client_id: str, record: Message) -> str:
     return encode({"type": "ack", "client_id": client_id, "message": render.message(record)})
 
 
-def history(room_id: int, records: list[Message], has_more: bool) -> str:
+def history(
+    room_id: int,
+    records: list[Message],
+    has_more: bool,
+    *,
+    around_seq: int | None = None,
+    has_newer: bool = False,
+) -> str:
+    """The answer to ``history``; a page around a seq also says whether newer
+    messages follow, and echoes the seq (other pages keep their shape)."""
+    frame: dict[str, Any] = {
+        "type": "history",
+        "room_id": room_id,
+        "messages": [render.message(r) for r in records],
+        "has_more": has_more,
+    }
+    if around_seq is not None:
+        frame["has_newer"] = has_newer
+        frame["around_seq"] = around_seq
+    return encode(frame)
+
+
+def search_results(text: str, room_id: int | None, page: SearchPage) -> str:
+    """The answer to ``search``: each message with the room it is in."""
+    results = [
+        {
+            "message": render.message(result.message),
+            "room": {"id": result.room.id, "name": result.room.name, "type": result.room.type},
+        }
+        for result in page.results
+    ]
     return encode(
         {
-            "type": "history",
+            "type": "search_results",
+            "text": text,
             "room_id": room_id,
-            "messages": [render.message(r) for r in records],
-            "has_more": has_more,
+            "results": results,
+            "next": page.next,
         }
     )
 

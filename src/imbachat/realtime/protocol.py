@@ -54,7 +54,12 @@ _FIELDS: dict[str, dict[str, tuple[type, bool]]] = {
     },
     "read": {"room_id": (int, True), "seq": (int, True)},
     "typing": {"room_id": (int, True)},
-    "history": {"room_id": (int, True), "before_seq": (int, False), "limit": (int, False)},
+    "history": {
+        "room_id": (int, True),
+        "before_seq": (int, False),
+        "around_seq": (int, False),
+        "limit": (int, False),
+    },
     "resume": {"rooms": (dict, True)},
     "open_dialog": {"user_id": (int, True), "token": (str, False)},
     "edit": {"message_id": (int, True), "text": (str, True)},
@@ -91,6 +96,12 @@ _FIELDS: dict[str, dict[str, tuple[type, bool]]] = {
     "report": {"message_id": (int, True), "reason": (str, True)},
     "reports": {"room_id": (int, False), "after": (int, False)},
     "pin": {"room_id": (int, True), "message_id": (int, True)},
+    "search": {
+        "text": (str, True),
+        "room_id": (int, False),
+        "before": (str, False),
+        "limit": (int, False),
+    },
     "unpin": {"room_id": (int, True)},
     "ping": {},
 }
@@ -140,6 +151,8 @@ def parse(text: str | bytes) -> dict[str, Any]:
         _check_room_fields(kind, checked)
     if kind == "alerts":
         _check_alerts(checked)
+    if kind == "history" and "before_seq" in checked and "around_seq" in checked:
+        raise FrameError(422, "history: give before_seq or around_seq, not both.", kind)
     return checked
 
 

@@ -23,6 +23,7 @@ from imbachat.services.guests import GuestDetails
 from imbachat.services.messages import SendCommand
 from imbachat.services.ratelimit import UserRateLimiter
 from imbachat.services.rooms import DEFAULT_TITLE, RoomSpec
+from imbachat.services.search import DEFAULT_LIMIT, SearchRequest
 from imbachat.states import UserStatus
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ READS = frozenset(
         "history",
         "resume",
         "search_users",
+        "search",
         "public_rooms",
         "open_dialog",
         "join_room",
@@ -84,6 +86,7 @@ class Requests:
             "open_support": self._open_support,
             "public_rooms": self._public_rooms,
             "search_users": self._search_users,
+            "search": self._search,
             "alerts": self._alerts,
             "delete": self._delete,
             "auth": self._auth_again,
@@ -169,6 +172,13 @@ class Requests:
 
     async def _history(self, conn: Connection, frame: dict[str, Any]) -> None:
         room_id = frame["room_id"]
+        if "around_seq" in frame:
+            around = frame["around_seq"]
+            page, older, newer = await self.services.messages.history_around(
+                conn.widget, conn.user, room_id, around, frame.get("limit", 50)
+            )
+            conn.push(frames.history(room_id, page, older, around_seq=around, has_newer=newer))
+            return
         found, has_more = await self.services.messages.history(
             conn.widget, conn.user, room_id, frame.get("before_seq"), frame.get("limit", 50)
         )
@@ -249,6 +259,18 @@ class Requests:
     async def _search_users(self, conn: Connection, frame: dict[str, Any]) -> None:
         found = await self.services.users.search(conn.widget, conn.user, frame["text"])
         conn.push(frames.users_found(frame["text"], found))
+
+    async def _search(self, conn: Connection, frame: dict[str, Any]) -> None:
+        request = SearchRequest(
+            text=frame["text"],
+            room_id=frame.get("room_id"),
+            before=frame.get("before"),
+            limit=frame.get("limit", DEFAULT_LIMIT),
+        )
+        page = await self.services.search.search(
+            conn.widget, conn.user, request, cursor_field="before"
+        )
+        conn.push(frames.search_results(frame["text"], request.room_id, page))
 
     async def _alerts(self, conn: Connection, frame: dict[str, Any]) -> None:
         """No direct answer: every socket of the user gets ``alerts``."""

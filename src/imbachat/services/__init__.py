@@ -23,6 +23,7 @@ from imbachat.services.ratelimit import SendLimiter
 from imbachat.services.reactions import ReactionService
 from imbachat.services.reports import ReportService
 from imbachat.services.rooms import RoomService
+from imbachat.services.search import SearchService
 from imbachat.services.support import SupportService
 from imbachat.services.users import UserService
 from imbachat.services.webhooks import WebhookService
@@ -58,6 +59,7 @@ class Services:
     blocks: BlockService
     reports: ReportService
     pins: PinService
+    search: SearchService
 
 
 def build_services(
@@ -128,6 +130,7 @@ def build_services(
         blocks=BlockService(db, changes, clock),
         reports=ReportService(db, changes, messages, moderation, files.links, clock),
         pins=PinService(changes, files.links, clock),
+        search=SearchService(db, files, clock),
     )
 
 

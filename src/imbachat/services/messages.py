@@ -291,6 +291,20 @@ class MessageService:
         found = await self._db.run_read(read)
         return await self._files.signed(found[-limit:]), len(found) > limit
 
+    async def history_around(
+        self, widget: Widget, user: User, room_id: int, around_seq: int, limit: int
+    ) -> tuple[list[Message], bool, bool]:
+        """The page of ``limit`` messages centred on ``around_seq`` (a search result,
+        a reply's original), oldest first, and whether older and newer ones exist."""
+        limit = max(1, min(limit, MAX_PAGE))
+
+        def read(conn: Connection) -> tuple[list[Message], bool, bool]:
+            room, _ = require_member(conn, widget, room_id, user)
+            return message_store.in_room_around(conn, room.id, around_seq, limit)
+
+        found, has_more, has_newer = await self._db.run_read(read)
+        return await self._files.signed(found), has_more, has_newer
+
     async def replay(
         self, widget: Widget, user: User, room_id: int, after_seq: int, limit: int
     ) -> list[Message]:

@@ -371,6 +371,24 @@ def in_room_before(
     return Message.all_of(result)[::-1]
 
 
+def in_room_around(
+    conn: Connection, room_id: int, seq: int, limit: int
+) -> tuple[list[Message], bool, bool]:
+    """``limit`` messages centred on ``seq`` (that one included), oldest first, and
+    whether older and newer ones exist beyond them. Near either end of the room the
+    page takes more from the other side, so it is full whenever the room has enough."""
+    older = in_room_before(conn, room_id, seq, limit + 1)
+    newer = in_room_after(conn, room_id, seq - 1, limit + 1)
+    before = limit // 2
+    after = limit - before
+    if len(newer) < after:
+        before = limit - len(newer)
+    elif len(older) < before:
+        after = limit - len(older)
+    page = older[len(older) - min(before, len(older)) :] + newer[:after]
+    return page, len(older) > before, len(newer) > after
+
+
 _LAST_OF_ROOMS = _WITH_AUTHOR_AND_ROOM.where(
     messages.c.room_id.in_(bindparam("room_ids", expanding=True)),
     messages.c.seq == rooms.c.last_seq,
