@@ -86,3 +86,36 @@ def test_the_parts_used_on_demand_and_the_sound_are_served_cached_for_a_year(wid
     assert wav.content[:4] == b"RIFF" and len(wav.content) < 4096
     assert unversioned.headers["cache-control"] == "public, max-age=300, must-revalidate"
     assert again.status_code == 304
+
+
+def test_the_emoji_picker_comes_on_its_own_when_first_opened_cached_for_a_year(
+    widgets, http
+) -> None:
+    """The picker and its data are a third script, named in the widget's with its
+    version: none of it is in the widget's first load."""
+    widget = widgets()
+    script = http.get(f"/imbachat/v1/{widget.imba_id}/widget").text
+    named = re.search(r'"(/imbachat/widget/emoji\.js\?v=\w+)"', script)
+    assert named, "the script names the picker's"
+    assert "thumbs up" not in script and "ImbaEmoji = {" not in script  # nothing of it inlined
+
+    code = http.get(named.group(1), headers={"Accept-Encoding": "gzip"})
+    plain = http.get(named.group(1), headers={"Accept-Encoding": "identity"})
+    unversioned = http.get("/imbachat/widget/emoji.js")
+    again = http.get(
+        named.group(1), headers={"Accept-Encoding": "gzip", "If-None-Match": code.headers["etag"]}
+    )
+
+    assert code.status_code == 200 and code.headers["content-encoding"] == "gzip"
+    assert code.headers["content-type"].startswith("application/javascript")
+    assert code.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert code.headers["vary"] == "Accept-Encoding"
+    assert code.text == plain.text
+    assert "window.ImbaEmoji" in code.text and "/*__" not in code.text  # every slot filled
+    assert ".ic-emoji-grid" in code.text  # its stylesheet
+    assert '"smileys":"Smileys & emotion"' in code.text and '"flags":"Флаги"' in code.text
+    assert '["👍","thumbs up"' in code.text  # the data
+    assert "unicode-emoji-json" in code.text and "Unicode License" in code.text  # its sources
+    assert code.num_bytes_downloaded < 50_000
+    assert unversioned.headers["cache-control"] == "public, max-age=300, must-revalidate"
+    assert again.status_code == 304

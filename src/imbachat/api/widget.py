@@ -2,12 +2,15 @@
 and its English strings; GET /imbachat/widget/i18n/{lang}.json: the strings of
 another language, fetched by the widget when it is used; GET
 /imbachat/widget/more.js: the parts used on demand (the settings panel, the new
-conference form, the image viewer), a second script the widget loads on first use;
-GET /imbachat/widget/alert.wav: the sound of a new message.
+conference form, the image viewer, uploads…), a second script the widget loads on
+first use; GET /imbachat/widget/everyday.js: the same for what people do around
+messages (the menus of messages and rooms, mentions, search, reports, blocks); GET
+/imbachat/widget/emoji.js: the emoji picker with its data, loaded when first
+opened; GET /imbachat/widget/alert.wav: the sound of a new message.
 
 Served from package data with no build step, encoded (and gzipped) once per process,
-cached by browsers and revalidated with an ETag. The widget asks for the second
-script and the sound with their version in the address (``?v=``), so that exact
+cached by browsers and revalidated with an ETag. The widget asks for the later
+scripts and the sound with their version in the address (``?v=``), so that exact
 version is cached for a year.
 """
 
@@ -35,6 +38,14 @@ LABELS_SLOT = "/*__LABELS__*/{}"
 SOUND_SLOT = '/*__SOUND__*/""'
 MORE_SLOT = '/*__MORE__*/""'
 MORE_PATH = "/imbachat/widget/more.js"
+EVERYDAY_SLOT = '/*__EVERYDAY__*/""'
+EVERYDAY_PATH = "/imbachat/widget/everyday.js"
+# The scripts of parts used on demand; each brings the English strings only it names.
+PARTS = ("more.js", "everyday.js")
+EMOJI_SLOT = '/*__EMOJI__*/""'
+EMOJI_PATH = "/imbachat/widget/emoji.js"
+EMOJI_STRINGS_SLOT = "/*__STRINGS__*/{ en: {} }"
+EMOJI_DATA_SLOT = "/*__DATA__*/{ groups: [], samples: {} }"
 SOUND_PATH = "/imbachat/widget/alert.wav"
 FOREVER = "public, max-age=31536000, immutable"
 JAVASCRIPT = "application/javascript; charset=utf-8"
@@ -52,6 +63,28 @@ def strings(lang: str) -> dict[str, object]:
 
 
 @functools.cache
+def english(script: str = "widget.js") -> dict[str, object]:
+    """The English strings inlined in one of the scripts. The widget's has all but
+    those only the parts used on demand name (a key quoted in one of PARTS, never in
+    widget.js); each of those scripts brings the ones it names. Other languages are
+    one file each, with every string, fetched before the chat starts."""
+    first = _source("widget.js")
+    if script == "widget.js":
+        later = "".join(_source(name) for name in PARTS)
+        return {k: v for k, v in strings("en").items() if _named(k, first) or not _named(k, later)}
+    own = _source(script)
+    return {k: v for k, v in strings("en").items() if _named(k, own) and not _named(k, first)}
+
+
+def _source(name: str) -> str:
+    return (WIDGET_DIR / name).read_text(encoding="utf-8")
+
+
+def _named(key: str, source: str) -> bool:
+    return json.dumps(key) in source
+
+
+@functools.cache
 def widget_bundle() -> tuple[bytes, str]:
     """The script with its stylesheet and English strings inlined, and the ETag of
     that exact text."""
@@ -60,10 +93,14 @@ def widget_bundle() -> tuple[bytes, str]:
     labels = {lang: {k: strings(lang)[k] for k in PLUGIN_LABELS} for lang in LANGUAGES}
     text = (
         script.replace(CSS_SLOT, json.dumps(styles), 1)
-        .replace(EN_SLOT, json.dumps(strings("en"), ensure_ascii=False), 1)
+        .replace(EN_SLOT, json.dumps(english(), ensure_ascii=False), 1)
         .replace(LABELS_SLOT, json.dumps(labels, ensure_ascii=False), 1)
         .replace(SOUND_SLOT, json.dumps(f"{SOUND_PATH}?v={_version(alert_sound()[1])}"), 1)
         .replace(MORE_SLOT, json.dumps(f"{MORE_PATH}?v={_version(more_bundle()[1])}"), 1)
+        .replace(
+            EVERYDAY_SLOT, json.dumps(f"{EVERYDAY_PATH}?v={_version(everyday_bundle()[1])}"), 1
+        )
+        .replace(EMOJI_SLOT, json.dumps(f"{EMOJI_PATH}?v={_version(emoji_bundle()[1])}"), 1)
     )
     body = text.encode()
     return body, _etag(body)
@@ -71,11 +108,44 @@ def widget_bundle() -> tuple[bytes, str]:
 
 @functools.cache
 def more_bundle() -> tuple[bytes, str]:
-    """The second script (the parts used on demand) with its stylesheet inlined."""
-    script = (WIDGET_DIR / "more.js").read_text(encoding="utf-8")
-    styles = (WIDGET_DIR / "more.css").read_text(encoding="utf-8")
-    body = script.replace(CSS_SLOT, json.dumps(styles), 1).encode()
+    """The second script (the parts used on demand) with its stylesheet and its
+    English strings inlined."""
+    return _part("more")
+
+
+@functools.cache
+def everyday_bundle() -> tuple[bytes, str]:
+    """The script of what people do around messages, inlined as more.js is."""
+    return _part("everyday")
+
+
+def _part(name: str) -> tuple[bytes, str]:
+    script = _source(f"{name}.js")
+    styles = _source(f"{name}.css")
+    text = script.replace(CSS_SLOT, json.dumps(styles), 1)
+    body = text.replace(EN_SLOT, json.dumps(english(f"{name}.js"), ensure_ascii=False), 1).encode()
     return body, _etag(body)
+
+
+@functools.cache
+def emoji_bundle() -> tuple[bytes, str]:
+    """The emoji picker's script with its stylesheet, its strings (every language: a
+    few each) and the emoji data inlined (emoji/data.json, made by emoji/generate.py)."""
+    script = (WIDGET_DIR / "emoji.js").read_text(encoding="utf-8")
+    styles = (WIDGET_DIR / "emoji.css").read_text(encoding="utf-8")
+    picker = json.loads((WIDGET_DIR / "emoji" / "strings.json").read_text(encoding="utf-8"))
+    data = json.loads((WIDGET_DIR / "emoji" / "data.json").read_text(encoding="utf-8"))
+    text = (
+        script.replace(CSS_SLOT, json.dumps(styles), 1)
+        .replace(EMOJI_STRINGS_SLOT, _compact(picker), 1)
+        .replace(EMOJI_DATA_SLOT, _compact(data), 1)
+    )
+    body = text.encode()
+    return body, _etag(body)
+
+
+def _compact(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 @functools.cache
@@ -195,6 +265,37 @@ async def widget_strings(request: Request, lang: str) -> Response:
 )
 async def widget_more_script(request: Request) -> Response:
     body, etag = more_bundle()
+    return _cached(request, body, etag, JAVASCRIPT, _lasting(request, etag))
+
+
+@router.get(
+    EVERYDAY_PATH,
+    summary="The widget's menus of messages and rooms, mentions, search and reports: a "
+    "script loaded on first use",
+    openapi_extra=deep_merge(
+        operation(
+            {"type": "string"}, media_type="application/javascript", errors=(), security=OPEN
+        ),
+        {"responses": {"304": {"description": "Not modified since the ETag given."}}},
+    ),
+)
+async def widget_everyday_script(request: Request) -> Response:
+    body, etag = everyday_bundle()
+    return _cached(request, body, etag, JAVASCRIPT, _lasting(request, etag))
+
+
+@router.get(
+    EMOJI_PATH,
+    summary="The widget's emoji picker: a script with the emoji data, loaded when first opened",
+    openapi_extra=deep_merge(
+        operation(
+            {"type": "string"}, media_type="application/javascript", errors=(), security=OPEN
+        ),
+        {"responses": {"304": {"description": "Not modified since the ETag given."}}},
+    ),
+)
+async def widget_emoji_script(request: Request) -> Response:
+    body, etag = emoji_bundle()
     return _cached(request, body, etag, JAVASCRIPT, _lasting(request, etag))
 
 

@@ -7,9 +7,11 @@
 
   var CSS = /*__CSS__*/"";
   // Paths on this server, each with its file's version: the alert sound, and the
-  // parts used on demand (more.js), a second script loaded on first use.
+  // parts used on demand (more.js, everyday.js), scripts loaded on first use.
   var SOUND = /*__SOUND__*/"";
   var MORE = /*__MORE__*/"";
+  var EVERYDAY = /*__EVERYDAY__*/"";
+  var EMOJI = /*__EMOJI__*/"";
   var script = document.currentScript;
   var found = /^(https?:\/\/[^/]+)((?:\/[^/]*)*?)\/imbachat\/v1\/(\d+)\/widget/.exec(script ? script.src : "");
   var SERVER = found ? found[1] + found[2] : location.origin;
@@ -259,7 +261,7 @@
     (target || document.body).appendChild(this.host);
     var root = this.host.attachShadow({ mode: "open" });
     root.appendChild(h("style", { text: CSS }));
-    if (moreCss) { root.appendChild(h("style", { text: moreCss })); }
+    partsCss.forEach(function (css) { root.appendChild(h("style", { text: css })); });
     var side = this.params.position === "left" ? "ic-start" : "ic-end";
     this.el = {};
     var el = this.el;
@@ -273,6 +275,16 @@
     el.bell = h("button", { class: "ic-icon-btn ic-bell ic-hidden", type: "button", "aria-label": this.t("mute"), "aria-pressed": "false",
       onclick: this.toggleMute.bind(this) }, [svgIcon(BELL)]);
     el.gear = h("button", { class: "ic-icon-btn ic-gear", type: "button", "aria-label": this.t("settings"), onclick: this.openSettings.bind(this) }, [svgIcon(GEAR)]);
+    // The list's search of messages; a room's menu (search in it, block, reports): everyday.js
+    el.search = h("button", { class: "ic-icon-btn ic-search", type: "button", "aria-label": this.t("search"), onclick: function () { self.openSearch(); } },
+      [svgIcon("M10.5 4a6.5 6.5 0 1 0 0 13a6.5 6.5 0 1 0 0-13zM15.5 15.5L21 21")]);
+    el.menu = h("button", { class: "ic-icon-btn ic-menu", type: "button", "aria-label": this.t("menu"), "aria-haspopup": "menu", text: "⋮",
+      onclick: function () { self.roomMenu(el.menu); } });
+    // A conference's pinned message, above its messages: a click shows it in place.
+    el.pin = h("button", { class: "ic-pin ic-hidden", type: "button", onclick: function () {
+      var room = self.rooms[self.current];
+      if (room && room.pinned) { self.jumpTo(room.id, room.pinned.seq); }
+    } });
     el.offline = h("div", { class: "ic-offline ic-hidden", role: "status", text: this.t("connecting") });
     el.tabs = h("div", { class: "ic-tabs", role: "tablist", "aria-label": this.t("roomTabs") });
     el.tools = h("div", { class: "ic-tools" });
@@ -288,6 +300,8 @@
     el.input = h("textarea", { rows: "1", placeholder: this.t("write"), "aria-label": this.t("write"), onkeydown: this.onKey.bind(this), oninput: this.onInput.bind(this),
       onpaste: this.onPaste.bind(this) });
     el.send = h("button", { class: "ic-btn", type: "submit", text: this.t("send") });
+    el.smile = h("button", { class: "ic-icon-btn ic-smile", type: "button", "aria-label": this.t("emoji"), "aria-expanded": "false",
+      onclick: function () { self.pickEmoji(el.smile, el.input); } }, [svgIcon("M3 12a9 9 0 1 0 18 0a9 9 0 1 0-18 0M8 14a4.5 4.5 0 0 0 8 0M9 9h0M15 9h0")]);
     // Files: the attach button opens the hidden picker; a drop on the conversation or
     // a paste of images into the field does the same.
     el.file = h("input", { type: "file", multiple: true, class: "ic-hidden",
@@ -295,16 +309,18 @@
     el.attach = h("button", { class: "ic-icon-btn ic-attach ic-hidden", type: "button", "aria-label": this.t("attach"), title: this.t("attach"),
       onclick: function () { el.file.click(); } }, [svgIcon("M20.5 11.5l-8.4 8.4a5 5 0 0 1-7.1-7.1l8.4-8.4a3.3 3.3 0 0 1 4.7 4.7l-8.4 8.4a1.7 1.7 0 0 1-2.4-2.4l7.7-7.7")]);
     el.tray = h("div", { class: "ic-tray ic-hidden" });
-    el.composer = h("form", { class: "ic-composer", onsubmit: this.onSubmit.bind(this) }, [el.attach, el.file, el.input, el.send]);
+    el.composer = h("form", { class: "ic-composer", onsubmit: this.onSubmit.bind(this) }, [el.attach, el.file, el.input, el.smile, el.send]);
     el.readOnly = h("p", { class: "ic-readonly ic-hidden", text: this.t("readOnly") });
+    el.blockedNote = h("p", { class: "ic-readonly ic-hidden" }, [this.t("youBlocked") + " ", h("button", { class: "ic-link", type: "button", text: this.t("unblock"),
+      onclick: function () { self.send({ type: "unblock_user", user_id: self.other(self.rooms[self.current]).user_id }); } })]);
     var drag = this.onDrag.bind(this);
     el.conv = h("section", { class: "ic-conv ic-hidden", "data-drop": this.t("dropHere"), ondragover: drag, ondragleave: drag, ondrop: drag },
-      [el.messages, el.typing, el.bar, el.tray, el.composer, el.readOnly]);
+      [el.pin, el.messages, el.typing, el.bar, el.tray, el.composer, el.readOnly, el.blockedNote]);
     el.form = h("section", { class: "ic-form ic-hidden" });
     el.settings = h("section", { class: "ic-settings ic-hidden", "aria-label": this.t("settings") });
     el.toast = h("div", { class: "ic-toast ic-hidden", role: "alert" });
     el.panel = h("div", { class: "ic-panel" + (this.inline ? "" : " ic-hidden"), role: this.inline ? "region" : "dialog", "aria-label": this.t("chatPanel") }, [
-      h("header", { class: "ic-head" }, [el.back, el.title, el.bell, el.gear, this.inline ? null : el.close]), el.offline, el.list, el.conv, el.form,
+      h("header", { class: "ic-head" }, [el.back, el.title, el.bell, el.search, el.menu, el.gear, this.inline ? null : el.close]), el.offline, el.list, el.conv, el.form,
       el.settings, el.toast]);
     el.root = h("div", { class: "ic " + (this.inline ? "ic-inline" : "ic-float " + side), dir: this.dir, lang: this.lang,
       "data-theme": this.theme(), onkeydown: this.onRootKey.bind(this) }, [el.panel, this.inline ? null : el.launcher]);
@@ -421,27 +437,6 @@
     return svg;
   }
 
-  /* The plugins' public-chat block: the chat moves into the element and shows the
-     public conference named by ``title`` (joined, or created on first use). */
-  Chat.prototype.mountInline = function (elementId, title) {
-    var self = this;
-    return new Promise(function (resolve, reject) {
-      var run = function () {
-        self.params.container = elementId;
-        if (title) { self.params.title = title; }
-        if (self.el) {   // built already (else start() builds it there)
-          self.host.remove();
-          self.build(elementId);
-          self.render();
-        }
-        if (!title) { resolve(); return; }
-        var pipe = "public-" + String(title).trim().toLowerCase().replace(/\s+/g, "-").slice(0, 200);
-        self.addToRoom({ pipe: pipe, title: String(title), is_public: 1, type: ROOM_TYPE.conference }).then(resolve, reject);
-      };
-      if (self.params) { run(); } else { imbaApi.on("imbaChat.loaded", run); }
-    });
-  };
-
   /* Opening on a phone takes the screen: the page behind stops scrolling, and the
      browser's back gesture closes the chat (or leaves the room) through history
      entries of our own. Focus moves into the chat, and back to the launcher. */
@@ -472,7 +467,7 @@
     this.el.panel.classList.add("ic-hidden");
     this.el.root.classList.remove("ic-open");
     this.el.launcher.setAttribute("aria-expanded", "false");
-    this.lockPage(false);
+    if (this.pageLock) { this.lockPage(false); }
     this.el.launcher.focus();
   };
 
@@ -489,37 +484,6 @@
       this.showList(true);
     } else {
       this.close(true);
-    }
-  };
-
-  /* Overflow hidden alone still lets a finger scroll a phone's page, so the body is
-     pinned where it was, and put back (styles and scroll position) on closing. */
-  Chat.prototype.lockPage = function (lock) {
-    var page = document.documentElement;
-    var body = document.body;
-    if (lock && !this.pageLock) {
-      var y = window.scrollY;
-      var probe = body.firstElementChild;
-      var seen = probe ? probe.getBoundingClientRect().top : 0;
-      // Our history entries are not pages: the browser must not restore a scroll on them.
-      this.pageLock = { html: page.style.cssText, body: body.style.cssText, x: window.scrollX, y: y,
-        restoration: history.scrollRestoration };
-      history.scrollRestoration = "manual";
-      page.style.overflow = "hidden";
-      body.style.overflow = "hidden";
-      body.style.position = "fixed";
-      body.style.top = -y + "px";
-      body.style.left = -this.pageLock.x + "px";
-      body.style.right = "0";
-      // A pinned body's margins stop collapsing into its first child's: undo the jump.
-      var jump = probe ? probe.getBoundingClientRect().top - seen : 0;
-      if (jump) { body.style.top = -y - jump + "px"; }
-    } else if (!lock && this.pageLock) {
-      page.style.cssText = this.pageLock.html;
-      body.style.cssText = this.pageLock.body;
-      window.scrollTo(this.pageLock.x, this.pageLock.y);
-      if (this.pageLock.restoration) { history.scrollRestoration = this.pageLock.restoration; }
-      this.pageLock = null;
     }
   };
 
@@ -547,7 +511,7 @@
     Object.keys(this.rooms).forEach(function (id) {
       var room = self.rooms[id];
       // Every room whose messages are on screen resumes, an empty one from 0.
-      if (room.loaded) { positions.push(id + ":" + (room.messages.length ? room.messages[room.messages.length - 1].seq : 0)); }
+      if (room.loaded) { positions.push(id + ":" + (room.hasNewer ? room.last_seq : room.messages.length ? room.messages[room.messages.length - 1].seq : 0)); }
     });
     var url = WS_BASE + "/imbachat/v1/" + IMBA_ID + "/ws?token=" + encodeURIComponent(this.params.token) +
       (this.adoptGuest ? "&guest=" + encodeURIComponent(this.adoptGuest) : "") +
@@ -582,21 +546,6 @@
     };
   };
 
-  // The token expired or the widget's secret changed (close 4003): ask the host page
-  // for a fresh token (params.getToken, a function returning a token or a Promise of
-  // one) and resume; without one, tell the page (imbaChat.tokenExpired) and wait for
-  // imbaChat.setToken(token).
-  Chat.prototype.renewToken = function () {
-    var self = this;
-    this.stopped = true;
-    imbaApi.notify("imbaChat.tokenExpired");
-    if (typeof this.params.getToken !== "function") { this.toast(this.t("expired")); return; }
-    Promise.resolve().then(function () { return self.params.getToken(); }).then(function (token) {
-      if (!token) { throw new Error("getToken gave no token"); }
-      self.setToken(token);
-    }).catch(function (error) { console.error("imbachat:", error); self.toast(self.t("expired")); });
-  };
-
   Chat.prototype.setToken = function (token) {
     this.params.token = token;
     if (this.stopped) { this.stopped = false; this.backoff = 500; this.connect(); }
@@ -621,6 +570,7 @@
     this.appearance = frame.appearance || null;
     this.files = frame.files || { max_bytes: 0 };
     this.alerts = frame.alerts || this.alerts;
+    this.blocked = frame.blocked || [];
     this.pref();
     this.paint();
     if (this.adoptGuest) { forgetGuest(); this.adoptGuest = null; }
@@ -649,7 +599,7 @@
 
   Chat.prototype.upsertRoom = function (item, previous) {
     var room = previous || { messages: [], loaded: false, hasMore: true, typing: {} };
-    ["id", "pipe", "name", "type", "is_public", "role", "muted", "count_users", "last_seq", "last_read_seq", "last_message", "members"].forEach(function (key) {
+    ["id", "pipe", "name", "type", "is_public", "role", "muted", "count_users", "last_seq", "last_read_seq", "last_message", "members", "mentions", "pinned"].forEach(function (key) {
       if (key in item) { room[key] = item[key]; }
     });
     if (previous && previous.last_read_seq > room.last_read_seq) { room.last_read_seq = previous.last_read_seq; }
@@ -661,8 +611,30 @@
     var room = this.rooms[frame.room_id];
     var m = frame.message;
     var fresh = room && m.seq > (room.last_seq || 0) && !(this.me && m.user_id === this.me.user_id);
+    if (fresh && this.mentionsMe(m)) { room.mentions = (room.mentions || 0) + 1; }
     this.addMessage(frame.room_id, m);
     if (fresh) { this.alert(room, m); }
+  };
+
+  // A message naming the user (send's mentions): highlighted, counted (the "@" badge),
+  // and alerted even in a muted room.
+  Chat.prototype.mentionsMe = function (m) { return !!this.me && (m.mentions || []).indexOf(this.me.user_id) >= 0; };
+
+  /* Someone reacted, or took a reaction back: the message's reactions as they are now. */
+  Chat.prototype.on_reaction = function (frame) {
+    var room = this.rooms[frame.room_id];
+    if (!room) { return; }
+    room.messages.concat(room.last_message || [], room.pinned || []).forEach(function (m) { if (m.id === frame.message_id) { m.reactions = frame.reactions; } });
+    this.render();
+  };
+
+  /* The user blocked or unblocked someone (here or in another tab): their dialog says so. */
+  Chat.prototype.on_blocked = function (frame) {
+    var list = this.blocked = this.blocked.filter(function (id) { return id !== frame.user_id; });
+    var unblocking = this.el.blockedNote.contains(this.host.shadowRoot.activeElement);
+    if (frame.blocked) { list.push(frame.user_id); }
+    this.render();
+    if (unblocking) { this.el.input.focus(); }   // the notice's button went: the composer is back
   };
 
   Chat.prototype.on_ack = function (frame) {
@@ -685,7 +657,7 @@
     var room = this.rooms[roomId];
     if (!room) { return; }
     var list = room.messages;
-    if (room.loaded && !list.some(function (m) { return m.id === message.id; })) {
+    if (room.loaded && !room.hasNewer && !list.some(function (m) { return m.id === message.id; })) {
       var at = list.length;
       while (at > 0 && list[at - 1].seq > message.seq) { at -= 1; }
       list.splice(at, 0, message);
@@ -700,6 +672,7 @@
   Chat.prototype.on_history = function (frame) {
     var room = this.rooms[frame.room_id];
     if (!room) { return; }
+    if (frame.around_seq) { this.onAround(room, frame); return; }   // a jump to a message (everyday.js)
     var box = this.el.messages;
     var fromBottom = box.scrollHeight - box.scrollTop;
     var seen = {};
@@ -724,8 +697,8 @@
   Chat.prototype.on_message_deleted = function (frame) {
     var room = this.rooms[frame.room_id];
     if (!room) { return; }
-    room.messages.concat(room.last_message || []).forEach(function (m) {
-      if (m.id === frame.message_id) { m.deleted_at = "deleted"; m.message = ""; m.attachments = []; }
+    room.messages.concat(room.last_message || [], room.pinned || []).forEach(function (m) {
+      if (m.id === frame.message_id) { m.deleted_at = "deleted"; m.message = ""; m.attachments = m.reactions = m.mentions = []; }
     });
     this.render();
   };
@@ -735,6 +708,7 @@
     if (!room) { return; }
     room.messages = room.messages.map(function (m) { return m.id === message.id ? message : m; });
     if (room.last_message && room.last_message.id === message.id) { room.last_message = message; }
+    if (room.pinned && room.pinned.id === message.id) { room.pinned = message; }
     this.render();
   };
 
@@ -750,7 +724,10 @@
   Chat.prototype.on_read = function (frame) {
     var room = this.rooms[frame.room_id];
     if (!room) { return; }
-    if (this.me && frame.user_id === this.me.user_id) { room.last_read_seq = Math.max(room.last_read_seq || 0, frame.seq); }
+    if (this.me && frame.user_id === this.me.user_id) {
+      room.last_read_seq = Math.max(room.last_read_seq || 0, frame.seq);
+      if (room.last_read_seq >= (room.last_seq || 0)) { room.mentions = 0; }
+    }
     (room.members || []).forEach(function (m) { if (m.user_id === frame.user_id) { m.last_read_seq = Math.max(m.last_read_seq || 0, frame.seq); } });
     this.render();
   };
@@ -763,31 +740,13 @@
     this.render();
   };
 
-  /* New names, avatars or statuses: members, message authors and the user themself. */
-  Chat.prototype.on_users_updated = function (frame) {
-    var self = this;
-    var byId = {};
-    frame.users.forEach(function (u) { byId[u.user_id] = u; });
-    function refresh(person) {
-      var u = person && byId[person.user_id];
-      if (u) { person.name = u.name; person.avatar_url = u.avatar_url; person.status = u.status; person.profile_url = u.profile_url; }
-    }
-    refresh(this.me);
-    Object.keys(this.rooms).forEach(function (id) {
-      var room = self.rooms[id];
-      (room.members || []).forEach(refresh);
-      room.messages.concat(room.last_message ? [room.last_message] : []).forEach(function (m) {
-        if (byId[m.user_id]) { m.user_name = byId[m.user_id].name; }
-      });
-    });
-    this.render();
-  };
-
   Chat.prototype.on_room = function (frame) {
     var self = this;
     if (frame.action === "member_added") {
       var room = this.rooms[frame.room_id];
       if (room && room.members) { frame.users.forEach(function (u) { room.members.push(u); }); room.count_users = (room.count_users || 0) + frame.users.length; }
+    } else if (frame.action === "pinned") {   // a conference's pinned message, or none
+      if (this.rooms[frame.room_id]) { this.rooms[frame.room_id].pinned = frame.message; }
     } else if (frame.action === "member_role") {
       var inRoom = this.rooms[frame.room_id];
       if (inRoom) {
@@ -810,6 +769,7 @@
   Chat.prototype.on_error = function (frame) {
     if (frame.ref && this.pending[frame.ref]) {
       this.pending[frame.ref].failed = true;
+      this.pending[frame.ref].error = frame.message;   // shown with the message: why it was refused
       this.render();
     }
     if (["open_dialog", "join_room", "create_room", "open_support"].indexOf(frame.ref) >= 0) {
@@ -904,7 +864,9 @@
 
   Chat.prototype.onScroll = function () {
     var room = this.rooms[this.current];
-    if (room && room.loaded && room.hasMore && this.el.messages.scrollTop < 60) { this.requestHistory(room.id); }
+    var box = this.el.messages;
+    if (room && room.loaded && room.hasMore && box.scrollTop < 60) { this.requestHistory(room.id); }
+    if (room && room.hasNewer && box.scrollHeight - box.scrollTop - box.clientHeight < 60) { this.loadNewer(room); }
   };
 
   Chat.prototype.markRead = function () {
@@ -912,6 +874,7 @@
     if (!room || !this.panelOpen || document.visibilityState === "hidden") { return; }
     if ((room.last_seq || 0) > (room.last_read_seq || 0)) {
       room.last_read_seq = room.last_seq;
+      room.mentions = 0;
       this.sendRead(room);
       this.renderBadge();
       this.renderRooms();
@@ -930,12 +893,15 @@
   };
 
   Chat.prototype.onKey = function (event) {
+    if (this.suggester && this.suggester.key(event)) { return; }   // the mention list takes arrows, Enter, Tab, Esc
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); this.submit(); }
     if (event.key === "Escape" && (this.reply || this.editing)) { event.preventDefault(); this.clearBar(); }   // not also a close
   };
 
   Chat.prototype.onInput = function () {
     var input = this.el.input;
+    // "@" and a name's first letters: the members to mention (everyday.js)
+    if (this.suggester || /(^|\s)@[^\s@]*$/.test(input.value.slice(0, input.selectionEnd))) { this.mention(); }
     input.style.height = "auto";
     input.style.height = Math.min(input.scrollHeight, 120) + "px";
     if (this.current && Date.now() - this.lastTyping > 2000 && input.value) {
@@ -960,10 +926,12 @@
       this.send({ type: "edit", message_id: this.editing.id, text: text });
     } else {
       var clientId = newClientId();
-      var p = { room_id: this.current, text: text, answer_to: this.reply ? this.reply.id : 0, files: files, failed: false, at: Date.now() / 1000 };
+      var p = { room_id: this.current, text: text, answer_to: this.reply ? this.reply.id : 0, files: files, failed: false, at: Date.now() / 1000,
+        mentions: this.mentionsIn ? this.mentionsIn(text) : [] };
+      if (this.rooms[this.current].hasNewer) { this.toLatest(this.rooms[this.current]); }   // back to the latest, where it goes
       this.pending[clientId] = p;
       this.send(sendFrame(p, clientId));
-      ups.forEach(self.dropUpload, self);
+      ups.forEach(function (u) { self.dropUpload(u); });   // files there mean more.js is loaded
       this.renderTray();
     }
     this.el.input.value = "";
@@ -976,7 +944,7 @@
   Chat.prototype.retry = function (clientId) {
     var p = this.pending[clientId];
     if (!p) { return; }
-    p.failed = false;
+    p.failed = p.error = false;
     this.send(sendFrame(p, clientId));
     this.render();
   };
@@ -1018,6 +986,7 @@
   function sendFrame(p, clientId) {
     var frame = { type: "send", room_id: p.room_id, text: p.text, client_id: clientId, answer_to: p.answer_to };
     if (p.files && p.files.length) { frame.attachments = p.files.map(function (a) { return a.id; }); }
+    if (p.mentions && p.mentions.length) { frame.mentions = p.mentions; }
     return frame;
   }
   // File links are the server's paths unless it knows its public address.
@@ -1073,74 +1042,12 @@
     this.addFiles(data.files);
   };
 
-  /* Files picked, dropped or pasted: each is checked here first (size, at most ten
-     in a message), then uploaded with its progress shown. */
+  /* Files picked, dropped or pasted are checked and uploaded by more.js (addFiles):
+     the list is copied now, while the event still holds it. */
   Chat.prototype.addFiles = function (list) {
     var self = this;
-    var max = this.files.max_bytes;
-    if (!this.canAttach()) { return; }
-    Array.prototype.forEach.call(list || [], function (file) {
-      var u = { room: self.current, file: file, name: file.name || "image.png", size: file.size, node: h("div", { class: "ic-up" }) };
-      var taken = self.roomUploads().filter(function (o) { return !o.error; }).length;
-      u.error = taken >= 10 ? self.t("tooMany") : file.size > max ? fill(self.t("tooLarge"), { name: u.name, max: self.size(max) })
-        : !file.size ? fill(self.t("unreadable"), { name: u.name }) : null;
-      self.uploads.push(u);
-      if (!u.error) { self.upload(u); }
-      self.paintUpload(u);
-    });
-    this.renderTray();
-  };
-
-  /* XMLHttpRequest, for its upload progress; the socket's token says who uploads. */
-  Chat.prototype.upload = function (u) {
-    var self = this;
-    var xhr = new XMLHttpRequest();
-    var form = new FormData();
-    form.append("file", u.file, u.name);
-    xhr.open("POST", SERVER + "/imbachat/v1/" + IMBA_ID + "/files");
-    xhr.setRequestHeader("JWT", this.params.token);
-    xhr.upload.onprogress = function (event) { if (event.lengthComputable && u.bar) { u.bar.value = 100 * event.loaded / event.total; } };
-    xhr.onload = xhr.onerror = function () {
-      if (self.uploads.indexOf(u) < 0) { return; }   // removed meanwhile
-      var answer = {};
-      try { answer = JSON.parse(xhr.responseText); } catch (e) { /* not JSON: said by status */ }
-      if (xhr.status === 201 && answer.data) { u.att = answer.data; } else { u.error = self.uploadError(xhr, answer, u); }
-      self.paintUpload(u);
-      self.renderTray();
-    };
-    u.xhr = xhr;
-    xhr.send(form);
-  };
-
-  Chat.prototype.uploadError = function (xhr, answer, u) {
-    var key = { 0: "uploadFailed", 413: u.size > this.files.max_bytes ? "tooLarge" : "full", 415: "refused", 422: "unreadable", 429: "slowDown" }[xhr.status];
-    var text = key ? this.t(key) : answer.message ? "“{name}”: " + answer.message : this.t("uploadFailed");
-    return fill(text, { name: u.name, max: this.size(this.files.max_bytes), n: xhr.getResponseHeader("Retry-After") || "60" });
-  };
-
-  /* One file in the composer's tray: a preview, its name, then its progress (with a
-     cancel button), its size (with a remove button) or why it cannot be sent. */
-  Chat.prototype.paintUpload = function (u) {
-    var self = this;
-    var busy = uploading(u);
-    var image = !u.error && /^image\//.test(u.file.type);
-    if (image && !u.preview && window.URL && URL.createObjectURL) { u.preview = URL.createObjectURL(u.file); }
-    u.bar = busy ? h("progress", { max: "100", value: "0", "aria-label": fill(this.t("uploading"), { name: u.name }) }) : null;
-    u.node.className = "ic-up" + (u.error ? " ic-up-error" : "");
-    u.node.textContent = "";
-    [u.preview && image ? h("img", { src: u.preview, alt: "" }) : fileIcon(u.name, u.file.type),
-      h("div", { class: "ic-up-main" }, [h("span", { class: "ic-up-name", text: u.name }),
-        u.bar || h("span", { class: "ic-up-note", role: u.error ? "alert" : null, text: u.error || this.size(u.att ? u.att.size : u.size) })]),
-      h("button", { class: "ic-icon-btn", type: "button", text: "×", "aria-label": fill(this.t(busy ? "cancelUpload" : "removeFile"), { name: u.name }),
-        onclick: function () { self.dropUpload(u); self.renderTray(); self.el.input.focus(); } })
-    ].forEach(function (node) { u.node.appendChild(node); });
-  };
-
-  Chat.prototype.dropUpload = function (u) {
-    var at = this.uploads.indexOf(u);
-    if (at >= 0) { this.uploads.splice(at, 1); }
-    if (u.xhr && uploading(u)) { u.xhr.abort(); }
-    if (u.preview) { URL.revokeObjectURL(u.preview); }
+    var files = Array.prototype.slice.call(list || []);
+    if (files.length) { loadPart("more").then(function () { self.addFiles(files); }, function (error) { self.toast(error.message); }); }
   };
 
   Chat.prototype.renderTray = function () {
@@ -1208,13 +1115,14 @@
      (another tab of the user may have shown it), from one tab of this browser. */
   Chat.prototype.alert = function (room, m) {
     var self = this;
-    if (room.muted || !this.away()) { return; }
+    var quiet = function () { return room.muted && !self.mentionsMe(m); };
+    if (quiet() || !this.away()) { return; }
     var go = function () {
       self.ding();
       if (self.desktop() === "granted" && self.pref("desktop") !== false) { self.notify(room, m); }
     };
     setTimeout(function () {
-      if (room.muted || (room.last_read_seq || 0) >= m.seq || !self.away()) { return; }
+      if (quiet() || (room.last_read_seq || 0) >= m.seq || !self.away()) { return; }
       if (!navigator.locks) { go(); return; }   // then every tab alerts
       // The tab that takes the message's lock alerts; it keeps the lock while the others try.
       navigator.locks.request("imbachat.alert." + SERVER + "." + IMBA_ID + "." + m.id, { ifAvailable: true }, function (lock) {
@@ -1233,24 +1141,6 @@
     if (playing && playing.catch) { playing.catch(function () {}); }
   };
 
-  /* One notification per room (a newer one replaces it); a click on it brings the
-     window forward with that room open. */
-  Chat.prototype.notify = function (room, m) {
-    var self = this;
-    var person = this.member(room, m.user_id);
-    try {
-      var note = new Notification(this.roomTitle(room), { tag: "imbachat-" + IMBA_ID + "-" + room.id, lang: this.lang, dir: this.dir,
-        body: ((room.type !== 0 && m.user_name ? m.user_name + ": " : "") + this.preview(m)).slice(0, 300),
-        icon: webUrl(person && person.avatar_url) || undefined });
-      note.onclick = function () {
-        window.focus();
-        note.close();
-        self.open();
-        self.showRoom(room.id);
-      };
-    } catch (e) { /* phones: only a service worker may show notifications */ }
-  };
-
   /* The tab's title: "(3) Page title" while messages of unmuted rooms are unread; the
      page's own title, exactly, when they are read (and, ``leaving``, when the page is
      left). A title the page sets meanwhile becomes the one shown after the count. */
@@ -1258,7 +1148,7 @@
     var self = this;
     var count = leaving === true ? 0 : Object.keys(this.rooms).reduce(function (sum, id) {
       var room = self.rooms[id];
-      return sum + (room.muted ? 0 : self.unread(room));
+      return sum + (room.muted ? room.mentions || 0 : self.unread(room));
     }, 0);
     if (document.title !== this.titleSet) { this.titleBase = document.title; }
     this.titleSet = count ? "(" + count + ") " + this.titleBase : this.titleBase;
@@ -1270,30 +1160,51 @@
     if (room) { this.send({ type: "alerts", room_id: room.id, muted: !room.muted }); }   // the server's alerts frame shows it
   };
 
-  /* Parts used on demand are a second script (more.js), loaded on first use: the
+  /* Parts used on demand are scripts of their own, loaded on first use. more.js: the
      settings panel, the offer of notifications, the new-conference form, the image
-     viewer. Until then each is a stand-in that loads it and calls the real one. */
-  var more = null;
-  var moreCss = "";
-  function loadMore() {
-    more = more || new Promise(function (resolve, reject) {
-      api.__more = function (install) {
-        moreCss = install({ Chat: Chat, h: h, avatar: avatar, fileUrl: fileUrl });
-        if (chat.host) { chat.host.shadowRoot.appendChild(h("style", { text: moreCss })); }
+     viewer, uploads, the public-chat block, notifications, people found, new names, a
+     phone's page lock, a new token. everyday.js: the menus of messages and rooms, the
+     mention list, the search and jumps to a message, reports, the people blocked.
+     Until then each is a stand-in that loads its script and calls the real one (a
+     Promise of what it returns). Each script hands its install to ImbaChat.__<part>. */
+  var PARTS = { more: MORE, everyday: EVERYDAY };
+  var parts = {};
+  var partsCss = [];
+  function loadPart(name) {
+    parts[name] = parts[name] || new Promise(function (resolve, reject) {
+      api["__" + name] = function (install) {
+        var css = install({ Chat: Chat, h: h, avatar: avatar, fileUrl: fileUrl, EN: EN, fill: fill, uploading: uploading,
+          fileIcon: fileIcon, svgIcon: svgIcon, SERVER: SERVER, IMBA_ID: IMBA_ID, ROOM_TYPE: ROOM_TYPE, richText: richText, webUrl: webUrl });
+        partsCss.push(css);
+        if (chat.host) { chat.host.shadowRoot.appendChild(h("style", { text: css })); }
         resolve();
       };
-      (document.head || document.documentElement).appendChild(h("script", { src: SERVER + MORE, async: true,
-        onerror: function () { more = null; reject(new Error("imbachat: " + MORE + " did not load")); } }));
+      (document.head || document.documentElement).appendChild(h("script", { src: SERVER + PARTS[name], async: true,
+        onerror: function () { parts[name] = null; reject(new Error("imbachat: " + PARTS[name] + " did not load")); } }));
     });
-    return more;
+    return parts[name];
   }
-  ["openSettings", "offerDesktop", "showConferenceForm", "view"].forEach(function (name) {
-    Chat.prototype[name] = function () {
-      var self = this;
-      var args = arguments;
-      loadMore().then(function () { self[name].apply(self, args); }, function (error) { self.toast(error.message); });
-    };
+  [["more", "openSettings", "offerDesktop", "showConferenceForm", "view", "mountInline", "notify", "on_users_updated", "on_users_found", "lockPage",
+    "renewToken"], ["everyday", "pickReaction", "messageMenu", "roomMenu", "openSearch", "mention", "jumpTo", "onAround", "loadNewer", "toLatest",
+    "on_report", "on_reports", "on_reported", "on_search_results", "on_blocked_users", "buildBlocked"]].forEach(function (names) {
+    names.slice(1).forEach(function (name) {
+      Chat.prototype[name] = function () {
+        var self = this;
+        var args = arguments;
+        return loadPart(names[0]).then(function () { return self[name].apply(self, args); }, function (error) { if (self.el) { self.toast(error.message); } throw error; });
+      };
+    });
   });
+
+  /* The emoji picker: emoji.js (ImbaEmoji, see there), loaded on first use. */
+  var emojis = null;
+  Chat.prototype.pickEmoji = function (anchor, onPick) {
+    var self = this;
+    emojis = emojis || new Promise(function (resolve, reject) {
+      document.head.appendChild(h("script", { src: SERVER + EMOJI, onload: resolve, onerror: reject }));
+    });
+    emojis.then(function () { ImbaEmoji.open(anchor, onPick); }, function () { emojis = null; self.toast(self.t("timeout")); });
+  };
 
   /* -- rendering ----------------------------------------------------------------- */
 
@@ -1322,12 +1233,14 @@
     el.back.classList.toggle("ic-hidden", !room && !aside);
     el.gear.classList.toggle("ic-hidden", aside);
     el.bell.classList.toggle("ic-hidden", !room);
+    el.menu.classList.toggle("ic-hidden", !room || !!this.guest);
+    el.search.classList.toggle("ic-hidden", !!room || aside || !!this.guest);
     if (room) {
       el.bell.setAttribute("aria-pressed", String(!!room.muted));
       el.bell.firstChild.firstChild.setAttribute("d", room.muted ? BELL_OFF : BELL);
     }
     if (this.settingsOpen) { this.renderHeader(this.t("settings"), ""); this.syncSettings(); }
-    else if (room) { this.renderConversation(); } else { this.renderHeader(this.params.title || this.t("chat"), ""); this.renderTabs(); this.renderRooms(); }
+    else if (room) { this.renderConversation(); } else { this.renderHeader(this.formOpen && this.formTitle || this.params.title || this.t("chat"), ""); this.renderTabs(); this.renderRooms(); }
   };
 
   /* The header: a title (a link to the person's profile on the site when known). */
@@ -1424,19 +1337,6 @@
       found]);
   };
 
-  Chat.prototype.on_users_found = function (frame) {
-    var self = this;
-    var found = this.el && this.el.found;
-    if (!found || frame.text !== this.el.findInput.value.trim()) { return; }   // a stale answer
-    found.textContent = "";
-    if (!frame.users.length) { found.appendChild(h("p", { class: "ic-none", text: this.t("noneFound") })); }
-    frame.users.forEach(function (person) {
-      found.appendChild(h("button", { class: "ic-person", type: "button", role: "listitem", "data-user": String(person.user_id),
-        onclick: function () { found.textContent = ""; self.el.findInput.value = ""; self.openDialog(person.user_id); } },
-        [avatar(person, true), person.name]));
-    });
-  };
-
   Chat.prototype.renderRooms = function () {
     var self = this;
     var list = this.el.rooms;
@@ -1451,13 +1351,16 @@
       var unread = self.unread(room);
       var preview = last ? (last.deleted_at ? self.t("deleted") : (room.type !== 0 && last.user_name ? last.user_name + ": " : "") + self.preview(last)) : "";
       list.appendChild(h("li", {}, [h("button", { class: "ic-room", type: "button", "data-room": String(room.id),
-        "aria-label": self.roomTitle(room) + (room.muted ? ", " + self.t("muted") : "") + (unread ? ", " + self.t("unread", unread) : ""),
+        "aria-label": self.roomTitle(room) + (room.muted ? ", " + self.t("muted") : "") + (unread ? ", " + self.t("unread", unread) : "") +
+          (room.mentions ? ", " + self.t("mentioned", room.mentions) : ""),
         onclick: function () { self.showRoom(room.id); } }, [
         avatar(other || { name: room.name, user_id: room.id }),
         h("div", { class: "ic-room-main" }, [
           h("div", { class: "ic-room-top" }, [h("span", { class: "ic-room-name", text: self.roomTitle(room) }), room.muted ? svgIcon(BELL_OFF) : null,
             last ? h("span", { class: "ic-room-time", text: self.clock(last.time) }) : null]),
-          h("div", { class: "ic-room-bottom" }, [h("span", { class: "ic-room-preview", text: preview }), unread ? h("span", { class: "ic-badge", text: String(unread) }) : null])
+          h("div", { class: "ic-room-bottom" }, [h("span", { class: "ic-room-preview", text: preview }),
+            room.mentions ? h("span", { class: "ic-badge ic-at", text: "@" + (room.mentions > 1 ? room.mentions : "") }) : null,
+            unread ? h("span", { class: "ic-badge", text: String(unread) }) : null])
         ])
       ])]));
     });
@@ -1475,14 +1378,24 @@
       sub = [visitor.name + " (" + this.t("guest") + ")", visitor.guest.email, visitor.guest.page].filter(Boolean).join(" · ");
     }
     this.renderHeader(this.roomTitle(room), sub, other && other.profile_url);
-    var readOnly = !!this.guest && room.type !== 3 && !this.guestWrites;
-    this.el.composer.classList.toggle("ic-hidden", readOnly);
+    var readOnly = !this.canWrite(room);
+    var blocked = !!other && this.blocked.indexOf(other.user_id) >= 0;   // the user blocked them: no composer
+    var pin = room.pinned && !room.pinned.deleted_at ? room.pinned : null;
+    this.el.composer.classList.toggle("ic-hidden", readOnly || blocked);
     this.el.readOnly.classList.toggle("ic-hidden", !readOnly);
+    this.el.blockedNote.classList.toggle("ic-hidden", !blocked);
+    this.el.pin.classList.toggle("ic-hidden", !pin);
+    this.el.pin.textContent = "";
+    if (pin) { this.el.pin.append(h("span", { class: "ic-sr", text: this.t("pinned") + ": " }), "📌 " + pin.user_name + ": " + this.preview(pin)); }
     this.el.attach.classList.toggle("ic-hidden", !this.files.max_bytes);
     if (this.files.accept) { this.el.file.setAttribute("accept", this.files.accept); } else { this.el.file.removeAttribute("accept"); }
     this.renderTray();
     var box = this.el.messages;
     var atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+    // Drawn again, focus stays where it was: the same control (or the same message).
+    var active = this.host.shadowRoot.activeElement;
+    var held = box.contains(active) && active.closest(".ic-msg[data-id]");
+    var spot = held ? [].indexOf.call(held.querySelectorAll("button, a"), active) : -1;
     box.textContent = "";
     if (room.loaded && room.hasMore) { box.appendChild(h("div", { class: "ic-more", text: "…" })); }
     var readUpTo = (room.members || []).reduce(function (max, m) { return self.me && m.user_id === self.me.user_id ? max : Math.max(max, m.last_read_seq || 0); }, 0);
@@ -1498,10 +1411,12 @@
       if (p.room_id !== room.id) { return; }
       var node = h("div", { class: "ic-msg ic-own ic-pending" + (p.failed ? " ic-failed" : "") }, [
         h("div", { class: "ic-bubble" + (p.text ? "" : " ic-only") }, [self.attachments(room, p.files), richText(p.text)]),
-        h("div", { class: "ic-meta", text: p.failed ? self.t("failed") : self.t("sending"), onclick: function () { self.retry(clientId); } })]);
+        h("div", { class: "ic-meta", text: p.failed ? (p.error ? p.error + " · " : "") + self.t("failed") : self.t("sending"), onclick: function () { self.retry(clientId); } })]);
       box.appendChild(node);
     });
     if (atBottom) { box.scrollTop = box.scrollHeight; }
+    held = held && box.querySelector('.ic-msg[data-id="' + held.getAttribute("data-id") + '"]');
+    if (held) { (held.querySelectorAll("button, a")[spot] || held).focus({ preventScroll: true }); }
     this.renderTyping();
   };
 
@@ -1518,15 +1433,38 @@
     var actions = deleted ? null : h("div", { class: "ic-actions" }, [
       h("button", { type: "button", text: this.t("reply"), onclick: function () { self.startReply(m); } }),
       own ? h("button", { type: "button", text: this.t("edit"), onclick: function () { self.startEdit(m); } }) : null,
-      own ? h("button", { type: "button", text: this.t("del"), onclick: function () { self.remove(m); } }) : null]);
-    return h("div", { class: "ic-msg" + (own ? " ic-own" : "") + (deleted ? " ic-deleted" : ""), "data-seq": String(m.seq), "data-id": String(m.id),
-      tabindex: deleted ? null : "-1" }, [
+      own ? h("button", { type: "button", text: this.t("del"), onclick: function () { self.remove(m); } }) : null,
+      // A reaction, and the other actions (report, pin…): menus of everyday.js; a long press opens the menu too.
+      this.canWrite(room) ? h("button", { class: "ic-add", type: "button", text: "☺+", "aria-label": this.t("addReaction"), title: this.t("addReaction"), onclick: function () { self.pickReaction(room, m, this); } }) : null,
+      h("button", { type: "button", text: "⋯", "aria-label": this.t("actions"), title: this.t("actions"), "aria-haspopup": "menu",
+        onclick: function () { self.messageMenu(room, m, this); } })]);
+    return h("div", { class: "ic-msg" + (own ? " ic-own" : "") + (deleted ? " ic-deleted" : "") + (!own && this.mentionsMe(m) ? " ic-mention" : ""),
+      "data-seq": String(m.seq), "data-id": String(m.id), tabindex: deleted ? null : "-1",
+      oncontextmenu: deleted ? null : function (event) {
+        if (!event.target.closest("a") && !String(getSelection())) { event.preventDefault(); self.messageMenu(room, m, this); }
+      } }, [
       !own && (room.type !== 0 || m.is_bot) ? this.author(room, m) : null,
       h("div", { class: "ic-bubble" + (m.message || deleted ? "" : " ic-only") }, [quote, deleted ? this.t("deleted") : this.attachments(room, m.attachments),
         deleted ? null : richText(m.message)]),
+      this.reactions(room, m),
       h("div", { class: "ic-meta", text: meta }),
       actions]);
   };
+
+  /* A message's reactions: a chip per emoji with its count, pressed when the user is
+     among those who reacted (a click takes theirs back, or adds it), naming who did. */
+  Chat.prototype.reactions = function (room, m) {
+    var self = this;
+    return (m.reactions || []).length ? h("div", { class: "ic-reacts" }, m.reactions.map(function (r) {
+      var mine = !!self.me && r.user_ids.indexOf(self.me.user_id) >= 0;
+      var names = r.user_ids.map(function (id) { var p = self.member(room, id); return p ? p.name : "User " + id; }).join(", ") + (r.count > r.user_ids.length ? "…" : "");
+      return h("button", { class: "ic-react", type: "button", "aria-pressed": String(mine), title: names, "aria-label": r.emoji + " " + r.count + ": " + names,
+        disabled: !self.canWrite(room), onclick: function () { self.send({ type: "react", message_id: m.id, emoji: r.emoji, remove: mine }); } }, [r.emoji + " " + r.count]);
+    })) : null;
+  };
+
+  // Guests write in their support room, and in public rooms when the owner lets them.
+  Chat.prototype.canWrite = function (room) { return !this.guest || room.type === 3 || !!this.guestWrites; };
 
   Chat.prototype.author = function (room, m) {
     var person = this.member(room, m.user_id);
