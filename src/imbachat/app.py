@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from imbachat import __version__
+from imbachat import __version__, dashboard
 from imbachat.api import (
     compat_v1,
     compat_v2,
@@ -140,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(moderation.router)
     app.include_router(reports.router)
     app.include_router(reactions.router)
+    app.include_router(dashboard.router)
     if settings.demo:
         app.include_router(demo_site.router)
     return app

@@ -281,6 +281,10 @@ def widgets_set(
     print_json({"imba_id": widget.imba_id, **render.widget_settings(widget)})
 
 
+# `widgets update` is the same command under the name the dashboard's docs use.
+widgets.add_command(widgets_set, "update")
+
+
 @widgets.command("list")
 @database_option
 def widgets_list(database_url: str) -> None:
@@ -399,6 +403,31 @@ def webhooks_replay(imba_id: int, delivery: int, database_url: str) -> None:
     """Send a delivery again (a running server picks it up within a second)."""
     _with_widget(database_url, imba_id, lambda s, w: s.webhooks.replay(w, delivery))
     print_json({"id": delivery, "status": "pending"})
+
+
+@main.command("dashboard-link")
+@click.option("--imba-id", required=True, type=click.IntRange(1))
+@click.option(
+    "--url",
+    "base_url",
+    envvar="IMBACHAT_PUBLIC_URL",
+    default="http://127.0.0.1:8000",
+    show_default=True,
+    help="This server's address as the owner's browser reaches it (env IMBACHAT_PUBLIC_URL).",
+)
+@database_option
+def dashboard_link(imba_id: int, base_url: str, database_url: str) -> None:
+    """Print a one-time link that signs the widget's owner in to the dashboard
+    (single use; it expires after IMBACHAT_DASHBOARD_LINK_SECONDS, 15 minutes)."""
+
+    async def make(services: Services, widget: Widget) -> tuple[str, int]:
+        token = await services.dashboard.create_link(widget.imba_id)
+        await services.audit.record(widget.imba_id, "cli", "sign-in link created")
+        return token, services.dashboard.link_minutes
+
+    token, minutes = _with_widget(database_url, imba_id, make)
+    click.echo(f"{base_url.rstrip('/')}/dashboard/link/{token}")
+    click.echo(f"Single use, valid for {minutes} minutes.", err=True)
 
 
 @main.command()

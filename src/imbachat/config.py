@@ -112,6 +112,12 @@ class Settings(BaseSettings):
     # links in e-mails need public_url. Off when empty.
     smtp_url: str = ""
     email_from: str = ""
+    # The owner's dashboard (/dashboard/): the key signing its cookies (empty: one made
+    # at first start and kept in the database, shared by every node), how long a
+    # sign-in lasts, and how long a one-time link from `imbachat dashboard-link` works.
+    dashboard_secret: str = ""
+    dashboard_session_seconds: float = 43_200.0
+    dashboard_link_seconds: float = 900.0
     log_level: str = "info"
     # Serve the demo host site at / (set by `imbachat demo`).
     demo: bool = False

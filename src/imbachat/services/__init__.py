@@ -11,7 +11,10 @@ from imbachat.config import Settings
 from imbachat.files.links import FileLinks
 from imbachat.files.storage import open_storage
 from imbachat.services.alerts import AlertService
+from imbachat.services.audit import AuditService
 from imbachat.services.blocks import BlockService
+from imbachat.services.dashboard_auth import DashboardAuth
+from imbachat.services.directory import DirectoryService
 from imbachat.services.files import FileService
 from imbachat.services.guests import GuestService
 from imbachat.services.members import MemberService
@@ -24,6 +27,7 @@ from imbachat.services.reactions import ReactionService
 from imbachat.services.reports import ReportService
 from imbachat.services.rooms import RoomService
 from imbachat.services.search import SearchService
+from imbachat.services.stats import StatsService
 from imbachat.services.support import SupportService
 from imbachat.services.users import UserService
 from imbachat.services.webhooks import WebhookService
@@ -60,6 +64,11 @@ class Services:
     reports: ReportService
     pins: PinService
     search: SearchService
+    # The owner's dashboard: its sign-ins, its views and overview, its audit log.
+    dashboard: DashboardAuth
+    directory: DirectoryService
+    stats: StatsService
+    audit: AuditService
 
 
 def build_services(
@@ -96,21 +105,22 @@ def build_services(
         files=files,
     )
     rooms = RoomService(db, changes, profiles, files, clock)
+    owners = OwnerAuthenticator(
+        db,
+        settings.owner_auth_cache_seconds,
+        failures_per_login=settings.owner_auth_failures_per_login,
+        failures_per_address=settings.owner_auth_failures_per_address,
+        window_seconds=settings.owner_auth_window_seconds,
+        concurrent_checks=settings.password_checks_at_once,
+        clock=clock,
+    )
     return Services(
         settings=settings,
         db=db,
         bus=bus,
         changes=changes,
         clock=clock,
-        owners=OwnerAuthenticator(
-            db,
-            settings.owner_auth_cache_seconds,
-            failures_per_login=settings.owner_auth_failures_per_login,
-            failures_per_address=settings.owner_auth_failures_per_address,
-            window_seconds=settings.owner_auth_window_seconds,
-            concurrent_checks=settings.password_checks_at_once,
-            clock=clock,
-        ),
+        owners=owners,
         profiles=profiles,
         widgets=widgets,
         users=UserService(db, profiles, clock),
@@ -131,6 +141,17 @@ def build_services(
         reports=ReportService(db, changes, messages, moderation, files.links, clock),
         pins=PinService(changes, files.links, clock),
         search=SearchService(db, files, clock),
+        dashboard=DashboardAuth(
+            db,
+            owners,  # the dashboard's wrong passwords are throttled with the API's
+            secret=settings.dashboard_secret,
+            session_seconds=settings.dashboard_session_seconds,
+            link_seconds=settings.dashboard_link_seconds,
+            clock=clock,
+        ),
+        directory=DirectoryService(db),
+        stats=StatsService(db, clock),
+        audit=AuditService(db, clock),
     )
 
 

@@ -35,6 +35,7 @@ from imbachat.events import (
     MemberRemoved,
     MemberRoleChanged,
     RoomClosed,
+    RoomReopened,
     UserBanned,
     UserUnbanned,
 )
@@ -207,6 +208,21 @@ class ModerationService:
             assert closed is not None
             uow.emit(RoomClosed(closed))
         return closed
+
+    async def reopen_room(self, widget: Widget, room_id: int) -> Room:
+        """Open a closed room again (the widget owner's call): members may send again."""
+        async with self._changes.begin() as uow:
+            conn = uow.conn
+            room = await room_store.get(conn, widget.imba_id, room_id)
+            if room is None or room.deleted_at is not None:
+                raise NotFound(f"No room with room_id {room_id}.", field="room_id")
+            if room.status != RoomStatus.OPEN:
+                await room_store.set_status(conn, room.id, RoomStatus.OPEN, self._clock.now())
+                opened = await room_store.get(conn, widget.imba_id, room.id)
+                assert opened is not None
+                uow.emit(RoomReopened(opened))
+                room = opened
+        return room
 
     async def set_blocked_words(self, widget: Widget, words: list[str]) -> list[str]:
         clean = sorted({w.strip() for w in words if w.strip()})

@@ -136,8 +136,40 @@ class WebhookService:
             if not await webhook_store.deactivate(conn, widget.imba_id, webhook_id):
                 raise NotFound(f"No webhook {webhook_id}.", field="webhook_id")
 
+    async def change(
+        self,
+        widget: Widget,
+        webhook_id: int,
+        *,
+        events: list[str] | None = None,
+        active: bool | None = None,
+    ) -> None:
+        """Choose an endpoint's events (an empty list: every event), or turn it off or
+        on again (what is queued for it meanwhile waits, and goes when it is on)."""
+        values: dict[str, object] = {}
+        if events is not None:
+            chosen = [e.strip() for e in events if e.strip()]
+            unknown = [e for e in chosen if e not in WEBHOOK_EVENT_NAMES]
+            if unknown:
+                raise Invalid(
+                    f"Unknown events {unknown}; known: {', '.join(WEBHOOK_EVENT_NAMES)}.",
+                    field="events",
+                )
+            values["events"] = ",".join(chosen)
+        if active is not None:
+            values["active"] = active
+        async with self._db.write() as conn:
+            if not await webhook_store.change(conn, widget.imba_id, webhook_id, **values):
+                raise NotFound(f"No webhook {webhook_id}.", field="webhook_id")
+
     async def deliveries(
-        self, widget: Widget, *, webhook_id: int | None, status: str | None, limit: int
+        self,
+        widget: Widget,
+        *,
+        webhook_id: int | None,
+        status: str | None,
+        limit: int,
+        before_id: int | None = None,
     ) -> list[dict[str, Any]]:
         try:
             wanted = None if status is None else DeliveryStatus(status)
@@ -146,7 +178,12 @@ class WebhookService:
             raise Invalid(f"status is one of {known}.", field="status") from None
         async with self._db.read() as conn:
             rows = await webhook_store.deliveries(
-                conn, widget.imba_id, webhook_id=webhook_id, status=wanted, limit=limit
+                conn,
+                widget.imba_id,
+                webhook_id=webhook_id,
+                status=wanted,
+                limit=limit,
+                before_id=before_id,
             )
         return [delivery_view(row) for row in rows]
 

@@ -419,3 +419,55 @@ webhook_deliveries = Table(
     Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
     Index("ix_webhook_deliveries_webhook_id_id", "webhook_id", "id"),
 )
+
+# The owner's dashboard. The audit log: who changed what in a widget, and when.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("imba_id", BigInteger, nullable=False),
+    # "owner <login>" (signed in with the password), "owner <login> (link)" (a
+    # one-time link from the CLI), or "cli".
+    Column("actor", String(255), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(255), nullable=False, default=""),
+    Column("details", Text),
+    Column("address", String(64)),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_audit_log_imba_id_id", "imba_id", "id"),
+)
+
+# Signed-in dashboard sessions and one-time sign-in links, each by the SHA-256 of its
+# secret (a copy of the database signs nobody in). A session row is what sign-out
+# deletes: a cookie copied before then is worth nothing after.
+dashboard_sessions = Table(
+    "dashboard_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("owner_id", Id, ForeignKey("owners.id"), nullable=False),
+    Column("login", String(255), nullable=False),
+    Column("via_link", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Index("ix_dashboard_sessions_expires_at", "expires_at"),
+)
+
+dashboard_links = Table(
+    "dashboard_links",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("imba_id", BigInteger, ForeignKey("widgets.imba_id"), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("used_at", DateTime),
+)
+
+# Keys the server makes once and every node shares (the dashboard's cookie key,
+# unless IMBACHAT_DASHBOARD_SECRET gives one).
+server_keys = Table(
+    "server_keys",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(255), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)

@@ -42,6 +42,15 @@ async def deactivate(conn: AsyncConnection, imba_id: int, webhook_id: int) -> bo
     return bool(result.rowcount)
 
 
+async def change(conn: AsyncConnection, imba_id: int, webhook_id: int, **values: Any) -> bool:
+    """Set columns of the widget's endpoint; False when it has no such endpoint."""
+    query = update(webhooks).where(webhooks.c.imba_id == imba_id, webhooks.c.id == webhook_id)
+    # With nothing to change, setting the id to itself still tells whether it is there.
+    query = query.values(**values) if values else query.values(id=webhooks.c.id)
+    result = await conn.execute(query)
+    return bool(result.rowcount)
+
+
 def rooms_with_members(
     conn: Connection, room_ids: Sequence[int], user_ids: Sequence[int]
 ) -> set[tuple[int, int]]:
@@ -104,8 +113,11 @@ async def deliveries(
     webhook_id: int | None = None,
     status: DeliveryStatus | None = None,
     limit: int = 50,
+    before_id: int | None = None,
 ) -> list[RowMapping]:
     query = select(webhook_deliveries).where(webhook_deliveries.c.imba_id == imba_id)
+    if before_id is not None:  # the next page of the log, newest first
+        query = query.where(webhook_deliveries.c.id < before_id)
     if webhook_id is not None:
         query = query.where(webhook_deliveries.c.webhook_id == webhook_id)
     if status is not None:
