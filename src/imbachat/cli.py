@@ -238,6 +238,12 @@ def widgets_create(
     type=click.Choice(["en", "es", "ru", "fr", "it", "ar"]),
     help="The language of the widget's e-mails.",
 )
+@click.option(
+    "--allowed-origins",
+    metavar="ORIGINS",
+    help='Pages the widget may be used from, e.g. "https://shop.example,https://*.shop.example"'
+    ' ("" for any page).',
+)
 @database_option
 def widgets_set(
     imba_id: int,
@@ -255,6 +261,7 @@ def widgets_set(
     away_notify_seconds: int | None,
     email_link_url: str | None,
     language: str | None,
+    allowed_origins: str | None,
     database_url: str,
 ) -> None:
     """Change a widget's settings (only those given); prints them as JSON. A running
@@ -276,6 +283,7 @@ def widgets_set(
         away_notify_seconds=away_notify_seconds,
         email_link_url=email_link_url,
         language=language,
+        allowed_origins=allowed_origins,
     )
     widget = run_with_database(database_url, lambda db: WidgetService(db).update(imba_id, settings))
     print_json({"imba_id": widget.imba_id, **render.widget_settings(widget)})

@@ -83,6 +83,7 @@ class Widget(_FromRow):
     away_notify_seconds: int | None = None  # None: the server's default
     email_link_url: str | None = None  # where e-mails lead: a URL, {room_id} filled in
     language: str = "en"  # of its e-mails
+    allowed_origins: str | None = None  # pages it may be used from, one a line; None: any
 
 
 @dataclass(frozen=True, slots=True)

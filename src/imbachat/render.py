@@ -50,6 +50,7 @@ def widget_settings(record: Widget) -> dict[str, Any]:
         "away_notify_seconds": record.away_notify_seconds,
         "email_link_url": record.email_link_url,
         "language": record.language,
+        "allowed_origins": record.allowed_origins.split("\n") if record.allowed_origins else [],
     }
 
 

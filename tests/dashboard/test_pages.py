@@ -255,6 +255,7 @@ def test_settings_save_and_the_secret_rotates(owner: Owner, widgets) -> None:
             "accent_color": "#112233",
             "language": "ru",
             "guests_enabled": "1",
+            "allowed_origins": "https://Site.test\nhttps://*.site.test",
         },
     )
     assert saved.status_code == 303
@@ -265,9 +266,12 @@ def test_settings_save_and_the_secret_rotates(owner: Owner, widgets) -> None:
         "#112233",
     )
     assert stored.language == "ru" and stored.guests_enabled and not stored.notify_sound
+    assert stored.allowed_origins == "https://site.test\nhttps://*.site.test"
     owner.get(base)
     wrong = owner.post(base, {"accent_color": "red"})
     assert wrong.status_code == 422
+    owner.get(base)
+    assert owner.post(base, {"allowed_origins": "site.test/page"}).status_code == 422
     owner.get(base)
     assert owner.post(f"{base}/rotate-secret").status_code == 422  # not confirmed
     assert owner.post(f"{base}/rotate-secret", {"confirm": "yes"}).status_code == 303

@@ -11,12 +11,13 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from imbachat import origins
 from imbachat.api.deps import path_imba_id, services_of
 from imbachat.api.envelopes import error_response, json_response
 from imbachat.api.forms import Fields
 from imbachat.api.openapi import OPEN, data, obj, operation, text
 from imbachat.auth.tokens import GUEST_TOKEN_SECONDS
-from imbachat.errors import ImbaError
+from imbachat.errors import Forbidden, ImbaError
 from imbachat.render import display_name
 from imbachat.services.guests import GuestDetails
 
@@ -66,6 +67,8 @@ async def start_guest(request: Request, imba_id: str) -> Response:
     try:
         fields = await Fields.from_request(request)
         widget = await services.widgets.recent(path_imba_id(imba_id))
+        if not origins.allows(widget.allowed_origins, request.headers.get("origin")):
+            raise Forbidden("This page may not use this chat (allowed host origins).")
         details = GuestDetails(
             name=fields.text("name", max_length=100, raw=True),
             email=fields.text("email", max_length=254),

@@ -144,6 +144,11 @@ _SETTINGS = data(
             "away_notify_seconds": {"anyOf": [{"type": "integer"}, {"type": "null"}]},
             "email_link_url": {"anyOf": [{"type": "string"}, {"type": "null"}]},
             "language": {"type": "string", "enum": ["en", "es", "ru", "fr", "it", "ar"]},
+            "allowed_origins": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Pages the widget may be used from; [] for any.",
+            },
         }
     )
 )
@@ -195,6 +200,11 @@ async def get_settings(request: Request, imba_id: str) -> Response:
             "language": choice(
                 "The language of the widget's e-mails.", ["en", "es", "ru", "fr", "it", "ar"]
             ),
+            "allowed_origins": text(
+                "Pages the widget may be used from: origins such as https://shop.example or "
+                'https://*.shop.example, by lines or commas ("" for any page).',
+                5000,
+            ),
         },
         security=BASIC,
     ),
@@ -222,6 +232,7 @@ async def put_settings(request: Request, imba_id: str) -> Response:
         away_notify_seconds=fields.integer("away_notify_seconds", minimum=0),
         email_link_url=url("email_link_url"),
         language=fields.text("language", max_length=8),
+        allowed_origins=url("allowed_origins"),
     )
     updated = await services_of(request).widgets.update(widget.imba_id, settings)
     return json_response({"data": render.widget_settings(updated)})

@@ -94,6 +94,7 @@ def _settings_of(form: FormData) -> WidgetSettings:
         theme=text_field(form, "theme") or None,
         accent_color=accent,
         language=text_field(form, "language") or None,
+        allowed_origins=text_field(form, "allowed_origins") or "",
         guests_enabled=text_field(form, "guests_enabled") == "1",
         guests_write_public=text_field(form, "guests_write_public") == "1",
         notify_sound=text_field(form, "notify_sound") == "1",
@@ -117,6 +118,7 @@ async def save(request: Request, imba_id: str) -> Response:
             "theme",
             "accent_color",
             "language",
+            "allowed_origins",
             *FLAGS,
         )
         if getattr(before, name) != getattr(after, name)

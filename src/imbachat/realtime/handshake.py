@@ -9,6 +9,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
+from imbachat import origins
 from imbachat.api.deps import path_imba_id
 from imbachat.auth.tokens import verify_user_token
 from imbachat.config import Settings
@@ -56,6 +57,10 @@ class Handshake:
         settings = self._settings
         async with self._welcoming:
             widget, user, expires_at = await self._identify(imba_id, token)
+            if not origins.allows(widget.allowed_origins, ws.headers.get("origin")):
+                raise AuthFailed(
+                    protocol.CLOSE_ORIGIN_REFUSED, "this page's origin may not use this widget"
+                )
             if guest_token and user.status != UserStatus.GUEST:
                 await self._adopt_guest(widget, user, guest_token)
             if len(self._hub.connections_of(user.id)) >= settings.ws_max_sockets_per_user:

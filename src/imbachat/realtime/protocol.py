@@ -19,6 +19,7 @@ CLOSE_UNAUTHORIZED = 4001
 CLOSE_AUTH_TIMEOUT = 4002
 CLOSE_CREDENTIALS_EXPIRED = 4003  # the token expired or the widget's secret changed
 CLOSE_NOT_FOUND = 4004
+CLOSE_ORIGIN_REFUSED = 4010  # the page is not among the widget's allowed host origins
 CLOSE_TOO_SLOW = 4008  # the client fell behind: reconnect and resume
 CLOSE_PROTOCOL = 4009  # frames that are not this protocol
 CLOSE_TOO_MANY = 4029  # too many sockets for this user or address

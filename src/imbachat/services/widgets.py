@@ -7,6 +7,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
+from imbachat import origins
 from imbachat.auth.owner import hash_password, password_matches
 from imbachat.clock import SYSTEM_CLOCK, Clock
 from imbachat.domain import Widget
@@ -52,6 +53,7 @@ class WidgetSettings:
     away_notify_seconds: int | None = None  # 0: the server's default
     email_link_url: str | None = None  # "" clears it
     language: str | None = None  # of the widget's e-mails
+    allowed_origins: str | None = None  # origins, by lines or commas; "" allows any page
 
     def checked(self) -> dict[str, object]:
         """The columns to write."""
@@ -69,6 +71,12 @@ class WidgetSettings:
             if self.email_link_url:
                 web_url(link, "email_link_url")  # checked with a room id in it
             values["email_link_url"] = self.email_link_url or None
+        if self.allowed_origins is not None:
+            try:
+                pages = origins.parse(self.allowed_origins)
+            except origins.BadOrigin as exc:
+                raise Invalid(f"allowed_origins: {exc}.", field="allowed_origins") from None
+            values["allowed_origins"] = "\n".join(pages) or None
         if self.language is not None:
             if self.language not in LANGUAGES:
                 raise Invalid(f"language is one of {', '.join(LANGUAGES)}.", field="language")

@@ -188,6 +188,8 @@ widgets = Table(
     Column("away_notify_seconds", Integer),
     Column("email_link_url", String(2048)),
     Column("language", String(8), nullable=False, default="en", server_default="en"),
+    # The host pages it may be used from (origins, one a line); NULL: any page.
+    Column("allowed_origins", Text),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
 )
