@@ -13,11 +13,12 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ALTER TABLE, not a batch: SQLite (3.35+) drops a plain column in place, where
+# a batch would copy the table and drop the old one, which the foreign keys of every
+# other table to widgets refuse.
 def upgrade() -> None:
-    with op.batch_alter_table("widgets") as batch:
-        batch.add_column(sa.Column("allowed_origins", sa.Text()))
+    op.add_column("widgets", sa.Column("allowed_origins", sa.Text()))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("widgets") as batch:
-        batch.drop_column("allowed_origins")
+    op.drop_column("widgets", "allowed_origins")
