@@ -182,9 +182,52 @@ TEST_TIMINGS = {
 }
 
 
+@pytest.fixture(scope="session", autouse=True)
+def argon2_once_per_password() -> Iterator[None]:
+    """Argon2 is slow on purpose (a hash or a check takes 0.1 to 0.3 s here), and nearly
+    every test makes a widget with the factory's one password, then signs in with it:
+    half the suite's time went to hashing that password again. Within this run (in
+    this process), a password is hashed once and a hash that matched its password
+    matches it again without a second argon2 check. Every wrong password, unknown
+    login (the stand-in hash) and new password still costs a real check, so the
+    timing and crowd specifications in tests/api/test_hostile_requests.py still see
+    argon2's cost; the CLI's subprocesses hash for real."""
+    from imbachat.auth import owner
+    from imbachat.services import widgets
+
+    real_hash, real_matches = owner.hash_password, owner.password_matches
+    hashes: dict[str, str] = {}
+    matched: set[tuple[str, str]] = set()
+
+    def hash_password(password: str) -> str:
+        if password not in hashes:
+            hashes[password] = real_hash(password)
+        return hashes[password]
+
+    def password_matches(password_hash: str, password: str) -> bool:
+        if (password_hash, password) in matched:
+            return True
+        if not real_matches(password_hash, password):
+            return False
+        matched.add((password_hash, password))
+        return True
+
+    patches = [(owner, "hash_password", hash_password), (owner, "password_matches",
+               password_matches), (widgets, "hash_password", hash_password),
+               (widgets, "password_matches", password_matches)]  # fmt: skip
+    with pytest.MonkeyPatch.context() as patch:
+        for module, name, replacement in patches:
+            patch.setattr(module, name, replacement)
+        yield
+
+
 @pytest.fixture(scope="session")
 def server(database_url: str) -> Iterator[LiveServer]:
-    live = LiveServer(Settings(database_url=database_url, bus_url=bus_url(), **TEST_TIMINGS))
+    # Away notices are specified on servers of their own (start_server, checking every
+    # 0.2 s); this one's check, every 15 s, told their members it saw as offline (on
+    # the in-process bus it does not see those servers' sockets) in the middle of them.
+    timings = {**TEST_TIMINGS, "away_check_seconds": 86_400.0}
+    live = LiveServer(Settings(database_url=database_url, bus_url=bus_url(), **timings))
     live.start()
     yield live
     live.stop()

@@ -14,6 +14,9 @@ from urllib.parse import unquote, urlsplit
 
 # Comma lists of ids in a path, not digits that belong to a word such as "v1".
 _ID_LISTS = re.compile(r"(?<![A-Za-z0-9])[0-9][0-9,]*")
+# How often a fake's server looks at its shutdown flag: its stop() waits that long
+# (the standard library's 0.5 s cost each test a quarter of a second on average).
+POLL = {"poll_interval": 0.02}
 
 
 @dataclass
@@ -81,7 +84,7 @@ class FakeHostSite:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, kwargs=POLL, daemon=True).start()
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def stop(self) -> None:
@@ -145,7 +148,7 @@ class FakeReceiver:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, kwargs=POLL, daemon=True).start()
         return f"http://127.0.0.1:{self._server.server_address[1]}/hook"
 
     def stop(self) -> None:

@@ -24,10 +24,11 @@ ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
-    """One Chromium per module. Playwright's sync API runs an event loop in this
-    thread while it is open, so it is closed before other tests use asyncio.run."""
+    """One Chromium for the run (every test opens contexts of its own). Playwright's
+    sync API runs an event loop in this thread while it is open: browser tests run
+    last (tests/conftest.py), after every test that uses asyncio.run here."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlparse
 import jwt
 
 from imbachat.auth.tokens import issue_user_token
+from tests.fakes import POLL
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>Host site</title>
@@ -154,7 +155,7 @@ class HostSite:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, kwargs=POLL, daemon=True).start()
 
     def page_url(self, user: int, **options: Any) -> str:
         query = "&".join(f"{k}={v}" for k, v in {"user": user, **options}.items())

@@ -23,7 +23,12 @@ def open_tab(browser):
     """A tab on a host-site page, in the browser of ``person``: tabs of one person
     share a context (storage, permissions), as tabs of one browser do. Their
     notifications are allowed unless ``permission`` says otherwise ("default": not
-    asked yet, "denied")."""
+    asked yet, "denied").
+
+    Chromium draws only the tab in front (a tab behind it about once a second, so a
+    click there waits seconds for the page to hold still): a test brings the tab it
+    acts on to the front, as a person does. Whether the widget thinks its tab is
+    hidden is WATCH_ALERTS's ``setHidden``, not this."""
     contexts: dict[str, object] = {}
 
     def open_(url: str, person: str = "me", permission: str = "granted"):
@@ -190,6 +195,7 @@ def test_a_muted_room_alerts_nothing_and_stays_muted_after_reload(dialog, open_t
     site, widget, room = dialog
     page = open_tab(site.page_url(1))
     other_tab = open_tab(site.page_url(1))
+    page.bring_to_front()  # the tab acted on (see open_tab)
     open_room(page, room)
     bell = page.get_by_role("button", name="Mute this conversation")
     expect(bell).to_have_attribute("aria-pressed", "false")
@@ -197,10 +203,12 @@ def test_a_muted_room_alerts_nothing_and_stays_muted_after_reload(dialog, open_t
     bell.click()  # the alerts frame the server sends back turns it on
 
     expect(bell).to_have_attribute("aria-pressed", "true")
+    other_tab.bring_to_front()
     other_tab.click(".ic-launcher")  # every tab of the user follows
     expect(other_tab.locator(f'.ic-room[data-room="{room}"]')).to_have_attribute(
         "aria-label", "Bob, muted"
     )
+    page.bring_to_front()
     screenshot(page, "alerts-muted-room", of=".ic-panel")
     page.reload()
     page.wait_for_function("window.events.includes('resolved')")
@@ -300,11 +308,13 @@ def test_the_email_choice_goes_to_the_server_and_shows_after_reload(dialog, open
     page.wait_for_function("window.events.includes('resolved')")
     watching = open_tab(site.page_url(1))
     for tab in (page, watching):
+        tab.bring_to_front()  # see open_tab
         tab.click(".ic-launcher")
         tab.click(".ic-gear")
         expect(tab.get_by_role("radio", name="Every message")).to_be_checked()
     expect(page.get_by_role("group", name="E-mail me about new messages")).to_be_visible()
 
+    page.bring_to_front()
     page.get_by_role("radio", name="Only when I am mentioned").check()
 
     # The other tab shows what the server keeps, from its alerts frame.

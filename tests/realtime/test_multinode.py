@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -91,6 +92,7 @@ class Cluster:
     redis: RedisServer
     imba_id: int
     secret: str
+    login: str = "multi"
 
     def token(self, user_id: int) -> str:
         return issue_user_token(self.secret, user_id)
@@ -103,7 +105,7 @@ class Cluster:
         return response.json()
 
     def room(self, users: list[int]) -> int:
-        data = {"imba_id": self.imba_id, "login": "multi", "password": "node", "room_type": 1}
+        data = {"imba_id": self.imba_id, "login": self.login, "password": "node", "room_type": 1}
         data.update({f"users_ids[{i}]": u for i, u in enumerate(users)})
         response = httpx.post(f"{self.a.url}/imbachat/v1/widget/imba_rooms", data=data, timeout=30)
         assert response.status_code == 200, response.text
@@ -142,33 +144,52 @@ def start_node(database_url: str, bus_url: str, logs: Path) -> Node:
     return Node(url, f"ws://127.0.0.1:{port}", process)
 
 
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
+@dataclass
+class Nodes:
+    a: Node
+    b: Node
+    redis: RedisServer
+    database: str
+
+
+@pytest.fixture(scope="module")
+def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nodes]:
+    """The two nodes, their database and Redis, started once for this module: each
+    test has a widget of its own on them (``cluster``), as on the suite's server."""
     if shutil.which("redis-server") is None:
         service_missing("redis-server is not installed (apt-get install redis-server)")
     try:
         database = asyncio.run(create_scratch_database(POSTGRES_URL))
     except Exception as exc:
         service_missing(f"PostgreSQL at {POSTGRES_URL} is not usable: {exc}")
-    redis = RedisServer(tmp_path)
-    redis.start()
-    created = subprocess.run(
-        [sys.executable, "-m", "imbachat", "widgets", "create", "--login", "multi",
-         "--password", "node", "--database", database],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    widget = json.loads(created.stdout)
-    nodes: list[Node] = []
+    workdir = tmp_path_factory.mktemp("multinode")
+    redis = RedisServer(workdir)
+    started: list[Node] = []
     try:
-        nodes = [start_node(database, redis.url, tmp_path) for _ in range(2)]
-        yield Cluster(nodes[0], nodes[1], redis, widget["imba_id"], widget["secret_key"])
+        redis.start()
+        started = [start_node(database, redis.url, workdir) for _ in range(2)]
+        yield Nodes(started[0], started[1], redis, database)
     finally:
-        for node in nodes:
+        for node in started:
             node.process.terminate()
-        for node in nodes:
+        for node in started:
             node.process.wait(timeout=15)
         redis.stop()
         asyncio.run(drop_scratch_database(POSTGRES_URL, database))
+
+
+@pytest.fixture
+def cluster(nodes: Nodes) -> Cluster:
+    if nodes.redis.process is None:  # a test stopped it and failed before starting it again
+        nodes.redis.start()
+    login = f"multi-{secrets.token_hex(4)}"
+    created = subprocess.run(
+        [sys.executable, "-m", "imbachat", "widgets", "create", "--login", login,
+         "--password", "node", "--database", nodes.database],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    widget = json.loads(created.stdout)
+    return Cluster(nodes.a, nodes.b, nodes.redis, widget["imba_id"], widget["secret_key"], login)
 
 
 def assert_in_order(frames: list[dict], room: int, total: int) -> None:
