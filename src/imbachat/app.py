@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from imbachat import __version__, dashboard
+from imbachat import __version__, dashboard, metrics
 from imbachat.api import (
     compat_v1,
     compat_v2,
@@ -37,6 +37,7 @@ from imbachat.bus.redis import RedisBus
 from imbachat.config import Settings
 from imbachat.demo import site as demo_site
 from imbachat.errors import ImbaError, Invalid
+from imbachat.logs import AccessLog
 from imbachat.mail.sender import Mailer
 from imbachat.realtime import gateway, protocol
 from imbachat.realtime.gateway import Gateway
@@ -126,9 +127,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         upload_bytes=settings.max_upload_bytes,
     )
     app.add_middleware(NoSniff)
+    app.add_middleware(AccessLog)  # inside FindProtocol: it wraps send
     app.add_middleware(FindProtocol)
+    app.add_middleware(metrics.RequestMetrics)
     _map_errors(app)
     app.include_router(health.router)
+    if settings.metrics:
+        app.include_router(metrics.router(settings.metrics_token))
     app.include_router(compat_v1.router)
     app.include_router(compat_v2.router)
     app.include_router(gateway.router)

@@ -84,7 +84,15 @@ def main() -> None:
     show_default=True,
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
 )
-def serve(host: str, port: int, database_url: str, log_level: str) -> None:
+@click.option(
+    "--log-format",
+    envvar="IMBACHAT_LOG_FORMAT",
+    default="text",
+    show_default=True,
+    type=click.Choice(["text", "json"]),
+    help="Readable lines, or one JSON object a line (env IMBACHAT_LOG_FORMAT).",
+)
+def serve(host: str, port: int, database_url: str, log_level: str, log_format: str) -> None:
     """Run the chat server; the database is migrated at start.
 
     Several nodes: give each the same PostgreSQL --database and
@@ -92,7 +100,13 @@ def serve(host: str, port: int, database_url: str, log_level: str) -> None:
     """
     from imbachat.server import run_server
 
-    settings = Settings(database_url=database_url, host=host, port=port, log_level=log_level)
+    settings = Settings(
+        database_url=database_url,
+        host=host,
+        port=port,
+        log_level=log_level,
+        log_format=log_format,  # type: ignore[arg-type]  # click checked the choice
+    )
     run_server(settings)
 
 

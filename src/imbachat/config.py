@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./imbachat.db"
@@ -118,6 +120,12 @@ class Settings(BaseSettings):
     dashboard_secret: str = ""
     dashboard_session_seconds: float = 43_200.0
     dashboard_link_seconds: float = 900.0
+    # Prometheus metrics at /metrics (IMBACHAT_METRICS=0: off, 404), and, when a
+    # token is set, only for "Authorization: Bearer <token>" (401 otherwise).
+    metrics: bool = True
+    metrics_token: str = ""
     log_level: str = "info"
+    # Log lines as readable text, or as one JSON object a line ("json").
+    log_format: Literal["text", "json"] = "text"
     # Serve the demo host site at / (set by `imbachat demo`).
     demo: bool = False

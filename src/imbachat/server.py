@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import logging
 import resource
 from typing import Any
 
@@ -12,6 +11,7 @@ import uvicorn
 
 from imbachat.app import create_app
 from imbachat.config import Settings
+from imbachat.logs import configure_logging, guard_library_loggers
 from imbachat.realtime.wire import WebSocketProtocol
 
 
@@ -29,8 +29,13 @@ def uvicorn_config(settings: Settings, **overrides: Any) -> uvicorn.Config:
         "ws": WebSocketProtocol,
         "ws_per_message_deflate": False,
         "server_header": False,
+        # Our own line per request (imbachat.logs) replaces uvicorn's access log, and
+        # the process's logging is ours (run_server), not uvicorn's own handlers.
+        "access_log": False,
+        "log_config": None,
         **overrides,
     }
+    guard_library_loggers()
     return uvicorn.Config(create_app(settings), **options)
 
 
@@ -48,9 +53,7 @@ def raise_open_files_limit(wanted: int = 262_144) -> None:
 
 def run_server(settings: Settings) -> None:
     raise_open_files_limit()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_format, settings.log_level)
     config = uvicorn_config(settings)
     calm_garbage_collector()
     uvicorn.Server(config).run()

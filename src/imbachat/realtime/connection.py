@@ -25,6 +25,7 @@ from collections import deque
 
 from starlette.websockets import WebSocket, WebSocketState
 
+from imbachat import metrics
 from imbachat.domain import User, Widget
 from imbachat.realtime import protocol
 from imbachat.realtime.wire import DirectWriter, size_of
@@ -157,6 +158,7 @@ class Connection:
             self._space.set()
             return
         if written:
+            metrics.LIVE.frames_out += len(self._out)
             self._out.clear()
             self._queued = 0
             self._space.set()
@@ -178,10 +180,12 @@ class Connection:
                             await self._direct.write(texts)
                         finally:
                             self._writing = False
+                        metrics.LIVE.frames_out += len(texts)
                     else:
                         text = self._out.popleft()
                         self._queued -= size_of(text)
                         await self.ws.send_text(text)
+                        metrics.LIVE.frames_out += 1
                     if not self._half_full:
                         self._space.set()
         except Exception as exc:  # the peer went away mid-send; the reader sees it too
@@ -252,6 +256,7 @@ class Connection:
             return
         window[1] = seq
         if text is not None:
+            metrics.LIVE.delivered += 1
             self.push(text)
 
     def hold(self, room_id: int) -> None:

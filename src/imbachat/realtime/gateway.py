@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from imbachat import metrics
 from imbachat.config import Settings
 from imbachat.errors import ImbaError
 from imbachat.realtime import frames, protocol
@@ -61,6 +62,7 @@ class Gateway:
             except AuthFailed as failure:
                 await ws.close(failure.code, failure.reason)
                 return
+            metrics.LIVE.sockets_open += 1
             await self._serve_frames(conn)
         except WebSocketDisconnect:
             pass
@@ -76,6 +78,7 @@ class Gateway:
             if left:
                 self._per_address[address] = left
             if conn is not None:
+                metrics.LIVE.sockets_open -= 1
                 await self.hub.detach(conn)
                 await conn.stop()
 
@@ -115,6 +118,7 @@ class Gateway:
                 conn.push(
                     frames.error(500, "The server could not do that; try again.", _ref(frame))
                 )
+            metrics.frame_in(frame["type"] if frame else None)
             # Frames that arrived together would otherwise be served in one turn of the
             # event loop: one socket's burst must not hold up every other socket.
             await asyncio.sleep(0)

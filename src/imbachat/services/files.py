@@ -18,6 +18,7 @@ from typing import BinaryIO
 
 import anyio.to_thread
 
+from imbachat import metrics
 from imbachat.clock import SYSTEM_CLOCK, Clock
 from imbachat.config import Settings
 from imbachat.domain import Attachment, Message, StoredFile, User, Widget
@@ -193,7 +194,7 @@ class FileService:
                     uow.conn, widget.imba_id, size, self.quota_of(widget)
                 ):
                     raise TooLarge("This chat's storage for files is full.", field="file")
-                return await file_store.insert(
+                stored = await file_store.insert(
                     uow.conn,
                     imba_id=widget.imba_id,
                     uploader_id=user.id,
@@ -208,6 +209,9 @@ class FileService:
                     height=cleaned.height if cleaned else None,
                     created_at=self._clock.now(),
                 )
+            metrics.FILES_STORED.inc()
+            metrics.FILES_STORED_BYTES.inc(size)
+            return stored
         except BaseException:
             await self.storage.delete(keys)
             raise

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection
 
+from imbachat import metrics
 from imbachat.clock import SYSTEM_CLOCK, Clock
 from imbachat.domain import Message, MessageDraft, SendRequest
 from imbachat.events import MessageNew
@@ -94,6 +96,7 @@ class MessageWriter:
     async def _commit(self, batch: list[_Item]) -> list[_Outcome]:
         """Commit the batch; if that fails, each of its requests alone."""
         requests = [request for request, _ in batch]
+        started = time.perf_counter()
         try:
             answers, announce = await self._changes.commit(lambda uow: self._store(uow, requests))
         except Exception as exc:
@@ -104,6 +107,10 @@ class MessageWriter:
         self.stats.batches += 1
         self.stats.messages += len(batch)
         self.stats.largest_batch = max(self.stats.largest_batch, len(batch))
+        metrics.WRITER_COMMIT_SECONDS.observe(time.perf_counter() - started)
+        metrics.WRITER_BATCH_SIZE.observe(len(batch))
+        stored = sum(1 for a in answers if not isinstance(a, Exception) and a[1])
+        metrics.MESSAGES_STORED.inc(stored)
         return [(batch, answers, announce)]
 
     @staticmethod

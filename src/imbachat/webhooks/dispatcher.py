@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from imbachat import metrics
 from imbachat.clock import utcnow
 from imbachat.states import DeliveryStatus
 from imbachat.store import webhooks as webhook_store
@@ -114,15 +115,19 @@ class WebhookDispatcher:
         except Exception as exc:  # any failure is this attempt's, recorded and retried
             error = f"{type(exc).__name__}: {exc}"[:500]
         now = utcnow()
+        metrics.WEBHOOK_QUEUE_AGE.observe((now - row["created_at"]).total_seconds())
         if error is None:
+            metrics.WEBHOOK_DELIVERIES.labels("delivered").inc()
             values: dict[str, Any] = {
                 "status": DeliveryStatus.DELIVERED,
                 "delivered_at": now,
                 "last_error": None,
             }
         elif now - row["created_at"] > self._give_up_after:
+            metrics.WEBHOOK_DELIVERIES.labels("failed").inc()
             values = {"status": DeliveryStatus.FAILED, "last_error": error}
         else:
+            metrics.WEBHOOK_DELIVERIES.labels("retry").inc()
             attempts = row["attempts"] + 1
             delay = min(self._retry_base * 2 ** (attempts - 1), MAX_RETRY_DELAY)
             delay *= random.uniform(0.8, 1.2)  # spread retries of many deliveries

@@ -18,6 +18,7 @@ from urllib.parse import quote
 import httpx
 import orjson
 
+from imbachat import metrics
 from imbachat.domain import Profile, Widget
 from imbachat.numbers import as_id
 from imbachat.states import UserStatus
@@ -131,15 +132,20 @@ class HostSite:
 
     async def _fetch(self, method: str, url: str, auth: httpx.Auth | None) -> bytes:
         """The answer's body; HostSiteError when it is not a 200 or is too large."""
-        async with self._client.stream(method, url, auth=auth) as response:
-            if response.status_code != 200:
-                raise HostSiteError(f"HTTP {response.status_code}")
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > MAX_ANSWER_BYTES:
-                    raise HostSiteError(f"an answer over {MAX_ANSWER_BYTES} bytes")
-            return bytes(body)
+        outcome = "error"
+        try:
+            async with self._client.stream(method, url, auth=auth) as response:
+                if response.status_code != 200:
+                    raise HostSiteError(f"HTTP {response.status_code}")
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > MAX_ANSWER_BYTES:
+                        raise HostSiteError(f"an answer over {MAX_ANSWER_BYTES} bytes")
+                outcome = "ok"
+                return bytes(body)
+        finally:
+            metrics.HOST_SITE_CALLS.labels(outcome).inc()
 
     async def close(self) -> None:
         await self._client.aclose()
