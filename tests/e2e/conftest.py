@@ -71,7 +71,11 @@ def open_page(browser):
     def open_(url: str, ready: str = WIDGET_READY):
         context = browser.new_context(viewport={"width": 1100, "height": 760})
         contexts.append(context)
-        return loaded_page(context, url, ready)
+        page = loaded_page(context, url, ready)
+        # In front, as a page just opened is: with one browser for the run, an earlier
+        # window may still hold the focus, and keyboard focus would read "inactive".
+        page.bring_to_front()
+        return page
 
     yield open_
     for context in contexts:

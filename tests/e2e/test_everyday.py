@@ -339,6 +339,7 @@ def test_a_pinned_message_shows_for_everyone(book_club: Any, open_page: Any) -> 
     open_room(bob, room)
     expect(alice.locator(".ic-pin")).to_be_hidden()
 
+    alice.bring_to_front()  # the page acted on is in front, as a person's is
     rules = message(alice, "House rules")
     rules.hover()
     rules.get_by_role("button", name="More actions").click()
@@ -348,6 +349,7 @@ def test_a_pinned_message_shows_for_everyone(book_club: Any, open_page: Any) -> 
             "Pinned message: 📌 Alice: House rules: be kind"
         )
 
+    bob.bring_to_front()
     bob.reload()  # from the room list's item, after a reload too
     bob.wait_for_function("window.events.includes('resolved')")
     open_room(bob, room)
