@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.services = services
         app.state.gateway = Gateway(services, hub, settings)
         sweeper = asyncio.create_task(services.files.sweep_forever(), name="file-sweeper")
+        indexer = asyncio.create_task(services.search.index.run_forever(), name="search-indexer")
         away = AwayNotifier(
             db,
             services.changes,
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             sweeper.cancel()
+            indexer.cancel()
             notifier.cancel()
             hub.close_all(protocol.CLOSE_GOING_AWAY, "server shutting down: reconnect and resume")
             await hub.close()

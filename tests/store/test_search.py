@@ -1,10 +1,12 @@
-"""The search index of migration 0010 on the database under test: messages stored
-before it are indexed by it, it follows every change of a message (sent, edited,
-deleted, removed), it goes away cleanly, and queries are cut into words as the
-index cuts them."""
+"""The search index of migrations 0010 and 0013 on the database under test:
+messages stored before it are indexed by it, it follows every change of a message
+(sent, edited, deleted, removed; on SQLite also when the change comes before the
+indexer reached the message), it goes away cleanly, and queries are cut into words
+as the index cuts them."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 
@@ -17,6 +19,7 @@ from sqlalchemy.engine import Connection
 from imbachat.store import search as search_store
 from imbachat.store.db import MIGRATIONS_DIR, Database
 from imbachat.store.schema import messages
+from imbachat.store.search_index import SearchIndexer
 from tests.conftest import create_scratch_database, drop_scratch_database
 from tests.inprocess import in_process
 
@@ -51,8 +54,10 @@ async def migrate(url: str, action: str, revision: str) -> None:
 
 
 async def search_ids(url: str, imba_id: int, words: str) -> list[int]:
+    """What the index finds once it has caught up with the writer."""
     db = Database(url)
     try:
+        await SearchIndexer(db).catch_up()
         async with db.read() as conn:
             scope = search_store.Scope(imba_id)
             return [
@@ -126,6 +131,76 @@ async def test_the_sqlite_index_stays_consistent(chat) -> None:
         await conn.execute(
             text("INSERT INTO message_search (message_search) VALUES ('integrity-check')")
         )
+
+
+async def indexed_ids(db: Database) -> set[int]:
+    async with db.read() as conn:
+        return set((await conn.execute(text("SELECT rowid FROM message_search"))).scalars())
+
+
+async def test_sqlite_indexes_sends_behind_the_writer(chat) -> None:
+    """Sends commit without touching the index; the indexer adds them after, and
+    what changed before it got there is indexed as it is then."""
+    db = chat.services.db
+    if not db.is_sqlite:
+        pytest.skip("FTS5 is SQLite's")
+    widget = await chat.widget()
+    room = await chat.room(widget, [1, 2])
+    bob = await chat.user(widget, 2)
+    kept = await chat.send(widget, 2, room, "plum jam")
+    edited = await chat.send(widget, 2, room, "plum pie")
+    deleted = await chat.send(widget, 2, room, "plum tart")
+    assert {kept.id, edited.id, deleted.id}.isdisjoint(await indexed_ids(db))
+
+    await chat.services.messages.edit(widget, bob, edited.id, "cherry pie")
+    await chat.services.messages.delete(widget, bob, deleted.id)
+    assert await SearchIndexer(db).catch_up() >= 3
+    assert {kept.id, edited.id} <= await indexed_ids(db)
+    url = chat.services.settings.database_url
+    assert await search_ids(url, widget.imba_id, "plum") == [kept.id]
+    assert await search_ids(url, widget.imba_id, "cherry") == [edited.id]
+    assert await search_ids(url, widget.imba_id, "tart") == []
+    async with db.write() as conn:
+        await conn.execute(
+            text("INSERT INTO message_search (message_search) VALUES ('integrity-check')")
+        )
+
+
+async def test_sqlite_indexes_a_message_that_takes_a_removed_messages_id(chat) -> None:
+    """Without AUTOINCREMENT a new row reuses the id of the newest one removed: the
+    mark steps back, so the new message is indexed all the same."""
+    db = chat.services.db
+    if not db.is_sqlite:
+        pytest.skip("FTS5 is SQLite's")
+    widget = await chat.widget()
+    room = await chat.room(widget, [1, 2])
+    removed = await chat.send(widget, 2, room, "melon slice")
+    await SearchIndexer(db).catch_up()
+    async with db.write() as conn:
+        await conn.execute(delete(messages).where(messages.c.id == removed.id))
+    again = await chat.send(widget, 2, room, "grape bunch")
+    assert again.id == removed.id
+    url = chat.services.settings.database_url
+    assert await search_ids(url, widget.imba_id, "grape") == [again.id]
+    assert await search_ids(url, widget.imba_id, "melon") == []
+
+
+async def test_sqlite_indexer_runs_on_its_own(chat) -> None:
+    db = chat.services.db
+    if not db.is_sqlite:
+        pytest.skip("FTS5 is SQLite's")
+    widget = await chat.widget()
+    room = await chat.room(widget, [1, 2])
+    sent = await chat.send(widget, 2, room, "quince")
+    task = asyncio.create_task(SearchIndexer(db, poll_seconds=0.01).run_forever())
+    try:
+        for _ in range(200):
+            if sent.id in await indexed_ids(db):
+                break
+            await asyncio.sleep(0.01)
+        assert sent.id in await indexed_ids(db)
+    finally:
+        task.cancel()
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,7 @@ from imbachat.services.users import UserService
 from imbachat.services.webhooks import WebhookService
 from imbachat.services.widgets import WidgetService
 from imbachat.store.db import Database
+from imbachat.store.search_index import SearchIndexer
 from imbachat.store.writer import MessageWriter
 from imbachat.unit_of_work import Changes
 from imbachat.webhooks.host_site import HostSite
@@ -140,7 +141,7 @@ def build_services(
         blocks=BlockService(db, changes, clock),
         reports=ReportService(db, changes, messages, moderation, files.links, clock),
         pins=PinService(changes, files.links, clock),
-        search=SearchService(db, files, clock),
+        search=SearchService(db, files, SearchIndexer(db), clock),
         dashboard=DashboardAuth(
             db,
             owners,  # the dashboard's wrong passwords are throttled with the API's

@@ -23,6 +23,7 @@ from imbachat.store import search as search_store
 from imbachat.store import users as user_store
 from imbachat.store.db import Database
 from imbachat.store.search import RoomRef
+from imbachat.store.search_index import SearchIndexer
 
 MAX_TEXT = 200
 MAX_LIMIT = 50
@@ -30,6 +31,9 @@ DEFAULT_LIMIT = 20
 # How long a word is known to be common (or not): words' counts change slowly.
 COMMON_WORDS_SECONDS = 600.0
 COMMON_WORDS_KEPT = 10_000
+# Chunks of new messages a search indexes before it reads (SQLite; see
+# store.search_index): all of them but after a bulk import.
+CATCH_UP_CHUNKS = 5
 
 _CURSOR = re.compile(r"(-?\d{1,18}):(\d{1,19})")
 
@@ -80,8 +84,15 @@ def _position(cursor: str | None, field: str) -> tuple[int, int] | None:
 
 
 class SearchService:
-    def __init__(self, db: Database, files: FileService, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(
+        self,
+        db: Database,
+        files: FileService,
+        index: SearchIndexer,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
         self._db = db
+        self.index = index
         self._files = files
         self._clock = clock
         self._common: dict[str, tuple[bool, float]] = {}  # word -> (common, until)
@@ -97,6 +108,8 @@ class SearchService:
         before = _position(request.before, cursor_field)
         if not search_store.words(text):  # only punctuation or symbols: nothing to match
             return SearchPage([], None)
+        # What was just sent is found, though the index follows the writer.
+        await self.index.catch_up(most=CATCH_UP_CHUNKS)
         # Not run_read: on SQLite that runs on the event loop, and a search of a
         # common word reads for milliseconds; this connection works in its thread.
         async with self._db.read() as conn:

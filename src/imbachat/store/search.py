@@ -2,8 +2,9 @@
 ranked reads over it, and the messages found.
 
 SQLite keeps an FTS5 table (``message_search``: the body's words, and the room as a
-word ``rid<id>`` of a column of its own) in step with ``messages`` through
-triggers; PostgreSQL a GIN index of ``to_tsvector('simple', body)``. Deleted
+word ``rid<id>`` of a column of its own), filled behind the writer by
+``store.search_index`` and kept in step with edits and deletions by triggers;
+PostgreSQL a GIN index of ``to_tsvector('simple', body)``. Deleted
 messages (their body emptied) are never found.
 
 Ranking reads the newest :data:`WINDOW` matches in the scope and orders those by
