@@ -4,6 +4,7 @@ without one of them fails here; ``tests/test_public_shapes.py`` pins the shapes.
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import datetime
 
@@ -11,10 +12,25 @@ import orjson
 import pytest
 
 from imbachat.bus import codec
-from imbachat.domain import Attachment, Message, Reaction, Report, ReportView, Room, User
+from imbachat.domain import (
+    Attachment,
+    Call,
+    CallSummary,
+    Message,
+    Reaction,
+    Report,
+    ReportView,
+    Room,
+    User,
+)
 from imbachat.events import (
     AlertsChanged,
     BlockChanged,
+    CallAnswered,
+    CallEnded,
+    CallResumed,
+    CallSignalled,
+    CallStarted,
     Event,
     GuestConverted,
     GuestCreated,
@@ -36,11 +52,15 @@ from imbachat.events import (
     RoomReopened,
     Typing,
     UserBanned,
+    UserErased,
     UsersUpdated,
     UserUnbanned,
 )
 from imbachat.realtime import frames
 from imbachat.states import (
+    CallKind,
+    CallOutcome,
+    CallState,
     EmailChoice,
     MemberRole,
     ReportOutcome,
@@ -77,6 +97,13 @@ REPORT = ReportView(
            WHEN, WHEN),
     REACTED, -1234, "Guest 1234",
 )  # fmt: skip
+CALL = Call(
+    12, 1, 7, 3, 4, CallKind.VIDEO, CallState.ENDED, CallOutcome.COMPLETED, WHEN, WHEN, WHEN,
+    30, 31, "node-a:5", "node-b:9",
+)  # fmt: skip
+RECORD = replace(
+    MESSAGE, body="Video call, 4:12", call=CallSummary(CallKind.VIDEO, CallOutcome.COMPLETED, 252)
+)
 
 SAMPLES: list[Event] = [
     MessageNew(MESSAGE, origin="node:12"),
@@ -105,6 +132,13 @@ SAMPLES: list[Event] = [
     PinChanged(1, 7, REACTED),
     PinChanged(1, 7, None),
     BlockChanged(1, 3, 31, True),
+    UserErased(1, 3, 30, WHEN, 12, (7, 8)),
+    MessageNew(RECORD),
+    CallStarted(replace(CALL, state=CallState.RINGING, outcome=None, ended_at=None)),
+    CallAnswered(replace(CALL, state=CallState.ACTIVE, outcome=None, ended_at=None)),
+    CallResumed(replace(CALL, state=CallState.ACTIVE, outcome=None, ended_at=None)),
+    CallEnded(CALL),
+    CallSignalled(1, 7, 12, 4, "node-b:9", 30, {"description": {"type": "offer", "sdp": "v=0"}}),
 ]
 # Events for webhooks only (sockets see what they change through other events).
 WEBHOOKS_ONLY = {GuestCreated, GuestConverted, MessagesUnread}
@@ -116,6 +150,12 @@ ROUTED_BY_THE_HUB = {
     MemberRemoved,
     PresenceChanged,
     UsersUpdated,
+    UserErased,
+    CallStarted,
+    CallAnswered,
+    CallResumed,
+    CallEnded,
+    CallSignalled,
 }
 
 
@@ -125,9 +165,18 @@ def test_there_is_a_sample_of_every_event() -> None:
 
 @pytest.mark.parametrize("event", SAMPLES, ids=lambda event: event.name)
 def test_an_event_crosses_the_bus_unchanged(event: Event) -> None:
-    node, decoded = codec.decode(codec.encode("node-a", event))
+    before = time.time()
+    node, decoded, sent_at = codec.decode(codec.encode("node-a", event))
     assert (node, decoded) == ("node-a", event)
     assert type(decoded) is type(event)
+    assert before <= sent_at <= time.time()  # when it was published: the bus's lag
+
+
+def test_a_bus_message_of_an_earlier_version_reads_as_published_at_zero() -> None:
+    event = b'{"imba_id":1,"room_id":2,"user_id":3,"remote_user_id":3}'
+    data = b'{"node":"old","name":"typing","event":' + event + b"}"
+    received = codec.decode(data)
+    assert (received.node, received.sent_at) == ("old", 0.0)
 
 
 @pytest.mark.parametrize("event", SAMPLES, ids=lambda event: event.name)

@@ -3,6 +3,7 @@ traffic; they can be put behind a bearer token or turned off."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,10 +13,15 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import LiveServer
 from tests.factories import WidgetFactory
+from tests.realtime import test_multinode as multinode
 from tests.realtime.client import connect, live, settled
+from tests.realtime.test_multinode import Cluster, wait_until
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 SEND_MSG = "/imbachat/v2/{imba_id}/send_msg"
+# Two nodes on PostgreSQL and a Redis bus of their own, started once for this module.
+nodes = multinode.nodes
+cluster = multinode.cluster
 
 
 def scrape(url: str, **kw: Any) -> Samples:
@@ -197,3 +203,40 @@ def test_the_docs_and_the_sample_dashboard_name_only_real_metrics(
         name.removesuffix("_total") for name in re.findall(r"`(imbachat_[a-z_]+)`", operations)
     }
     assert families <= listed, families - listed
+
+
+def test_bus_lag_is_observed_when_an_event_crosses_nodes(cluster: Cluster) -> None:
+    room = cluster.room([1, 2])
+    lag = "imbachat_bus_lag_seconds_count"
+    before_a, before_b = scrape(cluster.a.url), scrape(cluster.b.url)
+
+    cluster.send(cluster.a, 1, room, "from node A")
+
+    def moved_on_b() -> bool:
+        return value(scrape(cluster.b.url), lag) > value(before_b, lag)
+
+    wait_until(moved_on_b, "node B to observe the bus's lag")
+    after_b = scrape(cluster.b.url)
+    # Seconds, not minutes: the same machine's clock on both ends.
+    lag_sum = "imbachat_bus_lag_seconds_sum"
+    observed = value(after_b, lag) - value(before_b, lag)
+    assert 0 <= (value(after_b, lag_sum) - value(before_b, lag_sum)) / observed < 5
+    # Node A's own events come back to it from Redis and are ignored, not observed.
+    assert value(scrape(cluster.a.url), lag) == value(before_a, lag)
+
+
+def test_an_open_host_site_breaker_shows_in_a_gauge(widgets: WidgetFactory) -> None:
+    from tests.fakes import FakeHostSite
+
+    site = FakeHostSite(mode="401")
+    base = site.start()
+    try:
+        widget = widgets(users_info_url=f"{base}/u?ids=")
+        for user in (21, 22, 23):  # three failures in a row open the breaker
+            widget.room([user], room_type=1)
+            time.sleep(0.15)  # separate requests
+        samples = scrape(widget.server.url)
+    finally:
+        site.stop()
+    assert len(site.seen) == 3
+    assert value(samples, "imbachat_host_site_breakers_open") >= 1

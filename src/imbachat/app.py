@@ -23,6 +23,7 @@ from imbachat.api import (
     health,
     moderation,
     native,
+    privacy,
     reactions,
     reports,
     unsubscribe,
@@ -40,12 +41,14 @@ from imbachat.errors import ImbaError, Invalid
 from imbachat.logs import AccessLog
 from imbachat.mail.sender import Mailer
 from imbachat.realtime import gateway, protocol
+from imbachat.realtime.calls import CallKeeper
 from imbachat.realtime.gateway import Gateway
 from imbachat.realtime.hub import Hub
 from imbachat.realtime.presence import MemoryPresence, OnlineStatus, Presence, RedisPresence
 from imbachat.realtime.wire import FindProtocol
 from imbachat.services import build_services, close_services
 from imbachat.services.away import AwayNotifier
+from imbachat.services.retention import RetentionWorker
 from imbachat.store.db import Database
 from imbachat.webhooks.dispatcher import WebhookDispatcher
 
@@ -102,15 +105,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         notifier = asyncio.create_task(
             away.run_forever(settings.away_check_seconds), name="away-notifier"
         )
+        calls = asyncio.create_task(
+            CallKeeper(services, hub).run_forever(settings.call_check_seconds), name="call-keeper"
+        )
+        retention = asyncio.create_task(
+            RetentionWorker(db, services.changes, services.files, services.clock).run_forever(
+                settings.retention_check_seconds
+            ),
+            name="retention",
+        )
         try:
             yield
         finally:
             sweeper.cancel()
             indexer.cancel()
             notifier.cancel()
-            hub.close_all(protocol.CLOSE_GOING_AWAY, "server shutting down: reconnect and resume")
+            calls.cancel()
+            retention.cancel()
+            # Under uvicorn the sockets were closed (1001) and requests finished before
+            # this runs (imbachat.server); the order below holds on any server.
+            hub.close_all(protocol.CLOSE_GOING_AWAY, protocol.GOING_AWAY_REASON)
+            await services.writer.close()  # every send it took is committed
             await hub.close()
-            await dispatcher.close()
+            await dispatcher.close(grace_seconds=settings.shutdown_grace_seconds)
             await close_services(services)
 
     app = FastAPI(
@@ -146,6 +163,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(native.router)
     app.include_router(moderation.router)
     app.include_router(reports.router)
+    app.include_router(privacy.router)
     app.include_router(reactions.router)
     app.include_router(dashboard.router)
     if settings.demo:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -92,13 +93,32 @@ def main() -> None:
     type=click.Choice(["text", "json"]),
     help="Readable lines, or one JSON object a line (env IMBACHAT_LOG_FORMAT).",
 )
-def serve(host: str, port: int, database_url: str, log_level: str, log_format: str) -> None:
+@click.option(
+    "--workers",
+    envvar="IMBACHAT_WORKERS",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 512),
+    metavar="N",
+    help="Processes serving the port, to use N cores; more than 1 needs a PostgreSQL "
+    "--database and IMBACHAT_BUS_URL (env IMBACHAT_WORKERS).",
+)
+def serve(
+    host: str, port: int, database_url: str, log_level: str, log_format: str, workers: int
+) -> None:
     """Run the chat server; the database is migrated at start.
 
+    \b
     Several nodes: give each the same PostgreSQL --database and
     IMBACHAT_BUS_URL=redis://127.0.0.1:6379, and they behave as one server.
+    One machine's cores: --workers N runs N such nodes on one port.
+
+    \b
+    SIGTERM (or Ctrl-C) stops gracefully: no new connections, sockets closed with
+    1001 (clients resume on another node), requests and the message writer finished,
+    webhook attempts in flight given IMBACHAT_SHUTDOWN_GRACE_SECONDS (10); exit 0.
     """
-    from imbachat.server import run_server
+    from imbachat.server import WorkersRefused, run_server
 
     settings = Settings(
         database_url=database_url,
@@ -106,8 +126,18 @@ def serve(host: str, port: int, database_url: str, log_level: str, log_format: s
         port=port,
         log_level=log_level,
         log_format=log_format,  # type: ignore[arg-type]  # click checked the choice
+        workers=workers,
     )
-    run_server(settings)
+    try:
+        run_server(settings)
+    except WorkersRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    except ImbaError as exc:
+        raise click.ClickException(exc.message) from None
+    except (OSError, ConnectionError) as exc:
+        raise click.ClickException(
+            f"Cannot reach the database {describe_url(database_url)}: {exc}"
+        ) from None
 
 
 @main.command()
@@ -258,6 +288,12 @@ def widgets_create(
     help='Pages the widget may be used from, e.g. "https://shop.example,https://*.shop.example"'
     ' ("" for any page).',
 )
+@click.option(
+    "--retention-days",
+    type=click.IntRange(min=0),
+    metavar="DAYS",
+    help="Delete messages (and their files) older than this many days (0: keep them for ever).",
+)
 @database_option
 def widgets_set(
     imba_id: int,
@@ -276,6 +312,7 @@ def widgets_set(
     email_link_url: str | None,
     language: str | None,
     allowed_origins: str | None,
+    retention_days: int | None,
     database_url: str,
 ) -> None:
     """Change a widget's settings (only those given); prints them as JSON. A running
@@ -298,6 +335,7 @@ def widgets_set(
         email_link_url=email_link_url,
         language=language,
         allowed_origins=allowed_origins,
+        retention_days=retention_days,
     )
     widget = run_with_database(database_url, lambda db: WidgetService(db).update(imba_id, settings))
     print_json({"imba_id": widget.imba_id, **render.widget_settings(widget)})
@@ -427,6 +465,53 @@ def webhooks_replay(imba_id: int, delivery: int, database_url: str) -> None:
     print_json({"id": delivery, "status": "pending"})
 
 
+@main.group()
+def users() -> None:
+    """Privacy requests: everything held about a user, or their erasure."""
+
+
+@users.command("export")
+@click.option("--imba-id", required=True, type=click.IntRange(1))
+@click.option("--user-id", required=True, type=int, help="The host site's user id.")
+@click.option(
+    "--to",
+    "target",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Where to write the zip; default: imbachat-<imba_id>-user-<user_id>.zip here.",
+)
+@database_option
+def users_export(imba_id: int, user_id: int, target: Path | None, database_url: str) -> None:
+    """Write everything held about a user as a zip: user.json (profile, rooms and read
+    marks, messages, reactions, blocks, reports, files' records) and files/ (the files
+    they uploaded)."""
+    path = target or Path(f"imbachat-{imba_id}-user-{user_id}.zip")
+    size = _with_widget(
+        database_url,
+        imba_id,
+        lambda s, w: s.privacy.export(w, user_id, path, actor="cli"),
+    )
+    click.echo(f"Wrote {path} ({size} bytes).", err=True)
+
+
+@users.command("erase")
+@click.option("--imba-id", required=True, type=click.IntRange(1))
+@click.option("--user-id", required=True, type=int, help="The host site's user id.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@database_option
+def users_erase(imba_id: int, user_id: int, yes: bool, database_url: str) -> None:
+    """Erase a user: their messages show as deleted (text and files removed), they
+    leave every room, their reactions, blocks and reports go, their profile is
+    forgotten; webhook user.erased. Prints a summary as JSON. It cannot be undone."""
+    if not yes:
+        click.confirm(
+            f"Erase user {user_id} of widget {imba_id}? This cannot be undone", abort=True
+        )
+    erasure = _with_widget(
+        database_url, imba_id, lambda s, w: s.privacy.erase(w, user_id, actor="cli")
+    )
+    print_json(erasure.as_json())
+
+
 @main.command("dashboard-link")
 @click.option("--imba-id", required=True, type=click.IntRange(1))
 @click.option(
@@ -487,4 +572,12 @@ def demo(host: str, port: int, database_url: str) -> None:
     base = f"http://{host}:{port}"
     click.echo(seeded.instructions(base), err=True)
     sys.stderr.flush()
-    run_server(Settings(database_url=database_url, host=host, port=port, demo=True))
+    run_server(Settings(database_url=database_url, host=host, port=port, demo=True, workers=1))
+
+
+# Moving a whole database: copy-db, backup, restore (their own module: imbachat.cli_data).
+from imbachat.cli_data import backup, copy_db, restore  # noqa: E402
+
+main.add_command(copy_db)
+main.add_command(backup)
+main.add_command(restore)

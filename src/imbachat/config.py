@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -109,6 +109,8 @@ class Settings(BaseSettings):
     # own. Every node looks this often.
     away_notify_seconds: int = 600
     away_check_seconds: float = 15.0
+    # How often each node deletes messages past their widget's retention_days.
+    retention_check_seconds: float = 300.0
     # E-mail to away members (a digest per quiet period) through this SMTP server:
     # smtp://[user:password@]host[:port] (STARTTLS when offered) or smtps://...;
     # links in e-mails need public_url. Off when empty.
@@ -124,6 +126,25 @@ class Settings(BaseSettings):
     # token is set, only for "Authorization: Bearer <token>" (401 otherwise).
     metrics: bool = True
     metrics_token: str = ""
+    # On SIGTERM: how long open requests, and then webhook attempts in flight, may
+    # take to finish before they are cut off (sockets are closed at once, 1001).
+    shutdown_grace_seconds: float = 10.0
+    # Processes serving one port on this machine (`serve --workers`); more than one
+    # needs PostgreSQL and the Redis bus, as for several nodes.
+    workers: int = 1
+    # Calls in dialogs (docs/calls.md). The STUN and TURN servers browsers use, a JSON
+    # list in the browsers' RTCIceServer form ([{"urls": "stun:stun.example.com"}]);
+    # with turn_secret (coturn's static-auth-secret), TURN servers listed without a
+    # username get credentials made per call, good for turn_ttl_seconds.
+    ice_servers: list[dict[str, Any]] = []
+    turn_secret: str = ""
+    turn_ttl_seconds: int = 86_400
+    # A call not answered within this many seconds ends as missed; a party whose socket
+    # closed and did not come back within the grace ends it as failed. Every node looks
+    # this often (the ringing and the grace are ended once, by whichever node sees it).
+    call_ring_seconds: float = 45.0
+    call_grace_seconds: float = 20.0
+    call_check_seconds: float = 2.0
     log_level: str = "info"
     # Log lines as readable text, or as one JSON object a line ("json").
     log_format: Literal["text", "json"] = "text"

@@ -11,6 +11,9 @@ from typing import Any, Generic, NamedTuple, Self, TypeVar
 from sqlalchemy.engine import Result, Row
 
 from imbachat.states import (
+    CallKind,
+    CallOutcome,
+    CallState,
     EmailChoice,
     MemberRole,
     MemberState,
@@ -25,6 +28,20 @@ T = TypeVar("T")
 
 # Room types as form values: "0", "1", "3".
 ROOM_TYPE_FIELD = {str(int(kind)): kind for kind in RoomType}
+
+# An erased user's row keeps its place in history under a host id of this range
+# (below guests' negative ids, within JavaScript's exact integers), so the person's
+# own host id is free again and names nobody here.
+ERASED_REMOTE_IDS_BELOW = -(2**52)
+
+
+def erased_remote_id(user_id: int) -> int:
+    """The host id an erased user's row takes: unique, as our id is."""
+    return ERASED_REMOTE_IDS_BELOW - user_id
+
+
+def is_erased_remote_id(remote_user_id: int) -> bool:
+    return remote_user_id < ERASED_REMOTE_IDS_BELOW
 
 
 class _FromRow:
@@ -84,6 +101,7 @@ class Widget(_FromRow):
     email_link_url: str | None = None  # where e-mails lead: a URL, {room_id} filled in
     language: str = "en"  # of its e-mails
     allowed_origins: str | None = None  # pages it may be used from, one a line; None: any
+    retention_days: int | None = None  # messages older than this are deleted; None: kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +210,53 @@ class Reaction:
 
 
 @dataclass(frozen=True, slots=True)
+class CallSummary:
+    """What a call's record in its dialog says: audio or video, how it ended, and
+    how long the two talked (seconds; 0 when it was never answered)."""
+
+    kind: CallKind
+    outcome: CallOutcome
+    duration: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Call(_FromRow):
+    """A call between the two members of a dialog. ``caller_socket`` and
+    ``callee_socket`` name the socket of each in the call ("node:socket"; the
+    callee's is None until a tab of theirs answers)."""
+
+    id: int
+    imba_id: int
+    room_id: int
+    caller_id: int
+    callee_id: int
+    kind: CallKind
+    state: CallState
+    outcome: CallOutcome | None
+    started_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime | None
+    # Joined from the users: their host ids, as everything shown names them.
+    caller_remote_id: int
+    callee_remote_id: int
+    caller_socket: str | None = None
+    callee_socket: str | None = None
+
+    @property
+    def duration(self) -> int:
+        """Seconds from the answer to the end (to now, for no end yet: 0)."""
+        if self.answered_at is None or self.ended_at is None:
+            return 0
+        return max(0, int((self.ended_at - self.answered_at).total_seconds()))
+
+    def party_ids(self) -> tuple[int, int]:
+        return self.caller_id, self.callee_id
+
+    def other_of(self, user_id: int) -> int:
+        return self.callee_id if user_id == self.caller_id else self.caller_id
+
+
+@dataclass(frozen=True, slots=True)
 class StoredFile(_FromRow):
     """An uploaded file: where its bytes are, who sent it, where it is attached."""
 
@@ -246,6 +311,7 @@ class Message(_FromRow):
     attachments: tuple[Attachment, ...] = ()
     reactions: tuple[Reaction, ...] = ()
     mentions: tuple[int, ...] = ()  # host user ids of the members it mentions
+    call: CallSummary | None = None  # a call's record in its dialog (see services.calls)
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,6 +379,7 @@ class MessageDraft:
     # The mentioned members still in the room: host ids (as shown), and ours.
     mentions: tuple[int, ...] = ()
     mentioned_user_ids: tuple[int, ...] = ()
+    call: CallSummary | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from imbachat.domain import Message, ReportView, Room, User
+from imbachat.domain import Call, Message, ReportView, Room, User
 from imbachat.states import EmailChoice, MemberRole
 
 
@@ -307,6 +307,21 @@ class MessagesUnread(_OfWidget):
     mention_count: int = 0  # of the unread, how many mention the user
 
 
+@dataclass(frozen=True, slots=True)
+class UserErased(_OfWidget):
+    """A user was erased on request (services/privacy.py): their messages show as
+    deleted, they left ``room_ids`` (whose members are told at once), and nothing
+    of their profile is kept. ``remote_user_id`` is the host id they had."""
+
+    name = "user.erased"
+    imba_id: int
+    user_id: int
+    remote_user_id: int
+    erased_at: datetime
+    messages: int  # of theirs, emptied by the erasure
+    room_ids: tuple[int, ...]
+
+
 # ---- guests ---------------------------------------------------------------------------
 
 
@@ -334,3 +349,70 @@ class GuestConverted(_OfWidget):
     @property
     def imba_id(self) -> int:
         return self.user.imba_id
+
+
+# ---- calls ------------------------------------------------------------------------------
+
+
+class _OfCall(Event):
+    """A call changed state (its parties' sockets get the ``call`` frame)."""
+
+    __slots__ = ()
+    if TYPE_CHECKING:
+        call: Call
+
+    @property
+    def imba_id(self) -> int:
+        return self.call.imba_id
+
+    @property
+    def room_id(self) -> int:
+        return self.call.room_id
+
+
+@dataclass(frozen=True, slots=True)
+class CallStarted(_OfCall):
+    """A member of a dialog called the other: their tabs ring."""
+
+    name = "call.started"
+    call: Call
+
+
+@dataclass(frozen=True, slots=True)
+class CallAnswered(_OfCall):
+    """A tab of the callee answered (sockets only)."""
+
+    name = "call.answered"
+    call: Call
+
+
+@dataclass(frozen=True, slots=True)
+class CallResumed(_OfCall):
+    """A party is back in the call from a new socket, after a reconnect (sockets only)."""
+
+    name = "call.resumed"
+    call: Call
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded(_OfCall):
+    """A call ended (``call.outcome`` says how); its record is in the dialog."""
+
+    name = "call.ended"
+    call: Call
+
+
+@dataclass(frozen=True, slots=True)
+class CallSignalled(Event):
+    """What one browser of a call tells the other to connect (an SDP offer or answer,
+    an ICE candidate), for the other party's socket in the call only (sockets only,
+    never stored)."""
+
+    name = "call.signal"
+    imba_id: int
+    room_id: int
+    call_id: int
+    to_user_id: int
+    to_socket: str  # "node:socket"
+    from_remote_user_id: int
+    signal: dict[str, Any]

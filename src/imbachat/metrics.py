@@ -18,6 +18,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     PlatformCollector,
     ProcessCollector,
@@ -131,6 +132,17 @@ HOST_SITE_CALLS = Counter(
     "imbachat_host_site_calls",
     "Calls to host sites' Users info and search URLs, by outcome (ok, error).",
     ["outcome"],
+    registry=REGISTRY,
+)
+HOST_SITE_BREAKERS_OPEN = Gauge(
+    "imbachat_host_site_breakers_open",
+    "Widgets whose host site is left alone after failing several times in a row.",
+    registry=REGISTRY,
+)
+BUS_LAG_SECONDS = Histogram(
+    "imbachat_bus_lag_seconds",
+    "Time from another node publishing a bus event to this node receiving it.",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
     registry=REGISTRY,
 )
 FILES_STORED = Counter("imbachat_files_stored", "Files uploaded and stored.", registry=REGISTRY)

@@ -8,7 +8,18 @@ from typing import Any
 import orjson
 
 from imbachat.clock import format_api, unix
-from imbachat.domain import Attachment, Message, Reaction, ReportView, Room, User, Widget
+from imbachat.domain import (
+    Attachment,
+    Call,
+    CallSummary,
+    Message,
+    Reaction,
+    ReportView,
+    Room,
+    User,
+    Widget,
+    is_erased_remote_id,
+)
 from imbachat.files.kinds import categories_of
 
 
@@ -51,11 +62,22 @@ def widget_settings(record: Widget) -> dict[str, Any]:
         "email_link_url": record.email_link_url,
         "language": record.language,
         "allowed_origins": record.allowed_origins.split("\n") if record.allowed_origins else [],
+        "retention_days": record.retention_days,
     }
 
 
+ERASED_NAME = "Deleted user"
+
+
 def display_name(record: User) -> str:
-    return record.name or f"User {record.remote_user_id}"
+    return name_of(record.name, record.remote_user_id)
+
+
+def name_of(name: str | None, remote_user_id: int) -> str:
+    """The name shown: the host site's, else a placeholder (an erased user's says so)."""
+    if name:
+        return name
+    return ERASED_NAME if is_erased_remote_id(remote_user_id) else f"User {remote_user_id}"
 
 
 def room(record: Room) -> dict[str, Any]:
@@ -91,7 +113,7 @@ def message(record: Message) -> dict[str, Any]:
         "seq": record.seq,
         "user_id": record.author_remote_id,
         "author_id": record.author_id,
-        "user_name": record.author_name or f"User {record.author_remote_id}",
+        "user_name": name_of(record.author_name, record.author_remote_id),
         "is_bot": record.author_is_bot,
         "room_id": record.room_id,
         "room_type": record.room_type,
@@ -103,6 +125,29 @@ def message(record: Message) -> dict[str, Any]:
         "attachments": [] if record.deleted_at else [attachment(a) for a in record.attachments],
         "reactions": [] if record.deleted_at else [reaction(r) for r in record.reactions],
         "mentions": [] if record.deleted_at else list(record.mentions),
+        "call": call_summary(record.call) if record.call and not record.deleted_at else None,
+    }
+
+
+def call_summary(record: CallSummary) -> dict[str, Any]:
+    """A call's record message: ``{"kind", "outcome", "duration"}`` (seconds)."""
+    return {"kind": record.kind, "outcome": record.outcome, "duration": record.duration}
+
+
+def call(record: Call) -> dict[str, Any]:
+    """A call as sockets and webhooks show it (people by their host ids)."""
+    return {
+        "id": record.id,
+        "room_id": record.room_id,
+        "kind": record.kind,
+        "state": record.state,
+        "outcome": record.outcome,
+        "caller_id": record.caller_remote_id,
+        "callee_id": record.callee_remote_id,
+        "started_at": format_api(record.started_at),
+        "answered_at": format_api(record.answered_at),
+        "ended_at": format_api(record.ended_at),
+        "duration": record.duration,
     }
 
 

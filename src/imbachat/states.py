@@ -73,3 +73,33 @@ class ReportOutcome(StrEnum):
     NOTHING = "nothing"
     MESSAGE_DELETED = "message_deleted"
     AUTHOR_BANNED = "author_banned"
+
+
+class CopyState(StrEnum):
+    """How far ``imbachat copy-db`` (or ``restore``) got with a table of its target."""
+
+    COPYING = "copying"  # rows up to copy_progress.last_key are in; the rest are not
+    COPIED = "copied"  # every row is in; the counts are not verified yet
+    COMPLETE = "complete"  # the whole copy was verified: the database may be used
+
+
+class CallKind(StrEnum):
+    AUDIO = "audio"
+    VIDEO = "video"
+
+
+class CallState(StrEnum):
+    RINGING = "ringing"  # placed; the callee's tabs ring
+    ACTIVE = "active"  # answered: the browsers connect and talk
+    ENDED = "ended"
+
+
+class CallOutcome(StrEnum):
+    """How a call ended."""
+
+    COMPLETED = "completed"  # answered, then hung up
+    MISSED = "missed"  # not answered in time
+    DECLINED = "declined"
+    BUSY = "busy"  # the callee was in another call
+    FAILED = "failed"  # a party's connection was lost (or never made) and did not come back
+    CANCELLED = "cancelled"  # the caller hung up before an answer

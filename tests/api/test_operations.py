@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 
 def test_healthz_and_readyz_answer_ok(http) -> None:
-    assert http.get("/healthz").json() == {"status": "ok"}
+    assert http.get("/healthz").json() == {"status": "ok", "pid": os.getpid()}  # test server
     assert http.get("/readyz").json() == {"status": "ok", "database": "ok"}
 
 

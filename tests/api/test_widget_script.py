@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from imbachat.api import widget as widget_api
+
 
 def test_the_widget_script_is_served_small_with_its_css_and_an_etag(widgets, http) -> None:
     widget = widgets()
@@ -119,3 +121,17 @@ def test_the_emoji_picker_comes_on_its_own_when_first_opened_cached_for_a_year(
     assert code.num_bytes_downloaded < 50_000
     assert unversioned.headers["cache-control"] == "public, max-age=300, must-revalidate"
     assert again.status_code == 304
+
+
+def test_scripts_are_served_without_comments_and_indentation_their_code_intact() -> None:
+    """Served text drops own-line comments and leading blanks only: no script has a
+    template literal (whose lines' blanks would be content), and code after a
+    comment on the same line stays."""
+    for name in ("widget.js", "more.js", "everyday.js", "calls.js", "emoji.js"):
+        source = (widget_api.WIDGET_DIR / name).read_text(encoding="utf-8")
+        code = widget_api.compact(source)
+        assert "`" not in code, f"{name} has a template literal"
+        assert len(code) < len(source)
+    assert widget_api.compact("a();\n  /* a\n * note */\n  // why\n  b(); /* c */ d();\n") == (
+        "a();\nb(); /* c */ d();\n"
+    )

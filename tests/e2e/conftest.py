@@ -20,6 +20,10 @@ ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # A camera and a microphone that play a test pattern and a tone, allowed without
+    # asking (calls); no other test uses them.
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 

@@ -46,10 +46,11 @@ def test_members_react_and_everyone_sees_counts_and_who_live(server, widgets) ->
         sent = await ann.send(room, "Lunch at noon?")
         assert sent["reactions"] == []
         await bo.send_frame({"type": "react", "message_id": sent["id"], "emoji": "👍"})
+        # Seen by all before cy reacts: frames of two sockets have no order between them.
+        firsts = [await socket.next("reaction", user_id=2) for socket in (ann, bo, cy)]
         await cy.send_frame({"type": "react", "message_id": sent["id"], "emoji": "👍"})
         await cy.send_frame({"type": "react", "message_id": sent["id"], "emoji": "🎉"})
-        for socket in (ann, bo, cy):
-            first = await socket.next("reaction", user_id=2)
+        for socket, first in zip((ann, bo, cy), firsts, strict=True):
             assert (first["room_id"], first["message_id"]) == (room, sent["id"])
             assert (first["emoji"], first["removed"]) == ("👍", False)
             assert first["reactions"] == [{"emoji": "👍", "count": 1, "user_ids": [2]}]

@@ -27,6 +27,7 @@ MESSAGE_KEYS = [
     "attachments",
     "reactions",
     "mentions",
+    "call",
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from fastapi import APIRouter
 from starlette.requests import Request
@@ -16,13 +17,17 @@ router = APIRouter(tags=["Operations"])
 log = logging.getLogger(__name__)
 
 
+_UP = obj({"status": {"type": "string"}, "pid": {"type": "integer"}})
+
+
 @router.get(
     "/healthz",
     summary="The process is up",
-    openapi_extra=operation(obj({"status": {"type": "string"}}), errors=(), security=OPEN),
+    description="`pid`: the process that answered (with `serve --workers`, which worker).",
+    openapi_extra=operation(_UP, errors=(), security=OPEN),
 )
 async def healthz() -> Response:
-    return json_response({"status": "ok"})
+    return json_response({"status": "ok", "pid": os.getpid()})
 
 
 _READY = obj({"status": {"type": "string"}, "database": {"type": "string"}})

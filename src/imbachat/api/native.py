@@ -24,7 +24,7 @@ from imbachat.api.openapi import (
     ref,
     text,
 )
-from imbachat.services.widgets import WidgetSettings
+from imbachat.services.widgets import MAX_RETENTION_DAYS, WidgetSettings
 
 router = APIRouter(prefix="/api/v1/{imba_id}", tags=["Webhooks"])
 
@@ -149,6 +149,10 @@ _SETTINGS = data(
                 "items": {"type": "string"},
                 "description": "Pages the widget may be used from; [] for any.",
             },
+            "retention_days": {
+                "anyOf": [{"type": "integer"}, {"type": "null"}],
+                "description": "Messages older than this many days are deleted; null: kept.",
+            },
         }
     )
 )
@@ -205,6 +209,11 @@ async def get_settings(request: Request, imba_id: str) -> Response:
                 'https://*.shop.example, by lines or commas ("" for any page).',
                 5000,
             ),
+            "retention_days": integer(
+                "Delete messages (and their files) older than this many days; 0: keep them.",
+                0,
+                MAX_RETENTION_DAYS,
+            ),
         },
         security=BASIC,
     ),
@@ -233,6 +242,7 @@ async def put_settings(request: Request, imba_id: str) -> Response:
         email_link_url=url("email_link_url"),
         language=fields.text("language", max_length=8),
         allowed_origins=url("allowed_origins"),
+        retention_days=fields.integer("retention_days", minimum=0, maximum=MAX_RETENTION_DAYS),
     )
     updated = await services_of(request).widgets.update(widget.imba_id, settings)
     return json_response({"data": render.widget_settings(updated)})

@@ -165,8 +165,20 @@ SCHEMAS: dict[str, Schema] = {
                 "items": _INT,
                 "description": "Host user ids of the members the message mentions.",
             },
+            "call": nullable(ref("CallRecord")),
         }
     ),
+    "CallRecord": obj(
+        {
+            "kind": {"type": "string", "enum": ["audio", "video"]},
+            "outcome": {
+                "type": "string",
+                "enum": ["completed", "missed", "declined", "busy", "failed", "cancelled"],
+            },
+            "duration": {"type": "integer", "description": "Seconds talked."},
+        }
+    )
+    | {"description": "A call's record in its dialog (docs/calls.md); null on other messages."},
     "Reaction": obj(
         {
             "emoji": _STR,

@@ -6,7 +6,8 @@ conference form, the image viewer, uploads…), a second script the widget loads
 first use; GET /imbachat/widget/everyday.js: the same for what people do around
 messages (the menus of messages and rooms, mentions, search, reports, blocks); GET
 /imbachat/widget/emoji.js: the emoji picker with its data, loaded when first
-opened; GET /imbachat/widget/alert.wav: the sound of a new message.
+opened; GET /imbachat/widget/calls.js: calls in dialogs, loaded when one starts;
+GET /imbachat/widget/alert.wav: the sound of a new message.
 
 Served from package data with no build step, encoded (and gzipped) once per process,
 cached by browsers and revalidated with an ETag. The widget asks for the later
@@ -20,6 +21,7 @@ import functools
 import gzip
 import hashlib
 import json
+import re
 from pathlib import Path
 
 from fastapi import APIRouter
@@ -40,8 +42,10 @@ MORE_SLOT = '/*__MORE__*/""'
 MORE_PATH = "/imbachat/widget/more.js"
 EVERYDAY_SLOT = '/*__EVERYDAY__*/""'
 EVERYDAY_PATH = "/imbachat/widget/everyday.js"
+CALLS_SLOT = '/*__CALLS__*/""'
+CALLS_PATH = "/imbachat/widget/calls.js"
 # The scripts of parts used on demand; each brings the English strings only it names.
-PARTS = ("more.js", "everyday.js")
+PARTS = ("more.js", "everyday.js", "calls.js")
 EMOJI_SLOT = '/*__EMOJI__*/""'
 EMOJI_PATH = "/imbachat/widget/emoji.js"
 EMOJI_STRINGS_SLOT = "/*__STRINGS__*/{ en: {} }"
@@ -76,8 +80,21 @@ def english(script: str = "widget.js") -> dict[str, object]:
     return {k: v for k, v in strings("en").items() if _named(k, own) and not _named(k, first)}
 
 
+# Comments on lines of their own, and indentation: 15 KB of the widget's first load
+# (a sixth), dropped as the scripts and stylesheets are served; the sources keep
+# them. No line's leading blanks are content: the scripts have no template literals
+# (tests/api/test_widget_script.py checks that).
+_OWN_LINE_COMMENT = re.compile(r"^[ \t]*(?:/\*[^*]*\*+(?:[^/*][^*]*\*+)*/|//[^\n]*)[ \t]*\n", re.M)
+_INDENT = re.compile(r"^[ \t]+", re.M)
+
+
+def compact(source: str) -> str:
+    """A script or stylesheet without its own-line comments and indentation."""
+    return _INDENT.sub("", _OWN_LINE_COMMENT.sub("", source))
+
+
 def _source(name: str) -> str:
-    return (WIDGET_DIR / name).read_text(encoding="utf-8")
+    return compact((WIDGET_DIR / name).read_text(encoding="utf-8"))
 
 
 def _named(key: str, source: str) -> bool:
@@ -88,8 +105,7 @@ def _named(key: str, source: str) -> bool:
 def widget_bundle() -> tuple[bytes, str]:
     """The script with its stylesheet and English strings inlined, and the ETag of
     that exact text."""
-    script = (WIDGET_DIR / "widget.js").read_text(encoding="utf-8")
-    styles = (WIDGET_DIR / "widget.css").read_text(encoding="utf-8")
+    script, styles = _source("widget.js"), _source("widget.css")
     labels = {lang: {k: strings(lang)[k] for k in PLUGIN_LABELS} for lang in LANGUAGES}
     text = (
         script.replace(CSS_SLOT, json.dumps(styles), 1)
@@ -101,6 +117,7 @@ def widget_bundle() -> tuple[bytes, str]:
             EVERYDAY_SLOT, json.dumps(f"{EVERYDAY_PATH}?v={_version(everyday_bundle()[1])}"), 1
         )
         .replace(EMOJI_SLOT, json.dumps(f"{EMOJI_PATH}?v={_version(emoji_bundle()[1])}"), 1)
+        .replace(CALLS_SLOT, json.dumps(f"{CALLS_PATH}?v={_version(calls_bundle()[1])}"), 1)
     )
     body = text.encode()
     return body, _etag(body)
@@ -119,6 +136,13 @@ def everyday_bundle() -> tuple[bytes, str]:
     return _part("everyday")
 
 
+@functools.cache
+def calls_bundle() -> tuple[bytes, str]:
+    """The script of calls in dialogs (ringing, the call's window, WebRTC), loaded
+    when a call is placed or rings, or a call's record is shown."""
+    return _part("calls")
+
+
 def _part(name: str) -> tuple[bytes, str]:
     script = _source(f"{name}.js")
     styles = _source(f"{name}.css")
@@ -131,8 +155,7 @@ def _part(name: str) -> tuple[bytes, str]:
 def emoji_bundle() -> tuple[bytes, str]:
     """The emoji picker's script with its stylesheet, its strings (every language: a
     few each) and the emoji data inlined (emoji/data.json, made by emoji/generate.py)."""
-    script = (WIDGET_DIR / "emoji.js").read_text(encoding="utf-8")
-    styles = (WIDGET_DIR / "emoji.css").read_text(encoding="utf-8")
+    script, styles = _source("emoji.js"), _source("emoji.css")
     picker = json.loads((WIDGET_DIR / "emoji" / "strings.json").read_text(encoding="utf-8"))
     data = json.loads((WIDGET_DIR / "emoji" / "data.json").read_text(encoding="utf-8"))
     text = (
@@ -281,6 +304,21 @@ async def widget_more_script(request: Request) -> Response:
 )
 async def widget_everyday_script(request: Request) -> Response:
     body, etag = everyday_bundle()
+    return _cached(request, body, etag, JAVASCRIPT, _lasting(request, etag))
+
+
+@router.get(
+    CALLS_PATH,
+    summary="The widget's calls in dialogs: a script loaded when a call is placed or rings",
+    openapi_extra=deep_merge(
+        operation(
+            {"type": "string"}, media_type="application/javascript", errors=(), security=OPEN
+        ),
+        {"responses": {"304": {"description": "Not modified since the ETag given."}}},
+    ),
+)
+async def widget_calls_script(request: Request) -> Response:
+    body, etag = calls_bundle()
     return _cached(request, body, etag, JAVASCRIPT, _lasting(request, etag))
 
 

@@ -16,12 +16,14 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
+from imbachat import metrics
 from imbachat.bus import codec
 from imbachat.bus.base import Handler, deliver
 from imbachat.events import Event
@@ -62,6 +64,7 @@ class RedisBus:
         data = codec.encode(self.node_id, event)
         if self._outbox.full():
             self._outbox.get_nowait()  # shed the oldest; resync covers messages
+            self._outbox.task_done()
         self._outbox.put_nowait(data)
 
     async def _deliver(self, event: Event) -> None:
@@ -79,6 +82,8 @@ class RedisBus:
                         for data in batch:
                             pipe.publish(self.channel, data)
                         await pipe.execute()
+                    for _ in batch:
+                        self._outbox.task_done()
                     backoff = 0.1
                     break
                 except (RedisError, OSError) as exc:
@@ -109,14 +114,23 @@ class RedisBus:
 
     async def _received(self, data: Any) -> None:
         try:
-            node, event = codec.decode(data)
+            node, event, sent_at = codec.decode(data)
         except codec.BadMessage as exc:
             log.warning("ignoring a bus message: %s", exc)
             return
         if node != self.node_id:
+            if sent_at:
+                # Clocks of two machines: NTP keeps them within milliseconds; a
+                # clock behind the publisher's would read as negative lag.
+                metrics.BUS_LAG_SECONDS.observe(max(0.0, time.time() - sent_at))
             await self._deliver(event)
 
-    async def close(self) -> None:
+    async def close(self, flush_seconds: float = 2.0) -> None:
+        """Publish what is still queued (the last messages a stopping node stored,
+        for the other nodes' sockets), for a bounded time; then disconnect."""
+        if self._tasks:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._outbox.join(), timeout=flush_seconds)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -15,6 +15,7 @@ from imbachat.dashboard.web import (
     audit,
     checked_form,
     cursor,
+    int_field,
     owner_of,
     page_size,
     redirect,
@@ -98,7 +99,18 @@ def _settings_of(form: FormData) -> WidgetSettings:
         guests_enabled=text_field(form, "guests_enabled") == "1",
         guests_write_public=text_field(form, "guests_write_public") == "1",
         notify_sound=text_field(form, "notify_sound") == "1",
+        retention_days=_retention_days(form),
     )
+
+
+def _retention_days(form: FormData) -> int:
+    """Days to keep messages; an empty field keeps them for ever (0)."""
+    if not text_field(form, "retention_days"):
+        return 0
+    days = int_field(form, "retention_days")
+    if days is None or days < 0:
+        raise Invalid("retention_days is a number of days.", field="retention_days")
+    return days
 
 
 @router.post("/{imba_id}/settings")
@@ -119,6 +131,7 @@ async def save(request: Request, imba_id: str) -> Response:
             "accent_color",
             "language",
             "allowed_origins",
+            "retention_days",
             *FLAGS,
         )
         if getattr(before, name) != getattr(after, name)

@@ -19,10 +19,11 @@ import orjson
 
 from imbachat import render
 from imbachat.clock import format_api
-from imbachat.domain import Message, Profile, RoomMember, User, Widget
+from imbachat.domain import Call, Message, Profile, RoomMember, User, Widget
 from imbachat.events import (
     AlertsChanged,
     BlockChanged,
+    CallSignalled,
     Event,
     MemberRemoved,
     MemberRoleChanged,
@@ -37,6 +38,7 @@ from imbachat.events import (
     RoomClosed,
     RoomReopened,
     Typing,
+    UserErased,
 )
 from imbachat.files.kinds import accept, categories_of
 from imbachat.services.rooms import RoomView
@@ -271,6 +273,17 @@ def removed(room_id: int) -> str:
     return room_event("removed", room_id=room_id)
 
 
+def user_erased(event: UserErased) -> str:
+    """To the members of the erased user's rooms: their messages there show as deleted
+    and they are gone from the members (one frame, however many messages)."""
+    return simple(
+        "user_erased",
+        user_id=event.remote_user_id,
+        member_id=event.user_id,
+        room_ids=list(event.room_ids),
+    )
+
+
 # ---- events that go to a room, or to one user, as they are ----------------------------
 
 
@@ -408,3 +421,32 @@ def _moderated(event: Moderated) -> ToRoom | ToUser:
     if event.room_id is None:
         return ToUser(event.user_id, text)
     return ToRoom(event.room_id, text)
+
+
+# ---- calls (the hub routes them: a call's frames go to its parties' sockets) ---------
+
+
+def call(
+    record: Call, change: str, *, here: bool, ice_servers: list[dict[str, Any]] | None = None
+) -> str:
+    """A call's state: to every socket of both parties, ``here`` true on the socket in
+    the call; the answers to ``call_invite``, ``call_accept`` and ``call_resume`` also
+    carry the ICE servers for that user's browser."""
+    frame: dict[str, Any] = {
+        "type": "call",
+        "change": change,
+        "call": render.call(record),
+        "here": here,
+    }
+    if ice_servers is not None:
+        frame["ice_servers"] = ice_servers
+    return encode(frame)
+
+
+def call_signal(event: CallSignalled) -> str:
+    return simple(
+        "call_signal",
+        call_id=event.call_id,
+        user_id=event.from_remote_user_id,
+        signal=event.signal,
+    )

@@ -18,12 +18,18 @@ from imbachat.bus.base import Bus
 from imbachat.clock import unix
 from imbachat.errors import NotFound
 from imbachat.events import (
+    CallAnswered,
+    CallEnded,
+    CallResumed,
+    CallSignalled,
+    CallStarted,
     Event,
     MemberRemoved,
     MembersAdded,
     MessageNew,
     PresenceChanged,
     RoomCreated,
+    UserErased,
     UsersUpdated,
 )
 from imbachat.numbers import parse_int
@@ -46,6 +52,9 @@ class Hub:
         self._by_room: dict[int, set[Connection]] = {}
         self.ordering = RoomOrdering(self._release, services.messages.between)
         self._watcher: asyncio.Task[None] | None = None
+        # This node's sockets in a call ("node:socket" -> call id): kept in their calls
+        # while open (see realtime.calls); a socket that closes is dropped at once.
+        self.call_sockets: dict[str, int] = {}
         bus.subscribe(self.on_event)
 
     # ---- sockets ------------------------------------------------------------
@@ -70,6 +79,7 @@ class Hub:
         await self.online.opened(self.socket_key(conn), conn.user, conn.rooms)
 
     async def detach(self, conn: Connection) -> None:
+        self.call_sockets.pop(self.socket_key(conn), None)
         rooms = set(conn.rooms)
         user_conns = self._by_user.get(conn.user.id, set())
         user_conns.discard(conn)
@@ -168,6 +178,12 @@ class Hub:
                 self._member_removed(event)
             case PresenceChanged():
                 self._presence(event)
+            case CallStarted() | CallAnswered() | CallResumed() | CallEnded():
+                self._call_changed(event)
+            case CallSignalled():
+                self._call_signal(event)
+            case UserErased():
+                self._user_erased(event)
             case UsersUpdated():
                 await self._users_updated(event)
             case _:
@@ -233,6 +249,30 @@ class Hub:
                 self.unfollow(conn, event.room_id)
                 conn.push(frames.removed(event.room_id))
 
+    def _call_changed(self, event: CallStarted | CallAnswered | CallResumed | CallEnded) -> None:
+        """Every socket of both parties gets the call's state; the socket in the call
+        is told so (``here``), and is kept in it here while it stays open."""
+        call = event.call
+        change = event.name.partition(".")[2]
+        inside = {call.caller_socket, call.callee_socket} - {None}
+        texts = {here: frames.call(call, change, here=here) for here in (False, True)}
+        for user_id in call.party_ids():
+            for conn in self._by_user.get(user_id, ()):
+                key = self.socket_key(conn)
+                here = key in inside
+                if here and not isinstance(event, CallEnded):
+                    self.call_sockets[key] = call.id
+                elif self.call_sockets.get(key) == call.id:
+                    del self.call_sockets[key]
+                conn.push(texts[here])
+
+    def _call_signal(self, event: CallSignalled) -> None:
+        """Only to the socket in the call it is meant for, if it is on this node."""
+        socket_id = self._local_socket_id(event.to_socket)
+        for conn in self._by_user.get(event.to_user_id, ()):
+            if conn.id == socket_id:
+                conn.push(frames.call_signal(event))
+
     def _presence(self, event: PresenceChanged) -> None:
         """To every socket sharing a room with the user, once, never the user's own."""
         text = frames.presence(event)
@@ -240,6 +280,20 @@ class Hub:
         for room_id in event.room_ids:
             for conn in self._by_room.get(room_id, ()):
                 if conn.id not in told and conn.user.id != event.user_id:
+                    told.add(conn.id)
+                    conn.push(text)
+
+    def _user_erased(self, event: UserErased) -> None:
+        """Every socket sharing a room with the erased user is told once; the user's
+        own sockets stop following those rooms."""
+        text = frames.user_erased(event)
+        told: set[int] = set()
+        for room_id in event.room_ids:
+            for conn in list(self._by_room.get(room_id, ())):
+                if conn.user.id == event.user_id:
+                    self.unfollow(conn, room_id)
+                    conn.push(frames.removed(room_id))
+                elif conn.id not in told:
                     told.add(conn.id)
                     conn.push(text)
 

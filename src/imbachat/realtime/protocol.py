@@ -15,6 +15,7 @@ from imbachat.states import EmailChoice, RoomType
 
 # Close codes (4000-4999 are the application's).
 CLOSE_GOING_AWAY = 1001
+GOING_AWAY_REASON = "server shutting down: reconnect and resume"
 CLOSE_UNAUTHORIZED = 4001
 CLOSE_AUTH_TIMEOUT = 4002
 CLOSE_CREDENTIALS_EXPIRED = 4003  # the token expired or the widget's secret changed
@@ -104,6 +105,13 @@ _FIELDS: dict[str, dict[str, tuple[type, bool]]] = {
         "limit": (int, False),
     },
     "unpin": {"room_id": (int, True)},
+    # Calls (realtime.calls checks what these carry).
+    "call_invite": {"room_id": (int, True), "kind": (str, False)},
+    "call_accept": {"call_id": (int, True)},
+    "call_decline": {"call_id": (int, True)},
+    "call_signal": {"call_id": (int, True), "signal": (dict, True)},
+    "call_end": {"call_id": (int, True), "reason": (str, False)},
+    "call_resume": {"call_id": (int, True)},
     "ping": {},
 }
 MAX_ROOM_USERS = 100

@@ -14,7 +14,7 @@ from imbachat import render
 from imbachat.auth.tokens import verify_user_token
 from imbachat.domain import Message
 from imbachat.errors import Forbidden, ImbaError, NotFound, RateLimited
-from imbachat.realtime import everyday, frames, protocol
+from imbachat.realtime import calls, everyday, frames, protocol
 from imbachat.realtime.connection import Connection
 from imbachat.realtime.hub import Hub
 from imbachat.realtime.replay import replay_rooms
@@ -91,6 +91,7 @@ class Requests:
             "delete": self._delete,
             "auth": self._auth_again,
             **everyday.handlers(services),
+            **calls.handlers(services, hub),
         }
 
     async def handle(self, conn: Connection, frame: dict[str, Any]) -> None:

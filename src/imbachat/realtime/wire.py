@@ -20,6 +20,8 @@ from starlette.websockets import WebSocket
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.protocol import State
 
+from imbachat.realtime.protocol import CLOSE_GOING_AWAY, GOING_AWAY_REASON
+
 _TEXT_FIN = 0x81  # FIN bit and the text opcode
 _SCOPE_KEY = "imbachat.ws_protocol"
 _last: tuple[str | None, bytes] = (None, b"")  # a fan-out writes one text to many sockets
@@ -121,12 +123,29 @@ class DirectWriter:
 
 
 class WebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's sans-I/O WebSocket protocol, answering handshakes it cannot parse.
+    """uvicorn's sans-I/O WebSocket protocol, answering handshakes it cannot parse,
+    and saying "going away" when the server stops.
 
     For a request websockets refuses before it is a request (a request line over
     8 KiB, a malformed header), websockets prepares the error answer (414, 400) but
     uvicorn neither sends it nor closes the connection, which then stays open for
     nothing; this sends the answer and closes."""
+
+    def shutdown(self) -> None:
+        """The server stops (SIGTERM): close with 1001, on which clients reconnect
+        (to another node, through the load balancer) and resume, instead of uvicorn's
+        1012. uvicorn calls this on every connection as soon as it stops accepting,
+        before it waits for requests to finish and before the app's own shutdown; the
+        app then sees the disconnect after the frames already received."""
+        if not self.handshake_complete or self.close_sent or self.transport.is_closing():
+            super().shutdown()
+            return
+        self.stop_keepalive()
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": CLOSE_GOING_AWAY})
+        self.conn.send_close(CLOSE_GOING_AWAY, GOING_AWAY_REASON)
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        self.transport.close()
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)

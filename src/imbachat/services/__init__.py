@@ -13,6 +13,7 @@ from imbachat.files.storage import open_storage
 from imbachat.services.alerts import AlertService
 from imbachat.services.audit import AuditService
 from imbachat.services.blocks import BlockService
+from imbachat.services.calls import CallService
 from imbachat.services.dashboard_auth import DashboardAuth
 from imbachat.services.directory import DirectoryService
 from imbachat.services.files import FileService
@@ -21,6 +22,7 @@ from imbachat.services.members import MemberService
 from imbachat.services.messages import MessageService
 from imbachat.services.moderation import ModerationService
 from imbachat.services.pins import PinService
+from imbachat.services.privacy import PrivacyService
 from imbachat.services.profiles import ProfileRefresher
 from imbachat.services.ratelimit import SendLimiter
 from imbachat.services.reactions import ReactionService
@@ -64,12 +66,15 @@ class Services:
     blocks: BlockService
     reports: ReportService
     pins: PinService
+    calls: CallService
     search: SearchService
     # The owner's dashboard: its sign-ins, its views and overview, its audit log.
     dashboard: DashboardAuth
     directory: DirectoryService
     stats: StatsService
     audit: AuditService
+    # Privacy requests: a user's export and erasure.
+    privacy: PrivacyService
 
 
 def build_services(
@@ -115,6 +120,7 @@ def build_services(
         concurrent_checks=settings.password_checks_at_once,
         clock=clock,
     )
+    audit = AuditService(db, clock)
     return Services(
         settings=settings,
         db=db,
@@ -141,6 +147,7 @@ def build_services(
         blocks=BlockService(db, changes, clock),
         reports=ReportService(db, changes, messages, moderation, files.links, clock),
         pins=PinService(changes, files.links, clock),
+        calls=CallService(db, changes, moderation, settings, clock),
         search=SearchService(db, files, SearchIndexer(db), clock),
         dashboard=DashboardAuth(
             db,
@@ -152,7 +159,8 @@ def build_services(
         ),
         directory=DirectoryService(db),
         stats=StatsService(db, clock),
-        audit=AuditService(db, clock),
+        audit=audit,
+        privacy=PrivacyService(db, changes, files, audit, clock),
     )
 
 

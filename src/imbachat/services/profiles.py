@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Iterable
 from datetime import timedelta
 
 import httpx
 import orjson
 
+from imbachat import metrics
 from imbachat.clock import SYSTEM_CLOCK, Clock
 from imbachat.domain import Profile, User, Widget
 from imbachat.events import UsersUpdated
@@ -29,6 +31,10 @@ log = logging.getLogger(__name__)
 GATHER_SECONDS = 0.05
 FAILURES_TO_OPEN = 3
 OPEN_SECONDS = 30.0
+
+# The process's refreshers (one per app; tests run several), read when scraped.
+_OPEN: weakref.WeakSet[ProfileRefresher] = weakref.WeakSet()
+metrics.HOST_SITE_BREAKERS_OPEN.set_function(lambda: sum(r.breakers_open() for r in _OPEN))
 
 
 class ProfileRefresher:
@@ -48,6 +54,12 @@ class ProfileRefresher:
         self._failures: dict[int, int] = {}
         self._open_until: dict[int, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        _OPEN.add(self)
+
+    def breakers_open(self) -> int:
+        """Widgets whose host site is being left alone now."""
+        now = self._clock.monotonic()
+        return sum(1 for until in self._open_until.values() if until > now)
 
     def stale(self, users: Iterable[User]) -> list[int]:
         """Host ids of these users whose profile is missing or older than the TTL."""
@@ -145,6 +157,7 @@ class ProfileRefresher:
             self._failures.pop(imba_id, None)
 
     async def close(self) -> None:
+        _OPEN.discard(self)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*list(self._tasks), return_exceptions=True)

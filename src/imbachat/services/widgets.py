@@ -33,6 +33,7 @@ def new_secret_key() -> str:
 
 
 MAX_AWAY_SECONDS = 7 * 86_400
+MAX_RETENTION_DAYS = 100 * 366
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,7 @@ class WidgetSettings:
     email_link_url: str | None = None  # "" clears it
     language: str | None = None  # of the widget's e-mails
     allowed_origins: str | None = None  # origins, by lines or commas; "" allows any page
+    retention_days: int | None = None  # 0: messages are kept for ever
 
     def checked(self) -> dict[str, object]:
         """The columns to write."""
@@ -88,6 +90,13 @@ class WidgetSettings:
                     field="away_notify_seconds",
                 )
             values["away_notify_seconds"] = self.away_notify_seconds or None
+        if self.retention_days is not None:
+            if not 0 <= self.retention_days <= MAX_RETENTION_DAYS:
+                raise Invalid(
+                    f"retention_days is from 1 to {MAX_RETENTION_DAYS}, or 0 to keep messages.",
+                    field="retention_days",
+                )
+            values["retention_days"] = self.retention_days or None
         for flag in ("guests_enabled", "guests_write_public", "notify_sound"):
             if getattr(self, flag) is not None:
                 values[flag] = getattr(self, flag)

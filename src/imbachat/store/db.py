@@ -26,9 +26,9 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,6 +38,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, QueuePool
+
+from imbachat.store.copy_state import unfinished_copy
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -166,14 +168,42 @@ class Database:
         with self._read_engine.connect() as conn:
             return work(conn)
 
-    async def migrate(self) -> None:
-        """Bring the schema to the newest revision; safe to run from several nodes."""
+    async def migrate(self, *, unfinished_copy_ok: bool = False) -> None:
+        """Bring the schema to the newest revision; safe to run from several nodes.
+
+        Raises :class:`~imbachat.store.copy_state.UnfinishedCopy` on a database that
+        ``imbachat copy-db`` or ``restore`` has not finished (only they pass
+        ``unfinished_copy_ok``): serving half of the tables would lose data."""
         async with self.engine.begin() as conn:
             if not self.is_sqlite:
                 await conn.execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
                 )
             await conn.run_sync(_upgrade_to_head)
+        if not unfinished_copy_ok:
+            async with self.engine.connect() as conn:
+                problem = await conn.run_sync(unfinished_copy)
+            if problem is not None:
+                raise problem
+
+    async def compact(self, tables: Sequence[str]) -> bool:
+        """After content was deleted for good, leave no old copy of it readable. On
+        SQLite (erasures zero what they delete: :func:`zeroed_deletes`) the WAL is
+        checkpointed into the database and truncated, so no old page stays in it; on
+        PostgreSQL the tables are vacuumed (their dead rows' space is reclaimed for
+        reuse). Returns whether that completed (a busy SQLite file is left as is)."""
+        if self.is_sqlite:
+            path = make_url(self.url).database
+            if path in (None, "", ":memory:"):
+                return True
+            return await asyncio.get_running_loop().run_in_executor(None, _truncate_wal, path)
+        async with self.engine.connect() as conn:
+            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            for table in tables:
+                if not table.isidentifier():
+                    raise ValueError(f"not a table name: {table!r}")
+                await autocommit.exec_driver_sql(f"VACUUM {table}")
+        return True
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
@@ -197,6 +227,31 @@ def _upgrade_to_head(connection: Connection) -> None:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
+
+
+@contextmanager
+def zeroed_deletes(conn: Connection) -> Iterator[None]:
+    """Within, on SQLite, everything deleted or overwritten is zeroed in the file,
+    freed pages too (``secure_delete=ON``), so an erasure leaves nothing readable.
+    Outside, connections zero only what costs no extra write (``FAST``): with ON,
+    every page the search index frees as it merges would be written once more."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    conn.exec_driver_sql("PRAGMA secure_delete=ON")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql("PRAGMA secure_delete=FAST")
+
+
+def _truncate_wal(path: str) -> bool:
+    connection = sqlite3.connect(path, isolation_level=None, timeout=10)
+    try:
+        busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return not busy
+    finally:
+        connection.close()
 
 
 class _Checkpointer:
@@ -272,6 +327,9 @@ def _tune_sqlite(
         "foreign_keys=ON",
         "busy_timeout=10000",
         "temp_store=MEMORY",
+        # What is deleted or overwritten is zeroed where that costs no extra write;
+        # erasures zero everything (see zeroed_deletes).
+        "secure_delete=FAST",
     ]
     if manual_checkpoints:
         pragmas.append("wal_autocheckpoint=0")

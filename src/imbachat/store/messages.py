@@ -145,6 +145,9 @@ def insert_batch(
     if any(drafts[index].mentions for index in row_draft):  # as rare; NULL otherwise
         for values, index in zip(rows, row_draft, strict=True):
             values["mentions"] = drafts[index].mentions or None
+    if any(drafts[index].call for index in row_draft):  # a call's record; NULL otherwise
+        for values, index in zip(rows, row_draft, strict=True):
+            values["call"] = drafts[index].call
     for values, uuid in zip(rows, new_uuids([v["room_id"] for v in rows], now), strict=True):
         values["uuid"] = uuid
     created: dict[int, Message] = {}  # draft index -> the new message
@@ -212,6 +215,7 @@ def _new_message(message_id: int, values: dict[str, Any], draft: MessageDraft) -
         room_type=draft.room_type,
         attachments=draft.attachments,
         mentions=draft.mentions,
+        call=draft.call,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imbachat.domain import Reaction
@@ -42,13 +43,16 @@ async def distinct_emoji(conn: AsyncConnection, message_id: int) -> set[str]:
 async def summarize(conn: AsyncConnection, message_id: int) -> tuple[Reaction, ...]:
     """Rebuild and store the message's summary: emoji by first use, each with its
     count and the host ids of its first reactors."""
-    rows = (
-        await conn.execute(
-            select(reactions.c.emoji, users.c.remote_user_id, reactions.c.created_at)
-            .join(users, users.c.id == reactions.c.user_id)
-            .where(reactions.c.message_id == message_id)
-            .order_by(reactions.c.created_at, reactions.c.user_id)
-        )
+    return await conn.run_sync(summarize_now, message_id)
+
+
+def summarize_now(conn: Connection, message_id: int) -> tuple[Reaction, ...]:
+    """:func:`summarize` in a synchronous transaction."""
+    rows = conn.execute(
+        select(reactions.c.emoji, users.c.remote_user_id, reactions.c.created_at)
+        .join(users, users.c.id == reactions.c.user_id)
+        .where(reactions.c.message_id == message_id)
+        .order_by(reactions.c.created_at, reactions.c.user_id)
     ).all()
     counts: dict[str, int] = {}
     shown: dict[str, list[int]] = {}
@@ -58,7 +62,7 @@ async def summarize(conn: AsyncConnection, message_id: int) -> tuple[Reaction, .
         if len(ids) < MAX_REACTORS_SHOWN:
             ids.append(remote_user_id)
     summary = tuple(Reaction(emoji, counts[emoji], tuple(shown[emoji])) for emoji in counts)
-    await conn.execute(
+    conn.execute(
         update(messages).where(messages.c.id == message_id).values(reactions=summary or None)
     )
     return summary

@@ -31,8 +31,12 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-from imbachat.domain import Attachment, Reaction
+from imbachat.domain import Attachment, CallSummary, Reaction
 from imbachat.states import (
+    CallKind,
+    CallOutcome,
+    CallState,
+    CopyState,
     DeliveryStatus,
     EmailChoice,
     MemberRole,
@@ -121,6 +125,29 @@ class Reactions(TypeDecorator[tuple[Reaction, ...]]):
         )
 
 
+class CallRecord(TypeDecorator[CallSummary]):
+    """A call's record message: ``{"kind", "outcome", "duration"}`` (JSON); NULL for
+    every other message."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return orjson.dumps(
+            {"kind": value.kind, "outcome": value.outcome, "duration": value.duration}
+        ).decode()
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> CallSummary | None:
+        if not value:
+            return None
+        found = orjson.loads(value)
+        return CallSummary(
+            CallKind(found["kind"]), CallOutcome(found["outcome"]), int(found["duration"])
+        )
+
+
 class HostIds(TypeDecorator[tuple[int, ...]]):
     """A list of host user ids (JSON); NULL for none."""
 
@@ -190,6 +217,8 @@ widgets = Table(
     Column("language", String(8), nullable=False, default="en", server_default="en"),
     # The host pages it may be used from (origins, one a line); NULL: any page.
     Column("allowed_origins", Text),
+    # Messages older than this many days are deleted (NULL: kept for ever).
+    Column("retention_days", Integer),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
 )
@@ -219,6 +248,9 @@ users = Table(
         default=EmailChoice.ALL,
         server_default=EmailChoice.ALL.value,
     ),
+    # Erased on request: the row stays so history still names an author (a deleted
+    # user), with nothing of the person left in it (services/privacy.py).
+    Column("erased_at", DateTime),
     UniqueConstraint("imba_id", "remote_user_id", name="uq_users_imba_id_remote_user_id"),
     Index("ix_users_imba_id_status", "imba_id", "status"),
     Index("ix_users_imba_id_name", "imba_id", "name"),
@@ -295,10 +327,47 @@ messages = Table(
     # Its reactions as they render, and the host ids of the members it mentions.
     Column("reactions", Reactions),
     Column("mentions", HostIds),
+    # A call's record (kind, outcome, duration); NULL for every other message.
+    Column("call", CallRecord),
     UniqueConstraint("room_id", "seq", name="uq_messages_room_id_seq"),
     UniqueConstraint("author_id", "client_id", name="uq_messages_author_id_client_id"),
     Index("ix_messages_imba_id_id", "imba_id", "id"),
     Index("ix_messages_imba_id_created_at", "imba_id", "created_at"),
+)
+
+# Calls in dialogs: one row per call, from ringing to its end (the record message
+# is written when it ends). Every node reads and changes them, so a call placed on one
+# node is answered, timed out or ended on another, once.
+calls = Table(
+    "calls",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("imba_id", BigInteger, nullable=False),
+    Column("room_id", Id, ForeignKey("rooms.id"), nullable=False),
+    Column("caller_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("callee_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("kind", StrState(CallKind), nullable=False),
+    Column("state", StrState(CallState), nullable=False),
+    Column("outcome", StrState(CallOutcome)),
+    Column("started_at", DateTime, nullable=False),
+    Column("answered_at", DateTime),
+    Column("ended_at", DateTime),
+    Index("ix_calls_state_started_at", "state", "started_at"),
+    Index("ix_calls_room_id_id", "room_id", "id"),
+)
+
+# Who is in a call now, one row per user (the key: one call at a time), with the
+# socket they are in it from ("node:socket"; NULL while a callee's tabs ring) and
+# when that socket's node last said it is open. Rows go when the call ends.
+call_parties = Table(
+    "call_parties",
+    metadata,
+    Column("user_id", Id, ForeignKey("users.id"), primary_key=True),
+    Column("call_id", Id, ForeignKey("calls.id"), nullable=False),
+    Column("socket", String(64)),
+    Column("seen_at", DateTime, nullable=False),
+    Index("ix_call_parties_call_id", "call_id"),
+    Index("ix_call_parties_socket", "socket"),
 )
 
 # Who reacted with what: the truth behind messages.reactions.
@@ -472,4 +541,19 @@ server_keys = Table(
     Column("name", String(64), primary_key=True),
     Column("value", String(255), nullable=False),
     Column("created_at", DateTime, nullable=False),
+)
+
+# A copy in progress into this database (``imbachat copy-db``, ``imbachat restore``):
+# per table, the primary key of the last row copied (JSON), so an interrupted copy
+# resumes there. Until every row is COMPLETE the server refuses to start on it.
+copy_progress = Table(
+    "copy_progress",
+    metadata,
+    Column("table_name", String(64), primary_key=True),
+    # The source as shown to people (password hidden): a resumed copy must name it.
+    Column("source", String(2048), nullable=False),
+    Column("state", StrState(CopyState), nullable=False),
+    Column("last_key", Text),
+    Column("rows_copied", BigInteger, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
 )

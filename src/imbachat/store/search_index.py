@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Integer, Text, column, func, insert, select, table, update
 from sqlalchemy.engine import Connection
 
-from imbachat.store.db import Database
+from imbachat.store.db import Database, zeroed_deletes
 from imbachat.store.schema import messages
 from imbachat.store.search import SEARCH_TABLE
 
@@ -32,7 +32,14 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 0.2  # how often the indexer looks for new messages
 CHUNK = 2_000  # messages indexed per transaction at most (a few milliseconds)
 
-_fts = table(SEARCH_TABLE, column("rowid", Integer), column("body", Text), column("room", Text))
+_fts = table(
+    SEARCH_TABLE,
+    column("rowid", Integer),
+    column("body", Text),
+    column("room", Text),
+    column(SEARCH_TABLE, Text),  # FTS5's command column: 'delete-all', 'merge'
+    column("rank", Integer),  # a command's argument
+)
 _state = table("message_search_state", column("indexed_up_to", Integer))
 _MARK = select(_state.c.indexed_up_to).scalar_subquery()
 _BEHIND = select(select(func.max(messages.c.id)).scalar_subquery() > _MARK)
@@ -64,6 +71,31 @@ def index_next(conn: Connection, limit: int = CHUNK) -> int:
         conn.execute(insert(_fts), live)
     conn.execute(update(_state).values(indexed_up_to=rows[-1].id))
     return len(rows)
+
+
+def start_over(conn: Connection) -> None:
+    """In the caller's write transaction, on SQLite: empty the index and put the
+    mark before the first message, so the indexer indexes every message anew (after
+    a copy, whose rows arrive without their index). Elsewhere nothing."""
+    if conn.dialect.name != "sqlite":
+        return
+    conn.execute(insert(_fts).values({SEARCH_TABLE: "delete-all"}))
+    conn.execute(update(_state).values(indexed_up_to=0))
+
+
+MERGE_PAGES = 500  # pages of the index a merge step writes (one transaction)
+
+
+def merge_step(conn: Connection) -> bool:
+    """In the caller's write transaction, on SQLite: one step of merging the index
+    toward one segment, zeroing what it frees (a forgotten message's words stay in
+    an older segment until it is merged: services/privacy.py). Whether it did any
+    work (a merge with nothing to do changes at most one row)."""
+    before = conn.scalar(select(func.total_changes())) or 0
+    with zeroed_deletes(conn):
+        conn.execute(insert(_fts).values({SEARCH_TABLE: "merge", "rank": -MERGE_PAGES}))
+    after = conn.scalar(select(func.total_changes())) or 0
+    return after - before > 1
 
 
 class SearchIndexer:

@@ -15,6 +15,8 @@ import orjson
 from imbachat import render
 from imbachat.clock import format_api
 from imbachat.events import (
+    CallEnded,
+    CallStarted,
     Event,
     GuestConverted,
     GuestCreated,
@@ -33,6 +35,7 @@ from imbachat.events import (
     RoomCreated,
     RoomReopened,
     UserBanned,
+    UserErased,
     UserUnbanned,
 )
 
@@ -54,6 +57,9 @@ WEBHOOK_EVENTS: tuple[type[Event], ...] = (
     MessagesUnread,
     MessageReacted,
     MessageReported,
+    UserErased,
+    CallStarted,
+    CallEnded,
 )
 WEBHOOK_EVENT_NAMES = tuple(kind.name for kind in WEBHOOK_EVENTS)
 
@@ -161,6 +167,24 @@ def _guest_created(event: GuestCreated) -> dict[str, Any]:
 @data_of.register
 def _guest_converted(event: GuestConverted) -> dict[str, Any]:
     return {"guest": render.user(event.guest), "user": render.user(event.user)}
+
+
+@data_of.register
+def _user_erased(event: UserErased) -> dict[str, Any]:
+    return {
+        "user_id": event.remote_user_id,
+        "member_id": event.user_id,
+        "erased_at": format_api(event.erased_at),
+        "messages": event.messages,
+        "room_ids": list(event.room_ids),
+    }
+
+
+@data_of.register(CallStarted)
+@data_of.register(CallEnded)
+def _call(event: CallStarted | CallEnded) -> dict[str, Any]:
+    """A call placed, and how it ended (``outcome``, ``duration`` in seconds)."""
+    return {"call": render.call(event.call)}
 
 
 def body_of(event: Event) -> bytes:

@@ -137,12 +137,18 @@ class WebhookDispatcher:
                 conn, row["id"], last_status_code=status_code, **values
             )
 
-    async def close(self) -> None:
+    async def close(self, grace_seconds: float = 0.0) -> None:
+        """Claim nothing more; let the attempts in flight finish and record their
+        outcome for up to ``grace_seconds``, then cut off the rest (an interrupted
+        attempt's lease runs out and it is retried, here after a restart or on
+        another node: at least once, as always)."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._sending and grace_seconds > 0:
+            await asyncio.wait(list(self._sending), timeout=grace_seconds)
         for task in list(self._sending):
-            task.cancel()  # an interrupted attempt's lease runs out and it is retried
+            task.cancel()
         await self.drain()
         await self._client.aclose()

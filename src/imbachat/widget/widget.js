@@ -12,6 +12,7 @@
   var MORE = /*__MORE__*/"";
   var EVERYDAY = /*__EVERYDAY__*/"";
   var EMOJI = /*__EMOJI__*/"";
+  var CALLS = /*__CALLS__*/"";
   var script = document.currentScript;
   var found = /^(https?:\/\/[^/]+)((?:\/[^/]*)*?)\/imbachat\/v1\/(\d+)\/widget/.exec(script ? script.src : "");
   var SERVER = found ? found[1] + found[2] : location.origin;
@@ -274,6 +275,7 @@
     el.close = h("button", { class: "ic-icon-btn", type: "button", "aria-label": this.t("close"), text: "×", onclick: this.close.bind(this) });
     el.bell = h("button", { class: "ic-icon-btn ic-bell ic-hidden", type: "button", "aria-label": this.t("mute"), "aria-pressed": "false",
       onclick: this.toggleMute.bind(this) }, [svgIcon(BELL)]);
+    el.call = h("button", { class: "ic-icon-btn ic-call-btn ic-hidden", type: "button", "aria-label": this.t("call"), text: "☎", onclick: function () { self.startCall(el.call); } });
     el.gear = h("button", { class: "ic-icon-btn ic-gear", type: "button", "aria-label": this.t("settings"), onclick: this.openSettings.bind(this) }, [svgIcon(GEAR)]);
     // The list's search of messages; a room's menu (search in it, block, reports): everyday.js
     el.search = h("button", { class: "ic-icon-btn ic-search", type: "button", "aria-label": this.t("search"), onclick: function () { self.openSearch(); } },
@@ -320,7 +322,7 @@
     el.settings = h("section", { class: "ic-settings ic-hidden", "aria-label": this.t("settings") });
     el.toast = h("div", { class: "ic-toast ic-hidden", role: "alert" });
     el.panel = h("div", { class: "ic-panel" + (this.inline ? "" : " ic-hidden"), role: this.inline ? "region" : "dialog", "aria-label": this.t("chatPanel") }, [
-      h("header", { class: "ic-head" }, [el.back, el.title, el.bell, el.search, el.menu, el.gear, this.inline ? null : el.close]), el.offline, el.list, el.conv, el.form,
+      h("header", { class: "ic-head" }, [el.back, el.title, el.call, el.bell, el.search, el.menu, el.gear, this.inline ? null : el.close]), el.offline, el.list, el.conv, el.form,
       el.settings, el.toast]);
     el.root = h("div", { class: "ic " + (this.inline ? "ic-inline" : "ic-float " + side), dir: this.dir, lang: this.lang,
       "data-theme": this.theme(), onkeydown: this.onRootKey.bind(this) }, [el.panel, this.inline ? null : el.launcher]);
@@ -699,6 +701,25 @@
     if (!room) { return; }
     room.messages.concat(room.last_message || [], room.pinned || []).forEach(function (m) {
       if (m.id === frame.message_id) { m.deleted_at = "deleted"; m.message = ""; m.attachments = m.reactions = m.mentions = []; }
+    });
+    this.render();
+  };
+
+  // A user was erased on request: their messages in these rooms show as deleted,
+  // and they are no longer among the members.
+  Chat.prototype.on_user_erased = function (frame) {
+    var self = this;
+    (frame.room_ids || []).forEach(function (id) {
+      var room = self.rooms[id];
+      if (!room) { return; }
+      room.messages.concat(room.last_message || [], room.pinned || []).forEach(function (m) {
+        if (m.author_id === frame.member_id) { m.deleted_at = "deleted"; m.message = ""; m.attachments = m.reactions = m.mentions = []; }
+      });
+      if (room.members) {
+        var before = room.members.length;
+        room.members = room.members.filter(function (m) { return m.user_id !== frame.user_id; });
+        room.count_users = Math.max(0, (room.count_users || 0) - (before - room.members.length));
+      }
     });
     this.render();
   };
@@ -1167,14 +1188,14 @@
      mention list, the search and jumps to a message, reports, the people blocked.
      Until then each is a stand-in that loads its script and calls the real one (a
      Promise of what it returns). Each script hands its install to ImbaChat.__<part>. */
-  var PARTS = { more: MORE, everyday: EVERYDAY };
+  var PARTS = { more: MORE, everyday: EVERYDAY, calls: CALLS };
   var parts = {};
   var partsCss = [];
   function loadPart(name) {
     parts[name] = parts[name] || new Promise(function (resolve, reject) {
       api["__" + name] = function (install) {
         var css = install({ Chat: Chat, h: h, avatar: avatar, fileUrl: fileUrl, EN: EN, fill: fill, uploading: uploading,
-          fileIcon: fileIcon, svgIcon: svgIcon, SERVER: SERVER, IMBA_ID: IMBA_ID, ROOM_TYPE: ROOM_TYPE, richText: richText, webUrl: webUrl });
+          fileIcon: fileIcon, svgIcon: svgIcon, SERVER: SERVER, SOUND: SOUND, IMBA_ID: IMBA_ID, ROOM_TYPE: ROOM_TYPE, richText: richText, webUrl: webUrl });
         partsCss.push(css);
         if (chat.host) { chat.host.shadowRoot.appendChild(h("style", { text: css })); }
         resolve();
@@ -1186,7 +1207,7 @@
   }
   [["more", "openSettings", "offerDesktop", "showConferenceForm", "view", "mountInline", "notify", "on_users_updated", "on_users_found", "lockPage",
     "renewToken"], ["everyday", "pickReaction", "messageMenu", "roomMenu", "openSearch", "mention", "jumpTo", "onAround", "loadNewer", "toLatest",
-    "on_report", "on_reports", "on_reported", "on_search_results", "on_blocked_users", "buildBlocked"]].forEach(function (names) {
+    "on_report", "on_reports", "on_reported", "on_search_results", "on_blocked_users", "buildBlocked"], ["calls", "startCall", "on_call", "on_call_signal"]].forEach(function (names) {
     names.slice(1).forEach(function (name) {
       Chat.prototype[name] = function () {
         var self = this;
@@ -1233,6 +1254,7 @@
     el.back.classList.toggle("ic-hidden", !room && !aside);
     el.gear.classList.toggle("ic-hidden", aside);
     el.bell.classList.toggle("ic-hidden", !room);
+    el.call.classList.toggle("ic-hidden", !room || room.type || !!this.guest || !window.RTCPeerConnection);
     el.menu.classList.toggle("ic-hidden", !room || !!this.guest);
     el.search.classList.toggle("ic-hidden", !!room || aside || !!this.guest);
     if (room) {
@@ -1420,6 +1442,9 @@
     this.renderTyping();
   };
 
+  // A call's record, in the chat's language once calls.js is here.
+  Chat.prototype.callText = function (m) { loadPart("calls").then(this.render.bind(this)); return m.message; };
+
   Chat.prototype.renderMessage = function (room, m, byId, readUpTo) {
     var self = this;
     var own = this.me && m.user_id === this.me.user_id;
@@ -1445,7 +1470,7 @@
       } }, [
       !own && (room.type !== 0 || m.is_bot) ? this.author(room, m) : null,
       h("div", { class: "ic-bubble" + (m.message || deleted ? "" : " ic-only") }, [quote, deleted ? this.t("deleted") : this.attachments(room, m.attachments),
-        deleted ? null : richText(m.message)]),
+        deleted ? null : richText(m.call ? this.callText(m) : m.message)]),
       this.reactions(room, m),
       h("div", { class: "ic-meta", text: meta }),
       actions]);
