@@ -50,10 +50,12 @@ def test_an_erased_users_text_is_gone_from_every_api_and_members_see_it_live(
     sent = widget.send(1, room, f"my number is {word}")
 
     async def scenario() -> dict[str, Any]:
-        bo = await connect(server, widget, 2)
+        ann, bo = await connect(server, widget, 1), await connect(server, widget, 2)
         response = await asyncio.to_thread(erase, widget, 1)
         assert response.status_code == 200, response.text
         frame = await bo.next("user_erased")
+        # Ann's page was signed in as someone who no longer exists: it signs in again.
+        assert await ann.closed() == 4003
         await bo.close()
         return {"summary": response.json()["data"], "frame": frame}
 

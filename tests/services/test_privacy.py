@@ -150,6 +150,68 @@ async def test_webhook_deliveries_that_carried_their_words_are_redacted(chat: Ch
     assert "user.erased" in WEBHOOK_EVENT_NAMES
 
 
+async def test_words_sent_while_the_erasure_runs_are_redacted_too(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message sent after the batches, just before the last step, queued its
+    webhook delivery too: that one is redacted as well."""
+    word = marker()
+    widget = await chat.widget()
+    await chat.services.webhooks.add(widget, "http://127.0.0.1:9/hook")
+    room = await chat.room(widget, [1, 2])
+    await chat.send(widget, 1, room, "before")
+    privacy = chat.services.privacy
+    original_run_write = privacy._changes.run_write
+    calls = 0
+
+    async def run_write(work, *args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # the batch of messages, then the last step
+            await chat.send(widget, 1, room, f"late {word}")
+        return await original_run_write(work, *args, **kwargs)
+
+    monkeypatch.setattr(privacy._changes, "run_write", run_write)
+    await privacy.erase(widget, 1, actor="test")
+
+    async with chat.services.db.read() as conn:
+        bodies = list(
+            (
+                await conn.execute(
+                    select(webhook_deliveries.c.body).where(
+                        webhook_deliveries.c.imba_id == widget.imba_id
+                    )
+                )
+            ).scalars()
+        )
+    assert calls == 2
+    assert len(bodies) >= 3
+    assert not any(word in body for body in bodies)
+
+
+async def test_a_new_user_with_an_erased_users_host_id_starts_new_conversations(
+    chat: Chat,
+) -> None:
+    """Dialogs and support rooms are found by pipes made of host ids: the erased
+    person's are renamed, so whoever gets that host id next does not read them."""
+    word = marker()
+    widget = await chat.widget()
+    bob = await chat.user(widget, 2)
+    dialog = (await chat.services.rooms.open_dialog(widget, bob, 1)).room
+    await chat.send(widget, 2, dialog, f"to the old one: {word}")
+
+    await chat.services.privacy.erase(widget, 1, actor="test")
+
+    again = (await chat.services.rooms.open_dialog(widget, bob, 1)).room
+    assert again.id != dialog.id
+    newcomer = await chat.user(widget, 1)
+    history, _ = await chat.services.messages.history(widget, newcomer, again.id, None, 50)
+    assert history == []
+    async with chat.services.db.read() as conn:
+        pipe = await conn.scalar(select(rooms.c.pipe).where(rooms.c.id == dialog.id))
+    assert pipe == f"dialog-erased-{dialog.id}"
+
+
 async def test_an_erasure_runs_in_batches(chat: Chat, monkeypatch: pytest.MonkeyPatch) -> None:
     from imbachat.services import privacy
 

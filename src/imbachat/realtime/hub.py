@@ -285,17 +285,18 @@ class Hub:
 
     def _user_erased(self, event: UserErased) -> None:
         """Every socket sharing a room with the erased user is told once; the user's
-        own sockets stop following those rooms."""
+        own sockets are closed (signed in as someone who no longer exists, they
+        would go on writing about them: blocks, presence). The page signs in again,
+        as a new user."""
         text = frames.user_erased(event)
         told: set[int] = set()
         for room_id in event.room_ids:
             for conn in list(self._by_room.get(room_id, ())):
-                if conn.user.id == event.user_id:
-                    self.unfollow(conn, room_id)
-                    conn.push(frames.removed(room_id))
-                elif conn.id not in told:
+                if conn.user.id != event.user_id and conn.id not in told:
                     told.add(conn.id)
                     conn.push(text)
+        for conn in list(self._by_user.get(event.user_id, ())):
+            conn.close_soon(CLOSE_CREDENTIALS_EXPIRED, "this user was erased: sign in again")
 
     async def _users_updated(self, event: UsersUpdated) -> None:
         """Tell each socket about the updated users it shares a room with (and about

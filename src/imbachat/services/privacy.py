@@ -140,10 +140,12 @@ class PrivacyService:
             emptied, files = emptied + count, files + len(removed)
             await self._files.forget_keys(removed)
             await asyncio.sleep(PAUSE_SECONDS)
-        redacted = await self._redact_deliveries(user, now)
         count, forgotten = await self._changes.run_write(
             lambda uow: self._forget(uow, user, now, emptied)
         )
+        # After the last step: messages they sent until then queued deliveries too,
+        # and from then on they are in no room to send any.
+        redacted = await self._redact_deliveries(user, now)
         emptied += count
         files += len(forgotten.files)
         await self._files.forget_keys(forgotten.files)
@@ -211,16 +213,19 @@ class PrivacyService:
         erased_at = format_api(now) or ""
         full = True
         while full:
-            found = await self._db.run_read(
-                partial(
-                    privacy_store.deliveries_naming,
-                    imba_id=user.imba_id,
-                    user_id=user.id,
-                    remote_user_id=user.remote_user_id,
-                    after_id=after,
-                    limit=DELIVERIES_PAGE,
+            # Not run_read: a LIKE over the delivery log is not an indexed read, and
+            # on SQLite run_read would run it on the event loop.
+            async with self._db.read() as conn:
+                found = await conn.run_sync(
+                    partial(
+                        privacy_store.deliveries_naming,
+                        imba_id=user.imba_id,
+                        user_id=user.id,
+                        remote_user_id=user.remote_user_id,
+                        after_id=after,
+                        limit=DELIVERIES_PAGE,
+                    )
                 )
-            )
             bodies = {}
             for delivery_id, body in found:
                 changed = privacy_store.redacted(body, user.id, user.remote_user_id, erased_at)

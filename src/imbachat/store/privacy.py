@@ -6,6 +6,7 @@ Every function runs in the caller's synchronous transaction.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -236,6 +237,29 @@ def set_bodies(conn: Connection, *, bodies: dict[int, str]) -> None:
 
 # ---- erasure: the person -------------------------------------------------------------------
 
+# Pipes that name a user by host id (services.rooms.dialog_pipe, services.support).
+_DIALOG_PIPE = re.compile(r"dialog-(-?\d+)-(-?\d+)")
+
+
+def _rename_rooms_named_after(conn: Connection, user_id: int, room_ids: list[int]) -> None:
+    """The person's dialogs and support room are found by pipes made of their host
+    id: renamed (under the reserved prefixes, so no one can take the names), a new
+    user who later has the same host id starts new conversations instead of reading
+    the old ones."""
+    remote = conn.scalar(select(users.c.remote_user_id).where(users.c.id == user_id))
+    if remote is None or not room_ids:
+        return
+    named = conn.execute(select(rooms.c.id, rooms.c.pipe).where(rooms.c.id.in_(room_ids))).all()
+    for room_id, pipe in named:
+        dialog = _DIALOG_PIPE.fullmatch(pipe)
+        if dialog is not None and str(remote) in dialog.groups():
+            renamed = f"dialog-erased-{room_id}"
+        elif pipe in (f"support-{remote}", f"support-guest-{-remote}"):
+            renamed = f"support-erased-{room_id}"
+        else:
+            continue
+        conn.execute(update(rooms).where(rooms.c.id == room_id).values(pipe=renamed))
+
 
 @dataclass(frozen=True, slots=True)
 class Forgotten:
@@ -261,6 +285,7 @@ def forget_person(conn: Connection, user_id: int, now: datetime) -> Forgotten:
         .where(members.c.user_id == user_id)
         .returning(members.c.room_id, members.c.status)
     ).all()
+    _rename_rooms_named_after(conn, user_id, [row.room_id for row in joined])
     active = sorted(row.room_id for row in joined if row.status == MemberState.ACTIVE)
     if active:
         conn.execute(
