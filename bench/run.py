@@ -259,6 +259,7 @@ def run_on(
         for cfg in configs:
             cfg["tag"] = tag
         workers = [ctx.Process(target=load.main, args=(cfg, ready, go, results)) for cfg in configs]
+        rss_before = server.rss()  # the server warm (a widget, its rooms), no socket yet
         for worker in workers:
             worker.start()
         # Started (and ready) before the load: their start-up is not the load's.
@@ -270,10 +271,13 @@ def run_on(
         usage: dict[str, float] = {}
         loadgen = [psutil.Process(worker.pid) for worker in workers]
         loadgen_cpu0, loadgen_t0 = sum(sum(p.cpu_times()[:2]) for p in loadgen), time.monotonic()
-        idle_rss = None
+        idle_rss = idle_kib = None
         if scenario.idle:
             time.sleep(3)
-            idle_rss = round(server.rss() / 2**20, 1)
+            rss = server.rss()
+            idle_rss = round(rss / 2**20, 1)
+            # What each open socket costs the server: RSS growth over their number.
+            idle_kib = round((rss - rss_before) / 1024 / max(1, connected), 1)
             stop.set()
         go.set()
         if uploaded is not None:
@@ -290,7 +294,7 @@ def run_on(
             profiler.wait(timeout=60)
     finally:
         server.stop()
-    report = summarize(scenario, quick, rooms, outcome, usage, connected, idle_rss)
+    report = summarize(scenario, quick, rooms, outcome, usage, connected, idle_rss, idle_kib)
     if upload_report is not None:
         report["uploads"] = upload_report
     return report
@@ -350,6 +354,7 @@ def summarize(
     usage: dict[str, float],
     connected: int,
     idle_rss: float | None,
+    idle_kib: float | None = None,
 ) -> dict[str, Any]:
     latency = HdrHistogram(1, load.HIGHEST_US, 3)
     slowest: dict[str, int] = {}
@@ -385,6 +390,7 @@ def summarize(
         "out_of_order": sum(p["out_of_order"] for p in outcome),
         "sockets": connected,
         "idle_rss_mb": idle_rss,
+        "idle_kib_per_socket": idle_kib,
         "server": usage,
         "versions": {
             "imbachat": imbachat.__version__,

@@ -79,7 +79,8 @@ class Connection:
         self._space = asyncio.Event()
         self._window: dict[int, list[int]] = {}
         self._held: dict[int, list[tuple[int, str | None]]] = {}
-        self._writer: asyncio.Task[None] | None = None
+        self._writer: asyncio.Task[None] | None = None  # started when first needed
+        self._started = False
         self._writing = False  # the writer task holds frames taken from the queue
         self._flusher = flusher
         self._flush_due = False
@@ -94,7 +95,20 @@ class Connection:
     # ---- outbound ----------------------------------------------------------
 
     def start(self) -> None:
-        self._writer = asyncio.create_task(self._drain(), name=f"ws-writer-{self.id}")
+        """Send what was queued before the socket was ready, and all that follows."""
+        self._started = True
+        if self._direct is None:
+            self._wake_writer()  # through ASGI, every frame goes by the writer task
+        elif self._out:
+            self._send_soon()
+
+    def _wake_writer(self) -> None:
+        """Have the writer task send the queue: always through ASGI, else only while
+        the peer pushes back. It starts when first needed, so an idle socket holds
+        no task (a task, its coroutine and the future it waits on: about 1 KB)."""
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._drain(), name=f"ws-writer-{self.id}")
+        self._wake.set()
 
     @property
     def writes_directly(self) -> bool:
@@ -137,8 +151,10 @@ class Connection:
         self._send_soon()
 
     def _send_soon(self) -> None:
-        if self._direct is None or self._writer is None:
-            self._wake.set()  # through ASGI, or not started: the writer task sends
+        if not self._started:
+            return  # start() sends it
+        if self._direct is None:
+            self._wake_writer()
         elif not self._flush_due and not self._writing:
             self._flush_due = True
             self._flusher.schedule(self)
@@ -163,7 +179,7 @@ class Connection:
             self._queued = 0
             self._space.set()
         else:
-            self._wake.set()
+            self._wake_writer()
 
     async def _drain(self) -> None:
         try:
