@@ -364,6 +364,9 @@ def test_a_half_copied_database_is_refused_until_copy_db_runs_again(
     assert refused.returncode == 1
     assert "copy of" in refused.stderr and "still in progress" in refused.stderr
     assert "imbachat copy-db" in refused.stderr and "Traceback" not in refused.stderr
+    not_served = imbachat("serve", "--port", "1", database=target)  # refused before binding
+    assert not_served.returncode == 1
+    assert "still in progress" in not_served.stderr and "Traceback" not in not_served.stderr
     with pytest.raises(UnfinishedCopy):
         asyncio.run(start_server())
 

@@ -97,6 +97,9 @@ def run_server(settings: Settings) -> None:
     if settings.workers > 1:
         run_workers(settings)
         return
+    # Here first, so a database the server must not open (a half-finished copy, an
+    # unreachable host) is a clear message rather than a failed startup's traceback.
+    asyncio.run(_migrate(settings.database_url))
     config = uvicorn_config(settings)
     calm_garbage_collector()
     Server(config).run()
