@@ -429,6 +429,35 @@ def test_moving_databases_explains_bad_input(sqlite_url: str, tmp_path: Path) ->
         assert "Traceback" not in result.stderr
 
 
+def test_a_source_at_another_schema_is_refused_and_left_as_it_is(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from imbachat.store.db import alembic_config, head_revision
+
+    engine = create_engine(sqlite_url)
+    with engine.begin() as conn:
+        config = alembic_config()
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0015")  # as an older imbachat left it, its server running
+    backup = tmp_path / "nightly.db"
+
+    taken = imbachat("backup", "--to", str(backup), database=sqlite_url)
+    copied = imbachat("copy-db", "--from", sqlite_url, "--to", f"sqlite:///{tmp_path / 'c.db'}")
+
+    for refused in (taken, copied):
+        assert refused.returncode == 1 and "Traceback" not in refused.stderr
+        assert "is at schema revision 0015" in refused.stderr
+        assert f"expects {head_revision()}" in refused.stderr
+        assert "imbachat migrate" in refused.stderr
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0015"
+    engine.dispose()
+    assert not backup.exists()
+
+
 def test_users_export_and_erase(sqlite_url: str, tmp_path: Path) -> None:
     import asyncio
     import zipfile
@@ -474,6 +503,11 @@ def test_users_export_and_erase(sqlite_url: str, tmp_path: Path) -> None:
     assert (summary["user_id"], summary["messages"], summary["rooms"]) == (7, 1, 1)
     assert summary["compacted"] is True
     assert unknown.returncode == 1 and "No user with user_id 7" in unknown.stderr
+    huge = imbachat(
+        "users", "erase", "--imba-id", str(imba), "--user-id", str(2**70), "--yes",
+        database=sqlite_url,
+    )  # fmt: skip
+    assert huge.returncode == 2 and "--user-id" in huge.stderr and "Traceback" not in huge.stderr
     assert b"written by seven" not in Path(sqlite_url.removeprefix("sqlite:///")).read_bytes()
 
 

@@ -73,6 +73,15 @@ class Served:
         return self.log.read_text(errors="replace")
 
 
+def exit_code(served: Served, timeout: float) -> int:
+    """The server's exit code, once it exits within ``timeout`` (else the test fails
+    with what it logged)."""
+    try:
+        return served.process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the server did not exit within {timeout} s:\n{served.output()}")
+
+
 def serve(database: str, workdir: Path, *args: str, **env: str) -> Served:
     port = free_port()
     log = workdir / f"serve-{port}.log"
@@ -271,7 +280,7 @@ def test_sigterm_under_load_loses_no_acknowledged_message(database: str, tmp_pat
         assert max(after for _, after in closed.values()) < 3.0, closed
         if served.process.poll() is None:
             assert refuses_connections(served.port)
-        assert served.process.wait(timeout=GRACE_SECONDS + 10) == 0, served.output()
+        assert exit_code(served, timeout=GRACE_SECONDS + 10) == 0, served.output()
         assert time.monotonic() - stopped_at < GRACE_SECONDS + 5
     finally:
         if served.process.poll() is None:
@@ -407,7 +416,7 @@ def test_workers_share_one_port_chat_live_and_stop_on_one_sigterm(
             return [await client.closed(timeout=5) for client in (alice, bob)]
 
         assert asyncio.run(scenario()) == [1001, 1001]
-        assert served.process.wait(timeout=GRACE_SECONDS + 10) == 0, served.output()
+        assert exit_code(served, timeout=GRACE_SECONDS + 10) == 0, served.output()
         for pid in pids:
             wait_until(lambda pid=pid: not _alive(pid), f"worker {pid} to exit", timeout=5)
     finally:

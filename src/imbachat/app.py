@@ -122,6 +122,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             notifier.cancel()
             calls.cancel()
             retention.cancel()
+            # Awaited (within the grace): a task cancelled in a deletion ends it, with
+            # its files' bytes.
+            background = (sweeper, indexer, notifier, calls, retention)
+            await asyncio.wait(background, timeout=settings.shutdown_grace_seconds)
             # Under uvicorn the sockets were closed (1001) and requests finished before
             # this runs (imbachat.server); the order below holds on any server.
             hub.close_all(protocol.CLOSE_GOING_AWAY, protocol.GOING_AWAY_REASON)

@@ -15,6 +15,7 @@ from imbachat import __version__, render
 from imbachat.config import DEFAULT_DATABASE_URL, Settings
 from imbachat.domain import Widget
 from imbachat.errors import ImbaError
+from imbachat.numbers import MAX_ID, MIN_GUEST_ID
 from imbachat.states import DeliveryStatus
 from imbachat.store.db import Database, describe_url
 
@@ -158,7 +159,9 @@ def widgets() -> None:
 
 
 @widgets.command("create")
-@click.option("--imba-id", type=click.IntRange(1), help="Widget id; default: the next free one.")
+@click.option(
+    "--imba-id", type=click.IntRange(1, MAX_ID), help="Widget id; default: the next free one."
+)
 @click.option("--login", required=True, help="Owner login for the v1 API.")
 @click.option("--password", required=True, help="Owner password for the v1 API.")
 @click.option("--secret-key", help="Secret for v2 Basic auth and user JWTs; default: random.")
@@ -219,7 +222,7 @@ def widgets_create(
 
 
 @widgets.command("set")
-@click.option("--imba-id", required=True, type=click.IntRange(1))
+@click.option("--imba-id", required=True, type=click.IntRange(1, MAX_ID))
 @click.option(
     "--users-info-url", metavar="URL", help='Host site URL that answers user names ("" clears it).'
 )
@@ -367,7 +370,7 @@ def widgets_list(database_url: str) -> None:
 
 
 @widgets.command("rotate-secret")
-@click.option("--imba-id", required=True, type=click.IntRange(1))
+@click.option("--imba-id", required=True, type=click.IntRange(1, MAX_ID))
 @click.option("--secret-key", help="The new secret; default: random.")
 @database_option
 def widgets_rotate_secret(imba_id: int, secret_key: str | None, database_url: str) -> None:
@@ -402,11 +405,11 @@ def _with_widget(
 
 
 @webhooks.command("add")
-@click.option("--imba-id", required=True, type=click.IntRange(1))
+@click.option("--imba-id", required=True, type=click.IntRange(1, MAX_ID))
 @click.option("--url", required=True, help="http(s) URL that receives the events.")
 @click.option("--secret", help="Signing secret (16-255 characters); default: random.")
 @click.option("--events", help="Comma-separated events; default: all of them.")
-@click.option("--bot-user-id", type=click.IntRange(1), help="Make this host user a bot.")
+@click.option("--bot-user-id", type=click.IntRange(1, MAX_ID), help="Make this host user a bot.")
 @database_option
 def webhooks_add(
     imba_id: int,
@@ -427,7 +430,7 @@ def webhooks_add(
 
 
 @webhooks.command("list")
-@click.option("--imba-id", required=True, type=click.IntRange(1))
+@click.option("--imba-id", required=True, type=click.IntRange(1, MAX_ID))
 @database_option
 def webhooks_list(imba_id: int, database_url: str) -> None:
     """List a widget's endpoints as JSON."""
@@ -435,8 +438,8 @@ def webhooks_list(imba_id: int, database_url: str) -> None:
 
 
 @webhooks.command("deliveries")
-@click.option("--imba-id", required=True, type=click.IntRange(1))
-@click.option("--webhook-id", type=click.IntRange(1))
+@click.option("--imba-id", required=True, type=click.IntRange(1, MAX_ID))
+@click.option("--webhook-id", type=click.IntRange(1, MAX_ID))
 @click.option("--status", type=click.Choice([status.value for status in DeliveryStatus]))
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 500))
 @database_option
@@ -456,8 +459,10 @@ def webhooks_deliveries(
 
 
 @webhooks.command("replay")
-@click.option("--imba-id", required=True, type=click.IntRange(1))
-@click.option("--delivery", "delivery", required=True, type=click.IntRange(1), help="Row id.")
+@click.option("--imba-id", required=True, type=click.IntRange(1, MAX_ID))
+@click.option(
+    "--delivery", "delivery", required=True, type=click.IntRange(1, MAX_ID), help="Row id."
+)
 @database_option
 def webhooks_replay(imba_id: int, delivery: int, database_url: str) -> None:
     """Send a delivery again (a running server picks it up within a second)."""
@@ -470,9 +475,17 @@ def users() -> None:
     """Privacy requests: everything held about a user, or their erasure."""
 
 
+host_user_option = click.option(
+    "--user-id",
+    required=True,
+    type=click.IntRange(MIN_GUEST_ID, MAX_ID),
+    help="The host site's user id (a guest's is negative).",
+)
+
+
 @users.command("export")
-@click.option("--imba-id", required=True, type=click.IntRange(1))
-@click.option("--user-id", required=True, type=int, help="The host site's user id.")
+@click.option("--imba-id", required=True, type=click.IntRange(1, MAX_ID))
+@host_user_option
 @click.option(
     "--to",
     "target",
@@ -494,8 +507,8 @@ def users_export(imba_id: int, user_id: int, target: Path | None, database_url: 
 
 
 @users.command("erase")
-@click.option("--imba-id", required=True, type=click.IntRange(1))
-@click.option("--user-id", required=True, type=int, help="The host site's user id.")
+@click.option("--imba-id", required=True, type=click.IntRange(1, MAX_ID))
+@host_user_option
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @database_option
 def users_erase(imba_id: int, user_id: int, yes: bool, database_url: str) -> None:
@@ -513,7 +526,7 @@ def users_erase(imba_id: int, user_id: int, yes: bool, database_url: str) -> Non
 
 
 @main.command("dashboard-link")
-@click.option("--imba-id", required=True, type=click.IntRange(1))
+@click.option("--imba-id", required=True, type=click.IntRange(1, MAX_ID))
 @click.option(
     "--url",
     "base_url",
@@ -538,8 +551,8 @@ def dashboard_link(imba_id: int, base_url: str, database_url: str) -> None:
 
 
 @main.command()
-@click.option("--imba-id", required=True, type=click.IntRange(1))
-@click.option("--user-id", required=True, type=click.IntRange(1), help="Host site user id.")
+@click.option("--imba-id", required=True, type=click.IntRange(1, MAX_ID))
+@click.option("--user-id", required=True, type=click.IntRange(1, MAX_ID), help="Host site user id.")
 @click.option("--ttl", default=86_400, show_default=True, type=click.IntRange(1), help="Seconds.")
 @database_option
 def token(imba_id: int, user_id: int, ttl: int, database_url: str) -> None:

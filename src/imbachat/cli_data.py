@@ -19,7 +19,8 @@ from imbachat.config import DEFAULT_DATABASE_URL
 from imbachat.errors import ImbaError
 from imbachat.store.backup import BackupInfo, read_backup_info, restore_backup, take_backup
 from imbachat.store.copy import CHUNK_ROWS, CopyReport, TableCount, TargetNotEmpty, copy_database
-from imbachat.store.db import Database, describe_url, normalize_url
+from imbachat.store.copy_state import unfinished_copy
+from imbachat.store.db import Database, describe_url, head_revision, normalize_url
 
 T = TypeVar("T")
 
@@ -55,20 +56,41 @@ def database_label(url: str) -> str:
     return f"sqlite:///{path.resolve()}" if path is not None else describe_url(url)
 
 
-async def _open(url: str, *, migrate: bool = True) -> Database:
-    """A database, reached (and migrated) or a clear error saying which one failed."""
+async def _open(url: str) -> Database:
+    """A database, reached, or a clear error saying which one failed."""
     db = Database(url)
     try:
-        if migrate:
-            await db.migrate()
-        else:
-            await db.ping()
+        await db.ping()
     except (OSError, ConnectionError, DBAPIError) as exc:
         await db.close()
         reason = exc.orig if isinstance(exc, DBAPIError) else exc
         raise click.ClickException(
             f"Cannot reach the database {describe_url(url)}: {reason}"
         ) from None
+    except BaseException:
+        await db.close()
+        raise
+    return db
+
+
+async def _open_source(url: str) -> Database:
+    """A database to read from, as it is: never migrated (a newer imbachat would
+    change the schema under the older server still running on it), so it must be
+    at this imbachat's schema already."""
+    db = await _open(url)
+    try:
+        found, expected = await db.revision(), head_revision()
+        if found != expected:
+            at = "has no imbachat schema" if found is None else f"is at schema revision {found}"
+            raise click.ClickException(
+                f"The source database {describe_url(url)} {at}; this imbachat expects"
+                f" {expected}: run `imbachat migrate` on it with the matching imbachat"
+                " version first."
+            )
+        async with db.read() as conn:
+            problem = await conn.run_sync(unfinished_copy)
+        if problem is not None:
+            raise problem
     except BaseException:
         await db.close()
         raise
@@ -171,9 +193,9 @@ def copy_db(source_url: str, target_url: str, chunk_rows: int) -> None:
         raise click.ClickException(f"There is no database file at {source_path}.")
 
     async def work() -> CopyReport:
-        source = await _open(source_url)
+        source = await _open_source(source_url)
         try:
-            target = await _open(target_url, migrate=False)
+            target = await _open(target_url)
             try:
                 return await copy_database(
                     source.engine,
@@ -241,7 +263,7 @@ def backup(path: Path, force: bool, database_url: str, chunk_rows: int) -> None:
         raise click.ClickException(f"There is no database file at {source_path}.")
 
     async def work() -> BackupInfo:
-        source = await _open(database_url)
+        source = await _open_source(database_url)
         try:
             return await take_backup(source, path, source_label=database_label(database_url),
                                      chunk_rows=chunk_rows, progress=_Bars())  # fmt: skip
@@ -296,7 +318,7 @@ def restore(path: Path, target_url: str, force: bool, yes: bool, chunk_rows: int
         )
 
     async def work() -> CopyReport:
-        target = await _open(target_url, migrate=False)
+        target = await _open(target_url)
         try:
             _, report = await restore_backup(path, target, replace=force, chunk_rows=chunk_rows,
                                              progress=_Bars())  # fmt: skip

@@ -140,7 +140,8 @@ class Settings(BaseSettings):
     turn_secret: str = ""
     turn_ttl_seconds: int = 86_400
     # A call not answered within this many seconds ends as missed; a party whose socket
-    # closed and did not come back within the grace ends it as failed. Every node looks
+    # closed and did not come back within the grace ends it: completed if it had been
+    # answered (it lasted until then), cancelled if it was still ringing. Every node looks
     # this often (the ringing and the grace are ended once, by whichever node sees it).
     call_ring_seconds: float = 45.0
     call_grace_seconds: float = 20.0

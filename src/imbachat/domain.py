@@ -10,6 +10,7 @@ from typing import Any, Generic, NamedTuple, Self, TypeVar
 
 from sqlalchemy.engine import Result, Row
 
+from imbachat.numbers import MIN_GUEST_ID
 from imbachat.states import (
     CallKind,
     CallOutcome,
@@ -32,7 +33,7 @@ ROOM_TYPE_FIELD = {str(int(kind)): kind for kind in RoomType}
 # An erased user's row keeps its place in history under a host id of this range
 # (below guests' negative ids, within JavaScript's exact integers), so the person's
 # own host id is free again and names nobody here.
-ERASED_REMOTE_IDS_BELOW = -(2**52)
+ERASED_REMOTE_IDS_BELOW = MIN_GUEST_ID
 
 
 def erased_remote_id(user_id: int) -> int:

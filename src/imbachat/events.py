@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from imbachat.domain import Call, Message, ReportView, Room, User
-from imbachat.states import EmailChoice, MemberRole
+from imbachat.states import CallChange, EmailChoice, MemberRole
 
 
 class Event:
@@ -360,6 +360,7 @@ class _OfCall(Event):
     __slots__ = ()
     if TYPE_CHECKING:
         call: Call
+        change: ClassVar[CallChange]
 
     @property
     def imba_id(self) -> int:
@@ -375,6 +376,7 @@ class CallStarted(_OfCall):
     """A member of a dialog called the other: their tabs ring."""
 
     name = "call.started"
+    change = CallChange.STARTED
     call: Call
 
 
@@ -383,6 +385,7 @@ class CallAnswered(_OfCall):
     """A tab of the callee answered (sockets only)."""
 
     name = "call.answered"
+    change = CallChange.ANSWERED
     call: Call
 
 
@@ -391,6 +394,7 @@ class CallResumed(_OfCall):
     """A party is back in the call from a new socket, after a reconnect (sockets only)."""
 
     name = "call.resumed"
+    change = CallChange.RESUMED
     call: Call
 
 
@@ -399,6 +403,7 @@ class CallEnded(_OfCall):
     """A call ended (``call.outcome`` says how); its record is in the dialog."""
 
     name = "call.ended"
+    change = CallChange.ENDED
     call: Call
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 
 MAX_ID = 2**63 - 1  # BIGINT, the ids' column type
+# Guests' host ids are negative, down to this; below it lie erased users' (domain.py).
+MIN_GUEST_ID = -(2**52)  # within JavaScript's exact integers
 MAX_INT32 = 2**31 - 1
 MAX_SMALLINT = 2**15 - 1
 

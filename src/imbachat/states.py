@@ -94,6 +94,15 @@ class CallState(StrEnum):
     ENDED = "ended"
 
 
+class CallChange(StrEnum):
+    """What a ``call`` frame tells of a call (the name of the event it comes from)."""
+
+    STARTED = "started"
+    ANSWERED = "answered"
+    RESUMED = "resumed"
+    ENDED = "ended"
+
+
 class CallOutcome(StrEnum):
     """How a call ended."""
 

@@ -7,10 +7,12 @@ import asyncio
 import io
 import secrets
 import zipfile
+from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
+import pytest
 
 from tests.realtime.client import connect
 
@@ -108,3 +110,27 @@ def test_the_routes_are_in_the_openapi_description(widgets) -> None:
     exported = paths["/api/v1/{imba_id}/users/{user_id}/export"]["get"]
     assert "application/zip" in exported["responses"]["200"]["content"]
     assert "post" in paths["/api/v1/{imba_id}/users/{user_id}/erase"]
+
+
+def test_an_export_whose_client_left_before_the_first_byte_leaves_no_file(
+    tmp_path: Path,
+) -> None:
+    """The zip is a temporary file: removed even when the response never started."""
+    from starlette.requests import ClientDisconnect
+
+    from imbachat.api.privacy import TemporaryFileResponse
+
+    zipped = tmp_path / "export.zip"
+    zipped.write_bytes(b"PK\x05\x06" + b"\0" * 18)
+    response = TemporaryFileResponse(zipped, media_type="application/zip", headers={})
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        raise OSError("the client went away")
+
+    scope = {"type": "http", "asgi": {"spec_version": "2.4"}}
+    with pytest.raises(ClientDisconnect):
+        asyncio.run(response(scope, receive, send))
+    assert not zipped.exists()

@@ -2,11 +2,12 @@
 signals go to the two sockets in the call only, hanging up leaves the record in the
 dialog for everyone; a call not answered in time is missed; a socket that reconnects
 within the grace takes its call back, one that does not ends it; frames that are not
-a call's are refused."""
+a call's are refused, and no one else hears of a call."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from tests.realtime.client import ChatClient, answer_code, connect, settled
@@ -91,7 +92,8 @@ def test_a_video_call_rings_every_tab_is_answered_on_one_and_leaves_its_record(
             record = (await tab.next("message", room_id=dialog))["message"]
             assert record["call"] == {"kind": "video", "outcome": "completed",
                                       "duration": ended["duration"]}  # fmt: skip
-            assert record["message"] == f"Video call, 0:0{ended['duration']}"
+            minutes, seconds = divmod(ended["duration"], 60)
+            assert record["message"] == f"Video call, {minutes}:{seconds:02d}"
             assert record["user_id"] == 1
         await bo.send_frame({"type": "history", "room_id": dialog})
         [stored] = (await bo.next("history"))["messages"]
@@ -129,6 +131,8 @@ def test_call_frames_of_strangers_and_bad_frames_are_refused(server, widgets) ->
             {"description": {"type": "offer", "sdp": "x" * 40_000}},
             {"candidate": {"candidate": 5}},
             {"candidate": {"candidate": "c", "sdpMLineIndex": "zero"}},
+            {"candidate": {"candidate": "c", "sdpMid": "0" * 257}},
+            {"candidate": {"candidate": "c", "usernameFragment": "u" * 257}},
             {"other": 1},
         ]
         for signal in bad_signals:
@@ -140,6 +144,8 @@ def test_call_frames_of_strangers_and_bad_frames_are_refused(server, widgets) ->
         assert (await call_frame(ann, "ended"))["call"]["outcome"] == "declined"
         record = (await ann.next("message", room_id=dialog))["message"]
         assert (record["message"], record["call"]["outcome"]) == ("Declined call", "declined")
+        await settled(eve)
+        assert eve.taken_none("call") and eve.taken_none("call_signal")
         for client in (ann, bo, eve):
             await client.close()
 
@@ -149,7 +155,13 @@ def test_call_frames_of_strangers_and_bad_frames_are_refused(server, widgets) ->
 def test_an_unanswered_call_is_missed_and_a_lost_socket_ends_its_call(
     start_server, widgets
 ) -> None:
-    quick = start_server(call_ring_seconds=1.0, call_grace_seconds=1.0, call_check_seconds=0.2)
+    quick = start_server(
+        call_ring_seconds=1.0,
+        call_grace_seconds=1.0,
+        call_check_seconds=0.2,
+        ice_servers=[{"urls": "turn:turn.example.com"}],
+        turn_secret="s3cret",
+    )
     widget = widgets()
 
     async def scenario() -> None:
@@ -157,7 +169,10 @@ def test_an_unanswered_call_is_missed_and_a_lost_socket_ends_its_call(
         bo = await connect(quick, widget, 2)
         dialog = await dialog_of(ann, 2)
         await ann.send_frame({"type": "call_invite", "room_id": dialog, "kind": "audio"})
-        call = (await answer_to(ann, "started"))["call"]
+        placed = await answer_to(ann, "started")
+        call = placed["call"]
+        [turn] = placed["ice_servers"]
+        assert re.fullmatch(r"\d+:\d+", turn["username"]) and turn["credential"]
 
         for client in (ann, bo):
             missed = (await call_frame(client, "ended"))["call"]
@@ -165,6 +180,10 @@ def test_an_unanswered_call_is_missed_and_a_lost_socket_ends_its_call(
                 call["id"], "missed", 0)  # fmt: skip
             record = (await client.next("message", room_id=dialog))["message"]
             assert (record["message"], record["call"]["kind"]) == ("Missed call", "audio")
+        # Over: taking it back tells its state, and no TURN credentials any more.
+        await ann.send_frame({"type": "call_resume", "call_id": call["id"]})
+        resumed = await answer_to(ann, "resumed")
+        assert (resumed["call"]["state"], resumed["ice_servers"]) == ("ended", [])
 
         # Answered, then Bo's socket is lost and not back within the grace: over.
         await ann.send_frame({"type": "call_invite", "room_id": dialog, "kind": "audio"})

@@ -5,17 +5,13 @@ leaves in its dialog, and TURN credentials made per call."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-
 import pytest
 
 from imbachat.clock import unix
 from imbachat.domain import Call, CallSummary, User, Widget
-from imbachat.errors import Conflict, Forbidden, Invalid, NotFound
+from imbachat.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
 from imbachat.events import CallAnswered, CallEnded, CallSignalled, CallStarted, MessageNew
-from imbachat.services.calls import record_text
+from imbachat.services.calls import SIGNAL_BURST, record_text, turn_credentials
 from imbachat.states import CallKind, CallOutcome, CallState, RoomType
 from tests.inprocess import Chat, in_process
 
@@ -281,13 +277,79 @@ async def test_turn_servers_get_credentials_made_per_call(migrated_database_url)
 
         given = chat.services.calls.ice_servers(ann)
 
-        expires = unix(chat.clock.now()) + 600
-        username = f"{expires}:{ann.id}"
-        password = base64.b64encode(
-            hmac.new(b"s3cret", username.encode(), hashlib.sha1).digest()
-        ).decode()
+        username, password = turn_credentials("s3cret", ann.id, unix(chat.clock.now()) + 600)
         assert given == [
             servers[0],
             {**servers[1], "username": username, "credential": password},
             servers[2],  # its own credentials stay
         ]
+
+
+def test_turn_credentials_follow_the_turn_rest_convention() -> None:
+    # coturn's use-auth-secret: base64(HMAC-SHA1(secret, "<expiry>:<user id>")).
+    assert turn_credentials("s3cret", 7, 1_700_000_600) == (
+        "1700000600:7",
+        "PvB8GqFh5UcTgLqT2Q0vyc81Wjo=",
+    )
+
+
+@pytest.mark.anyio
+async def test_invites_share_the_send_rate_limit_even_to_a_busy_callee(
+    migrated_database_url,
+) -> None:
+    async with in_process(migrated_database_url, send_rate_per_second=1.0, send_burst=3) as chat:
+        widget, ann, _, dialog = await people(chat)
+        cy = await chat.user(widget, 3)
+        with_bo = (await chat.services.rooms.open_dialog(widget, cy, 2)).room.id
+        calls = chat.services.calls
+        await calls.invite(widget, ann, "a:1", dialog, VIDEO)  # Bo is busy from now on
+
+        for _ in range(3):
+            busy = await calls.invite(widget, cy, "c:3", with_bo, VIDEO)
+            assert busy.outcome == CallOutcome.BUSY
+        with pytest.raises(RateLimited) as refused:
+            await calls.invite(widget, cy, "c:3", with_bo, VIDEO)
+
+        assert refused.value.status == 429 and refused.value.retry_after == 1
+        assert [text for text, _ in records(chat, widget)] == ["Missed call"] * 3
+        chat.clock.advance(1)
+        assert (await calls.invite(widget, cy, "c:3", with_bo, VIDEO)).outcome == CallOutcome.BUSY
+
+
+@pytest.mark.anyio
+async def test_a_calls_record_cannot_be_edited(chat) -> None:
+    widget, ann, bo, dialog = await people(chat)
+    placed = await chat.services.calls.invite(widget, ann, "a:1", dialog, VIDEO)
+    await chat.services.calls.decline(widget, bo, placed.id)
+    [record] = [
+        e.message for e in chat.events(MessageNew) if isinstance(e, MessageNew) and e.message.call
+    ]
+
+    with pytest.raises(Forbidden, match="call's record cannot be edited") as refused:
+        await chat.services.messages.edit(widget, ann, record.id, "A lovely chat, 9:99")
+
+    assert refused.value.errors == {"message_id": ["A call's record cannot be edited."]}
+    page, _ = await chat.services.messages.history(widget, bo, dialog, None, 10)
+    assert [m.body for m in page] == ["Declined call"]
+
+
+@pytest.mark.anyio
+async def test_signals_have_a_rate_limit_checked_before_the_database(chat) -> None:
+    widget, ann, bo, dialog = await people(chat)
+    calls = chat.services.calls
+    placed = await calls.invite(widget, ann, "a:1", dialog, VIDEO)
+    await calls.accept(widget, bo, "b:2", placed.id)
+    candidate = {"candidate": {"candidate": "c"}}
+
+    for _ in range(SIGNAL_BURST):
+        await calls.signal(widget, ann, "a:1", placed.id, candidate)
+    with pytest.raises(RateLimited):
+        await calls.signal(widget, ann, "a:1", placed.id, candidate)
+    with pytest.raises(RateLimited):  # refused before the call is even looked up
+        await calls.signal(widget, ann, "a:1", 999_999_999, candidate)
+
+    relayed = [e for e in chat.published if isinstance(e, CallSignalled)]
+    assert len(relayed) == SIGNAL_BURST
+    await calls.signal(widget, bo, "b:2", placed.id, candidate)  # Bo's own budget
+    chat.clock.advance(1)
+    await calls.signal(widget, ann, "a:1", placed.id, candidate)

@@ -6,27 +6,38 @@ from __future__ import annotations
 import io
 import secrets
 import sqlite3
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import orjson
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from imbachat.domain import MessageQuery, Page, is_erased_remote_id
 from imbachat.errors import NotFound
-from imbachat.events import UserErased
+from imbachat.events import CallEnded, UserErased
 from imbachat.files.links import Variant
 from imbachat.services.files import Upload
 from imbachat.services.messages import SendCommand
 from imbachat.services.search import SearchRequest
+from imbachat.states import CallKind, CallOutcome
+from imbachat.store import calls as call_store
 from imbachat.store.db import normalize_url
-from imbachat.store.schema import members, reports, rooms, users, webhook_deliveries
+from imbachat.store.schema import (
+    calls as calls_table,
+)
+from imbachat.store.schema import (
+    members,
+    reactions,
+    reports,
+    rooms,
+    users,
+    webhook_deliveries,
+)
 from imbachat.webhooks.bodies import WEBHOOK_EVENT_NAMES
 from tests.inprocess import Chat
+from tests.sqlite_file import file_holds
 
 pytestmark = pytest.mark.anyio
 
@@ -233,6 +244,42 @@ async def test_an_erasure_runs_in_batches(chat: Chat, monkeypatch: pytest.Monkey
     ]
 
 
+async def test_reactions_are_taken_back_in_batches_before_the_last_step(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last step is one transaction: a person who reacted to many messages must
+    not make it rebuild every one of their summaries."""
+    from imbachat.services import privacy
+
+    monkeypatch.setattr(privacy, "BATCH", 3)
+    widget = await chat.widget()
+    room = await chat.room(widget, [1, 2, 3])
+    alice = await chat.user(widget, 1)
+    bobs = [await chat.send(widget, 2, room, f"bob {i}") for i in range(7)]
+    for message in bobs:
+        await chat.services.reactions.react(widget, 1, message.id, "👍")
+    await chat.services.reactions.react(widget, 3, bobs[0].id, "👍")
+    original_run_write = chat.services.changes.run_write
+    left_for_the_last_step: list[int] = []
+
+    async def run_write(work, *args, **kwargs):  # type: ignore[no-untyped-def]
+        async with chat.services.db.read() as conn:
+            left = await conn.scalar(
+                select(func.count()).select_from(reactions).where(reactions.c.user_id == alice.id)
+            )
+        left_for_the_last_step.append(int(left or 0))
+        return await original_run_write(work, *args, **kwargs)
+
+    monkeypatch.setattr(chat.services.changes, "run_write", run_write)
+    await chat.services.privacy.erase(widget, 1, actor="test")
+
+    assert left_for_the_last_step == [0]  # she wrote nothing: the last step is the one write
+    bob = await chat.user(widget, 2)
+    page, _ = await chat.services.messages.history(widget, bob, room.id, None, 50)
+    summaries = [[(r.emoji, r.count, r.user_ids) for r in m.reactions] for m in page]
+    assert summaries == [[("👍", 1, (3,))]] + [[]] * 6
+
+
 async def test_the_erased_words_are_not_left_in_the_sqlite_file(
     chat: Chat, migrated_database_url: str
 ) -> None:
@@ -247,31 +294,12 @@ async def test_the_erased_words_are_not_left_in_the_sqlite_file(
     await chat.services.search.index.catch_up()
     await chat.services.search.search_for_site(widget, None, SearchRequest(word))
 
-    def file_holds(text: str) -> bool:
-        """Checkpointed, do the file or its WAL hold ``text``? Read by another process:
-        closing a descriptor of the file in this one would drop SQLite's locks here."""
-        script = (
-            "import sqlite3, sys, pathlib\n"
-            "path, text = sys.argv[1], sys.argv[2].encode()\n"
-            "c = sqlite3.connect(path, isolation_level=None, timeout=10)\n"
-            "c.execute('PRAGMA wal_checkpoint(TRUNCATE)').fetchall()\n"
-            "c.close()\n"
-            "wal = pathlib.Path(path + '-wal')\n"
-            "found = text in pathlib.Path(path).read_bytes()\n"
-            "found = found or (wal.exists() and text in wal.read_bytes())\n"
-            "print(int(found))\n"
-        )
-        done = subprocess.run(
-            [sys.executable, "-c", script, path, text], capture_output=True, text=True, check=True
-        )
-        return done.stdout.strip() == "1"
-
-    assert file_holds(word)  # the check can see it while it is there
+    assert file_holds(path, word)  # the check can see it while it is there
 
     erasure = await chat.services.privacy.erase(widget, 1, actor="test")
 
     assert erasure.compacted
-    assert not file_holds(word)
+    assert not file_holds(path, word)
     connection = sqlite3.connect(path)
     try:
         hits = connection.execute(
@@ -333,3 +361,33 @@ async def test_an_unknown_user_is_not_found(chat: Chat, tmp_path: Path) -> None:
         await chat.services.privacy.erase(widget, 404, actor="test")
     with pytest.raises(NotFound):
         await chat.services.privacy.export(widget, 404, tmp_path / "x.zip", actor="test")
+
+
+async def test_an_export_holds_the_users_calls_and_an_erasure_ends_and_forgets_them(
+    chat: Chat, tmp_path: Path
+) -> None:
+    widget = await chat.widget()
+    alice, bob = await chat.user(widget, 1), await chat.user(widget, 2)
+    dialog = (await chat.services.rooms.open_dialog(widget, alice, 2)).room.id
+    calls = chat.services.calls
+    declined = await calls.invite(widget, bob, "b:1", dialog, CallKind.AUDIO)
+    await calls.decline(widget, alice, declined.id)
+    going_on = await calls.invite(widget, alice, "a:1", dialog, CallKind.VIDEO)
+    await calls.accept(widget, bob, "b:2", going_on.id)
+
+    await chat.services.privacy.export(widget, 1, tmp_path / "e.zip", actor="test")
+    with zipfile.ZipFile(tmp_path / "e.zip") as archive:
+        exported = orjson.loads(archive.read("user.json"))
+    assert [(c["id"], c["role"], c["user_id"], c["outcome"]) for c in exported["calls"]] == [
+        (declined.id, "callee", 2, "declined"), (going_on.id, "caller", 2, None)]  # fmt: skip
+
+    await chat.services.privacy.erase(widget, 1, actor="test")
+
+    [ended] = [e.call for e in chat.events(CallEnded) if isinstance(e, CallEnded)][-1:]
+    assert (ended.id, ended.outcome) == (going_on.id, CallOutcome.COMPLETED)  # Bob hears it
+    async with chat.services.db.read() as conn:
+        left = await conn.scalar(
+            select(func.count()).select_from(calls_table).where(calls_table.c.room_id == dialog)
+        )
+        in_call = await call_store.in_call(conn, [alice.id, bob.id])
+    assert (left, in_call) == (0, {})  # Bob is free for his next call

@@ -22,8 +22,8 @@ from imbachat.services.messages import SendCommand
 from imbachat.services.search import SearchRequest
 from imbachat.store.backup import NotABackup, read_backup_info, restore_backup, take_backup
 from imbachat.store.copy import (
-    CountsDiffer,
     OtherSource,
+    SourceChanged,
     TargetNotEmpty,
     copied_tables,
     copy_database,
@@ -269,12 +269,47 @@ async def test_a_copy_whose_source_changed_between_runs_is_not_completed(
     async with chat_on(source) as chat:  # rooms are copied already: one more is lost
         await chat.room(await chat.widget(), [7, 8])
 
-    with pytest.raises(CountsDiffer) as differ:
+    with pytest.raises(SourceChanged) as changed:
         await copy(source, target, chunk_rows=10)
 
-    assert "rooms: 5 in the source, 4 here" in differ.value.message
+    assert "tables copied already have changed: owners, widgets, " in changed.value.message
+    assert "rooms" in changed.value.message
+    assert "stop the server on the source" in changed.value.message
     with pytest.raises(UnfinishedCopy):
         await migrated(target)
+
+
+async def test_a_copied_table_whose_rows_were_edited_between_runs_is_not_completed(
+    sqlite_file: Callable[[str], str],
+) -> None:
+    """As many rows as before, the same highest id: the edit is seen by its time."""
+    source, target = sqlite_file("source"), sqlite_file("target")
+    await fill(source, messages_sent=5)
+
+    def stop(table_name: str, copied: int) -> None:
+        if table_name == "reports":  # after messages
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        await copy(source, target, chunk_rows=10, after_chunk=stop)
+    async with chat_on(source) as chat:
+        async with chat.services.db.read() as conn:
+            imba_id, message_id, author_id = (
+                await conn.execute(
+                    select(messages.c.imba_id, messages.c.id, messages.c.author_id)
+                    .where(messages.c.body == "fixed")
+                    .limit(1)
+                )
+            ).one()
+        widget = await chat.services.widgets.get(imba_id)
+        [bob] = [u for u in (await chat.services.users.ensure(widget, [2])) if u.id == author_id]
+        chat.clock.advance(60)
+        await chat.services.messages.edit(widget, bob, message_id, "fixed again")
+
+    with pytest.raises(SourceChanged) as changed:
+        await copy(source, target, chunk_rows=10)
+
+    assert "tables copied already have changed: messages" in changed.value.message
 
 
 async def test_a_target_holding_other_data_is_refused(
@@ -420,6 +455,37 @@ async def test_a_restore_refuses_a_target_with_data_unless_it_replaces_it(
 
     assert {c.table: c.target for c in report.counts} == info.counts
     assert await every_row(empty_url) == await every_row(source)
+
+
+async def test_an_interrupted_restore_resumes_from_the_backup_moved_elsewhere(
+    tmp_path: Path, sqlite_file: Callable[[str], str]
+) -> None:
+    """A restore names its source by the backup's id, not by where the file lies."""
+    source = sqlite_file("source")
+    await fill(source, messages_sent=4)
+    path = tmp_path / "backup.db"
+    db = Database(source)
+    try:
+        await take_backup(db, path, source_label=source)
+    finally:
+        await db.close()
+
+    def stop(table_name: str, copied: int) -> None:
+        if table_name == "messages":
+            raise Interrupted
+
+    restored = sqlite_file("restored")
+    target = Database(restored)
+    try:
+        with pytest.raises(Interrupted):
+            await restore_backup(path, target, chunk_rows=3, after_chunk=stop)
+        moved = path.rename(tmp_path / "elsewhere.db")
+        _, report = await restore_backup(moved, target, chunk_rows=3)
+    finally:
+        await target.close()
+
+    assert report.resumed
+    assert await every_row(restored) == await every_row(source)
 
 
 async def test_a_file_that_is_not_a_backup_is_refused(

@@ -13,7 +13,7 @@ from imbachat.auth.basic import authenticate_basic
 from imbachat.auth.tokens import verify_user_token
 from imbachat.domain import User, Widget
 from imbachat.errors import Forbidden, NotFound, Unauthorized
-from imbachat.numbers import MAX_ID, as_id, parse_int
+from imbachat.numbers import MAX_ID, MIN_GUEST_ID, as_id, parse_int
 from imbachat.services import Services
 
 JWT_HEADER = "JWT"
@@ -29,7 +29,6 @@ def _path_id(value: object) -> int:
 # An id in a path (room, user, message, webhook, delivery): parsed by the one integer
 # parser (ASCII digits, within the BIGINT column), 422 otherwise.
 PathId = Annotated[int, BeforeValidator(_path_id), Path(ge=1, le=MAX_ID)]
-MIN_GUEST_ID = -(2**52)
 
 
 def _user_id(value: object) -> int:

@@ -14,6 +14,7 @@ import anyio.to_thread
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from imbachat.api.deps import UserIdPath, services_of, widget_by_basic
 from imbachat.api.envelopes import json_response
@@ -69,8 +70,8 @@ async def export_user(request: Request, imba_id: str, user_id: UserIdPath) -> Re
         await anyio.to_thread.run_sync(partial(target.unlink, missing_ok=True))
         raise
     filename = f"imbachat-{widget.imba_id}-user-{user_id}.zip"
-    return StreamingResponse(
-        _sent_then_removed(target),
+    return TemporaryFileResponse(
+        target,
         media_type="application/zip",
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',
@@ -79,14 +80,26 @@ async def export_user(request: Request, imba_id: str, user_id: UserIdPath) -> Re
     )
 
 
-async def _sent_then_removed(path: Path) -> AsyncIterator[bytes]:
-    """The file in chunks, removed once sent (or once the client went away)."""
-    try:
-        async with await anyio.open_file(path, "rb") as file:
-            while chunk := await file.read(CHUNK):
-                yield chunk
-    finally:
-        await anyio.to_thread.run_sync(partial(path.unlink, missing_ok=True))
+class TemporaryFileResponse(StreamingResponse):
+    """A file sent in chunks, then removed: once sent, or once the client went away,
+    even before the first byte (when the chunks' generator never starts)."""
+
+    def __init__(self, path: Path, *, media_type: str, headers: dict[str, str]) -> None:
+        super().__init__(_chunks(path), media_type=media_type, headers=headers)
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(partial(self.path.unlink, missing_ok=True))
+
+
+async def _chunks(path: Path) -> AsyncIterator[bytes]:
+    async with await anyio.open_file(path, "rb") as file:
+        while chunk := await file.read(CHUNK):
+            yield chunk
 
 
 @router.post(

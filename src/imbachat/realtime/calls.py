@@ -18,13 +18,14 @@ from imbachat.realtime.connection import Connection
 from imbachat.realtime.hub import Hub
 from imbachat.realtime.protocol import FrameError
 from imbachat.services import Services
-from imbachat.states import CallKind
+from imbachat.states import CallChange, CallKind, CallState
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Connection, dict[str, Any]], Awaitable[None]]
 MAX_SDP = 32_000  # characters of a session description (a video call's is ~5,000)
 MAX_CANDIDATE = 1_000
+MAX_CANDIDATE_FIELD = 256  # an sdpMid or usernameFragment (a few characters in practice)
 _DESCRIPTIONS = ("offer", "answer", "rollback")
 _END_REASONS = ("hangup", "failed")
 
@@ -66,16 +67,25 @@ def checked_signal(signal: dict[str, Any]) -> dict[str, Any]:
         kept[name] = value
     if len(kept["candidate"]) > MAX_CANDIDATE:
         raise FrameError(413, "call_signal: the candidate is too long.", "call_signal")
+    for name in ("sdpMid", "usernameFragment"):
+        if kept[name] is not None and len(kept[name]) > MAX_CANDIDATE_FIELD:
+            raise FrameError(
+                413,
+                f"call_signal: candidate.{name} is longer than {MAX_CANDIDATE_FIELD} characters.",
+                "call_signal",
+            )
     return {"candidate": kept}
 
 
 def handlers(services: Services, hub: Hub) -> dict[str, Handler]:
     calls = services.calls
 
-    def answer(conn: Connection, call: Call, change: str) -> None:
-        """The socket that asked hears the call's state with its ICE servers."""
+    def answer(conn: Connection, call: Call, change: CallChange) -> None:
+        """The socket that asked hears the call's state with its ICE servers; none for
+        an ended call (its TURN credentials would only be given away), but the field
+        stays, so the widget knows the frame for the answer to its own."""
         here = hub.socket_key(conn) in (call.caller_socket, call.callee_socket)
-        servers = calls.ice_servers(conn.user)
+        servers = [] if call.state == CallState.ENDED else calls.ice_servers(conn.user)
         conn.push(frames.call(call, change, here=here, ice_servers=servers))
 
     async def call_invite(conn: Connection, frame: dict[str, Any]) -> None:
@@ -85,12 +95,12 @@ def handlers(services: Services, hub: Hub) -> dict[str, Handler]:
             raise FrameError(422, "call_invite: kind is audio or video.", "call_invite") from None
         socket = hub.socket_key(conn)
         call = await calls.invite(conn.widget, conn.user, socket, frame["room_id"], kind)
-        answer(conn, call, "started")
+        answer(conn, call, CallChange.STARTED)
 
     async def call_accept(conn: Connection, frame: dict[str, Any]) -> None:
         socket = hub.socket_key(conn)
         call = await calls.accept(conn.widget, conn.user, socket, frame["call_id"])
-        answer(conn, call, "answered")
+        answer(conn, call, CallChange.ANSWERED)
 
     async def call_decline(conn: Connection, frame: dict[str, Any]) -> None:
         """No direct answer: both parties get ``call`` ``ended``."""
@@ -105,7 +115,7 @@ def handlers(services: Services, hub: Hub) -> dict[str, Handler]:
     async def call_resume(conn: Connection, frame: dict[str, Any]) -> None:
         socket = hub.socket_key(conn)
         call = await calls.resume(conn.widget, conn.user, socket, frame["call_id"])
-        answer(conn, call, "resumed")
+        answer(conn, call, CallChange.RESUMED)
 
     async def call_signal(conn: Connection, frame: dict[str, Any]) -> None:
         """No answer: the other party's socket in the call gets ``call_signal``."""

@@ -43,7 +43,7 @@ from imbachat.events import (
 from imbachat.files.kinds import accept, categories_of
 from imbachat.services.rooms import RoomView
 from imbachat.services.search import SearchPage
-from imbachat.states import MemberRole, RoomType, UserStatus
+from imbachat.states import CallChange, MemberRole, RoomType, UserStatus
 
 
 def encode(frame: dict[str, Any]) -> str:
@@ -427,7 +427,7 @@ def _moderated(event: Moderated) -> ToRoom | ToUser:
 
 
 def call(
-    record: Call, change: str, *, here: bool, ice_servers: list[dict[str, Any]] | None = None
+    record: Call, change: CallChange, *, here: bool, ice_servers: list[dict[str, Any]] | None = None
 ) -> str:
     """A call's state: to every socket of both parties, ``here`` true on the socket in
     the call; the answers to ``call_invite``, ``call_accept`` and ``call_resume`` also

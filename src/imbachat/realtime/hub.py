@@ -253,7 +253,7 @@ class Hub:
         """Every socket of both parties gets the call's state; the socket in the call
         is told so (``here``), and is kept in it here while it stays open."""
         call = event.call
-        change = event.name.partition(".")[2]
+        change = event.change
         inside = {call.caller_socket, call.callee_socket} - {None}
         texts = {here: frames.call(call, change, here=here) for here in (False, True)}
         for user_id in call.party_ids():

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from imbachat.numbers import as_id
+from imbachat.numbers import MIN_GUEST_ID, as_id
 from imbachat.states import EmailChoice, RoomType
 
 # Close codes (4000-4999 are the application's).
@@ -115,7 +115,6 @@ _FIELDS: dict[str, dict[str, tuple[type, bool]]] = {
     "ping": {},
 }
 MAX_ROOM_USERS = 100
-MIN_GUEST_ID = -(2**52)  # guests' ids are negative (see services.guests)
 MAX_POSITIONS = 1_000  # rooms in one resume
 MAX_CLIENT_ID = 64
 MAX_ATTACHMENTS = 10  # files in one message (as services.files)

@@ -121,6 +121,7 @@ def build_services(
         clock=clock,
     )
     audit = AuditService(db, clock)
+    calls = CallService(db, changes, moderation, limiter, settings, clock)
     return Services(
         settings=settings,
         db=db,
@@ -147,7 +148,7 @@ def build_services(
         blocks=BlockService(db, changes, clock),
         reports=ReportService(db, changes, messages, moderation, files.links, clock),
         pins=PinService(changes, files.links, clock),
-        calls=CallService(db, changes, moderation, settings, clock),
+        calls=calls,
         search=SearchService(db, files, SearchIndexer(db), clock),
         dashboard=DashboardAuth(
             db,
@@ -160,7 +161,7 @@ def build_services(
         directory=DirectoryService(db),
         stats=StatsService(db, clock),
         audit=audit,
-        privacy=PrivacyService(db, changes, files, audit, clock),
+        privacy=PrivacyService(db, changes, files, audit, calls, clock),
     )
 
 

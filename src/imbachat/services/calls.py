@@ -23,14 +23,12 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imbachat.clock import SYSTEM_CLOCK, Clock, unix
 from imbachat.config import Settings
 from imbachat.domain import Call, CallSummary, MessageDraft, User, Widget
-from imbachat.errors import Conflict, Forbidden, Invalid, NotFound
+from imbachat.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
 from imbachat.events import (
     CallAnswered,
     CallEnded,
@@ -41,6 +39,7 @@ from imbachat.events import (
 )
 from imbachat.services.members import require_member
 from imbachat.services.moderation import ModerationService
+from imbachat.services.ratelimit import SendLimiter, UserRateLimiter
 from imbachat.states import (
     CallKind,
     CallOutcome,
@@ -56,10 +55,13 @@ from imbachat.store import messages as message_store
 from imbachat.store import rooms as room_store
 from imbachat.store import users as user_store
 from imbachat.store.db import Database
-from imbachat.store.schema import users
 from imbachat.unit_of_work import Changes, UnitOfWork
 
 CALL_GONE = "No call {call_id} of yours."
+# A browser sends a few dozen candidates and descriptions a call, more on an ICE
+# restart; beyond this a socket is flooding the other party (and the database).
+SIGNALS_PER_SECOND = 20.0
+SIGNAL_BURST = 200
 
 
 def record_text(summary: CallSummary) -> str:
@@ -94,12 +96,22 @@ class CallService:
         db: Database,
         changes: Changes,
         moderation: ModerationService,
+        limiter: SendLimiter,
         settings: Settings,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._db = db
         self._changes = changes
         self._moderation = moderation
+        # An invite costs what a message does: even one to a busy callee leaves a
+        # record in the dialog (webhooks, e-mails).
+        self._limiter = limiter
+        self._signals = UserRateLimiter(
+            SIGNALS_PER_SECOND,
+            SIGNAL_BURST,
+            clock,
+            "Too many call signals: wait {wait} s.",
+        )
         self._settings = settings
         self._clock = clock
 
@@ -111,13 +123,17 @@ class CallService:
         """Call the other member of a dialog from ``socket``. Both must be able to write
         to each other there (members, not banned or muted, no block either way). A
         callee in another call makes the call end at once as busy (their dialog says
-        they missed it); a caller in another call is refused."""
+        they missed it); a caller in another call is refused. Invites share the
+        user's message rate limit."""
         try:
-            async with self._changes.begin() as uow:
-                return await self._invite(uow, widget, user, socket, room_id, kind)
-        except IntegrityError:
-            # Another node put one of them in a call at this very moment.
-            raise Conflict("One of you is in another call: try again.", field="room_id") from None
+            self._limiter.take(widget.imba_id, user.id)
+        except RateLimited as exc:
+            wait = exc.retry_after
+            raise RateLimited(
+                f"Too many calls and messages: wait {wait} s and call again.", retry_after=wait
+            ) from None
+        async with self._changes.begin() as uow:
+            return await self._invite(uow, widget, user, socket, room_id, kind)
 
     async def _invite(
         self,
@@ -166,22 +182,7 @@ class CallService:
         if caller.id in busy:
             raise Conflict("You are in a call already: end it first.", field="room_id")
         now = self._clock.now()
-        if callee.id in busy:
-            call_id = await call_store.add(
-                conn,
-                imba_id=widget.imba_id,
-                room_id=room.id,
-                caller_id=caller.id,
-                callee_id=callee.id,
-                kind=kind,
-                state=CallState.ENDED,
-                outcome=CallOutcome.BUSY,
-                now=now,
-            )
-            call = await self._get(conn, call_id)
-            await self._record(uow, call)
-            uow.emit(CallStarted(call), CallEnded(call))
-            return call
+        engaged = callee.id in busy  # the call ends at once, as busy
         call_id = await call_store.add(
             conn,
             imba_id=widget.imba_id,
@@ -189,9 +190,15 @@ class CallService:
             caller_id=caller.id,
             callee_id=callee.id,
             kind=kind,
-            state=CallState.RINGING,
+            state=CallState.ENDED if engaged else CallState.RINGING,
+            outcome=CallOutcome.BUSY if engaged else None,
             now=now,
         )
+        if engaged:
+            call = await self._get(conn, call_id)
+            await self._record(uow, call)
+            uow.emit(CallStarted(call), CallEnded(call))
+            return call
         await call_store.join(conn, call_id, caller.id, socket, now)
         await call_store.join(conn, call_id, callee.id, None, now)
         call = await self._get(conn, call_id)
@@ -208,6 +215,7 @@ class CallService:
                 raise Forbidden("Only the one called answers a call.", field="call_id")
             now = self._clock.now()
             if not await call_store.answer(conn, call.id, now):
+                call = await self._get(conn, call.id)  # what beat us to it
                 if call.state == CallState.ACTIVE:
                     raise Conflict("This call was answered on another tab.", field="call_id")
                 raise Conflict("This call has ended.", field="call_id")
@@ -232,15 +240,37 @@ class CallService:
         not connect. Ending an ended call changes nothing."""
         async with self._changes.begin() as uow:
             call = await self._party_call(uow.conn, widget, user, call_id)
-            if call.state == CallState.ENDED:
-                return call
+            return await self._hang_up(uow, call, user.id, failed)
+
+    async def end_calls_of(self, user_id: int) -> list[Call]:
+        """The user's calls end as if they hung up (before their erasure)."""
+        async with self._db.read() as conn:
+            call_ids = set((await call_store.in_call(conn, [user_id])).values())
+        ended = []
+        for call_id in sorted(call_ids):
+            async with self._changes.begin() as uow:
+                call = await call_store.get(uow.conn, call_id)
+                if call is not None:
+                    ended.append(await self._hang_up(uow, call, user_id, False))
+        return ended
+
+    async def _hang_up(
+        self, uow: UnitOfWork[AsyncConnection], call: Call, user_id: int, failed: bool
+    ) -> Call:
+        # The outcome follows the state the end applies to: when the call moved on
+        # meanwhile (answered on another node), read it again and decide again.
+        while call.state != CallState.ENDED:
             if call.state == CallState.RINGING:
                 outcome = (
-                    CallOutcome.CANCELLED if user.id == call.caller_id else CallOutcome.DECLINED
+                    CallOutcome.CANCELLED if user_id == call.caller_id else CallOutcome.DECLINED
                 )
             else:
                 outcome = CallOutcome.FAILED if failed else CallOutcome.COMPLETED
-            return await self._end(uow, call, outcome)
+            ended = await self._end(uow, call, outcome)
+            if ended is not None:
+                return ended
+            call = await self._get(uow.conn, call.id)
+        return call
 
     async def resume(self, widget: Widget, user: User, socket: str, call_id: int) -> Call:
         """A party reconnected: their new socket takes the call over (the other party
@@ -262,7 +292,9 @@ class CallService:
     ) -> None:
         """Relay an SDP description or ICE candidate to the other party's socket in the
         call; only the socket in the call may send them, and only while it is on. A
-        party reconnecting meanwhile misses it: the caller restarts ICE on resume."""
+        party reconnecting meanwhile misses it: the caller restarts ICE on resume.
+        Signals have a rate limit of their own, checked before the database is."""
+        self._signals.take(widget.imba_id, user.id)
         async with self._db.read() as conn:
             call = await self._party_call(conn, widget, user, call_id)
         if call.state != CallState.ACTIVE:
@@ -306,10 +338,12 @@ class CallService:
         async with self._db.read() as conn:
             found = await call_store.due(conn, rang_before, seen_before)
         ended: list[Call] = []
-        for call_id, _ in found:
+        for call_id, due_state in found:
             async with self._changes.begin() as uow:
                 call = await call_store.get(uow.conn, call_id)
-                if call is None or call.state == CallState.ENDED:
+                # A call that moved on since it was found (answered) is not due for
+                # what it was found for: the next sweep looks at it again.
+                if call is None or call.state != due_state:
                     continue
                 if call.state == CallState.ACTIVE:
                     outcome = CallOutcome.COMPLETED
@@ -360,9 +394,10 @@ class CallService:
         self, uow: UnitOfWork[AsyncConnection], call: Call, outcome: CallOutcome
     ) -> Call | None:
         """End the call (unless another node just did): its record in the dialog, and
-        ``call.ended`` with the sockets it had, so those tabs hear it is over."""
+        ``call.ended`` with the sockets it had, so those tabs hear it is over. Only
+        from the state ``call`` is in: None when it moved on (answered or ended)."""
         now = self._clock.now()
-        if not await call_store.end(uow.conn, call.id, outcome, now):
+        if not await call_store.end(uow.conn, call.id, call.state, outcome, now):
             return None
         ended = replace(call, state=CallState.ENDED, outcome=outcome, ended_at=now)
         await self._record(uow, ended)
@@ -374,8 +409,7 @@ class CallService:
         announced as every message is (history, replay, webhooks, e-mails)."""
         assert call.outcome is not None
         summary = CallSummary(call.kind, call.outcome, call.duration)
-        query = select(users.c.name, users.c.is_bot).where(users.c.id == call.caller_id)
-        name, is_bot = (await uow.conn.execute(query)).one()
+        name, is_bot = await call_store.author_of(uow.conn, call.caller_id)
         draft = MessageDraft(
             imba_id=call.imba_id,
             room_id=call.room_id,
@@ -383,7 +417,7 @@ class CallService:
             body=record_text(summary),
             author_remote_id=call.caller_remote_id,
             author_name=name,
-            author_is_bot=bool(is_bot),
+            author_is_bot=is_bot,
             room_type=RoomType.DIALOG,
             call=summary,
         )

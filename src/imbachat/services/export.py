@@ -86,6 +86,18 @@ def _rows(kind: str, rows: Iterable[RowMapping]) -> list[dict[str, Any]]:
                 "user_id": row["blocked_remote_user_id"],
                 "created_at": _time(row["created_at"]),
             }
+        elif kind == "calls":
+            item = {
+                "id": row["id"],
+                "room_id": row["room_id"],
+                "kind": row["kind"],
+                "role": row["role"],  # caller or callee
+                "user_id": row["other_remote_user_id"],  # the other party
+                "outcome": row["outcome"],
+                "started_at": _time(row["started_at"]),
+                "answered_at": _time(row["answered_at"]),
+                "ended_at": _time(row["ended_at"]),
+            }
         elif kind == "reports":
             item = {
                 "id": row["id"],
@@ -177,7 +189,7 @@ class Export:
                 await out.write((b"," if i else b"") + orjson.dumps(item))
             await out.write(b"]")
             uploads: list[StoredFile] = []
-            for kind in ("reactions", "mentions", "blocks", "reports", "files"):
+            for kind in ("reactions", "mentions", "blocks", "reports", "calls", "files"):
                 async with self._db.read() as conn:
                     rows = await conn.run_sync(privacy_store.rows_of, user.id, kind)
                 if kind == "files":

@@ -9,12 +9,12 @@ import re
 import secrets
 import tempfile
 import unicodedata
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import anyio.to_thread
 
@@ -35,6 +35,7 @@ from imbachat.store import rooms as room_store
 from imbachat.store.db import Database
 from imbachat.unit_of_work import Changes
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 MAX_ATTACHMENTS = 10
@@ -271,6 +272,30 @@ class FileService:
         assert key is not None
         return self.storage.read(key, start, end)
 
+    async def delete_for_good(
+        self, commit: Awaitable[T], files_of: Callable[[T], list[StoredFile]]
+    ) -> T:
+        """Await ``commit`` (a transaction that deletes files' rows), then remove those
+        files' bytes, as one step a cancellation (a shutdown) cannot split: between
+        the two, the bytes would stay for good, no row left to find them by. A
+        cancellation meanwhile is raised once both are done."""
+
+        async def both() -> T:
+            result = await commit
+            await self.forget_keys(files_of(result))
+            return result
+
+        work = asyncio.ensure_future(both())
+        cancelled = False
+        while not work.done():
+            try:
+                await asyncio.wait({work})  # which never cancels ``work``
+            except asyncio.CancelledError:
+                cancelled = True
+        if cancelled:
+            raise asyncio.CancelledError
+        return work.result()
+
     async def forget_keys(self, found: list[StoredFile]) -> None:
         """Remove the files' bytes (after their rows are gone and committed)."""
         keys = [key for f in found for key in (f.storage_key, f.thumbnail_key) if key]
@@ -282,10 +307,14 @@ class FileService:
     async def sweep(self, limit: int = 500) -> int:
         """Remove uploads no message took within a day; returns how many."""
         cutoff = self._clock.now() - timedelta(hours=UNCLAIMED_HOURS)
-        async with self._changes.begin() as uow:
-            found = await file_store.unattached_before(uow.conn, cutoff, limit)
-            await file_store.remove(uow.conn, found)
-        await self.forget_keys(found)
+
+        async def commit() -> list[StoredFile]:
+            async with self._changes.begin() as uow:
+                found = await file_store.unattached_before(uow.conn, cutoff, limit)
+                await file_store.remove(uow.conn, found)
+            return found
+
+        found = await self.delete_for_good(commit(), lambda found: found)
         return len(found)
 
     async def sweep_forever(self, every_seconds: float = 3600) -> None:

@@ -332,6 +332,8 @@ class MessageService:
         async with self._changes.begin() as uow:
             conn = uow.conn
             message = await self._message_for(conn, widget, user, message_id, staff_may=False)
+            if message.call is not None:  # the record says what happened: it stays so
+                raise Forbidden("A call's record cannot be edited.", field="message_id")
             room, member = await conn.run_sync(require_member, widget, message.room_id, user)
             author = (
                 await conn.run_sync(user_store.by_remote_ids, widget.imba_id, [user.remote_user_id])

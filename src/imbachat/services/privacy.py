@@ -2,15 +2,16 @@
 and their erasure.
 
 An erasure empties the person's messages a batch at a time, each batch its own
-short transaction (chat goes on between them); then, in one last transaction, it
-forgets the person: reactions, mentions of them, memberships and read marks, blocks
-either way, reports they made, their files, their profile. Their users row stays,
-emptied, as a tombstone: the messages' rows must keep an author (a room's ``seq``
-has no gaps), and other members' history shows "Deleted user" there. The row gives
-up the person's host id (it takes one of a range no host user has), so nothing here
-names them any more, and if they come back they are a new user. Webhook deliveries
-that carried their words or profile are redacted, and on SQLite nothing of theirs is
-left readable in the file (see :meth:`PrivacyService.scrub`).
+short transaction (chat goes on between them), and takes back their reactions the
+same way; then, in one last transaction, it forgets the person: reactions left,
+mentions of them, memberships and read marks, blocks either way, reports they
+made, their files, their profile. Their users row stays, emptied, as a tombstone:
+the messages' rows must keep an author (a room's ``seq`` has no gaps), and other
+members' history shows "Deleted user" there. The row gives up the person's host id
+(it takes one of a range no host user has), so nothing here names them any more,
+and if they come back they are a new user. Webhook deliveries that carried their
+words or profile are redacted, and on SQLite nothing of theirs is left readable in
+the file (see :func:`scrub`).
 
 Members online in the person's rooms are told with one ``user.erased`` event: the
 widget turns their messages into "deleted" and drops them from the members. One
@@ -35,6 +36,7 @@ from imbachat.domain import StoredFile, User, Widget
 from imbachat.errors import NotFound
 from imbachat.events import PinChanged, UserErased
 from imbachat.services.audit import AuditService
+from imbachat.services.calls import CallService
 from imbachat.services.export import Export
 from imbachat.services.files import FileService
 from imbachat.store import privacy as privacy_store
@@ -89,12 +91,14 @@ class PrivacyService:
         changes: Changes,
         files: FileService,
         audit: AuditService,
+        calls: CallService,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._db = db
         self._changes = changes
         self._files = files
         self._audit = audit
+        self._calls = calls
         self._clock = clock
 
     async def user(self, widget: Widget, remote_user_id: int) -> User:
@@ -134,21 +138,27 @@ class PrivacyService:
         user = await self.user(widget, remote_user_id)
         now = self._clock.now()
         emptied = files = 0
+        # First, so the other party hears the call is over and a record the person
+        # made is emptied with their messages; the rows of calls go in the last step.
+        await self._calls.end_calls_of(user.id)
         ids = await self._live_message_ids(user.id)
         for chunk in _chunks(ids, BATCH):
-            count, removed = await self._changes.run_write(partial(self._empty, ids=chunk, now=now))
+            count, removed = await self._files.delete_for_good(
+                self._changes.run_write(partial(self._empty, ids=chunk, now=now)),
+                lambda batch: batch[1],
+            )
             emptied, files = emptied + count, files + len(removed)
-            await self._files.forget_keys(removed)
             await asyncio.sleep(PAUSE_SECONDS)
-        count, forgotten = await self._changes.run_write(
-            lambda uow: self._forget(uow, user, now, emptied)
+        await self._remove_reactions(user.id)
+        count, forgotten = await self._files.delete_for_good(
+            self._changes.run_write(lambda uow: self._forget(uow, user, now, emptied)),
+            lambda last: last[1].files,
         )
         # After the last step: messages they sent until then queued deliveries too,
         # and from then on they are in no room to send any.
         redacted = await self._redact_deliveries(user, now)
         emptied += count
         files += len(forgotten.files)
-        await self._files.forget_keys(forgotten.files)
         erasure = Erasure(
             user_id=remote_user_id,
             member_id=user.id,
@@ -168,6 +178,17 @@ class PrivacyService:
             address,
         )
         return erasure
+
+    async def _remove_reactions(self, user_id: int) -> None:
+        """The user's reactions, the messages of :data:`BATCH` at a time (each such
+        message's summary is rebuilt: a reactive person's take long)."""
+        after: int | None = 0
+        while after is not None:
+            step = partial(
+                privacy_store.remove_reactions, user_id=user_id, after_id=after, limit=BATCH
+            )
+            after = await self._db.run_write(step)
+            await asyncio.sleep(PAUSE_SECONDS)
 
     async def _live_message_ids(self, user_id: int) -> list[int]:
         """Every message of the user not yet deleted (ids only: a long history costs
@@ -240,19 +261,25 @@ class PrivacyService:
         return redacted
 
     async def scrub(self) -> bool:
-        """Leave no readable copy of what was deleted. SQLite: its writers zero what
-        they delete (``store.db.zeroed_deletes``), but the search index (FTS5) only marks a
-        forgotten message deleted in a newer segment, keeping its words in the old
-        one until the two are merged: so the index is merged into one segment, a few
-        hundred pages per transaction, and the WAL is checkpointed and truncated.
-        PostgreSQL: the tables are vacuumed (see docs/operations.md)."""
-        try:
-            if self._db.is_sqlite:
-                for _ in range(MAX_MERGE_STEPS):
-                    if not await self._db.run_write(search_index.merge_step):
-                        break
-                    await asyncio.sleep(PAUSE_SECONDS)
-            return await self._db.compact(VACUUMED)
-        except Exception:
-            log.exception("compacting the database after an erasure failed")
-            return False
+        """Leave no readable copy of what the erasure deleted (see :func:`scrub`)."""
+        return await scrub(self._db, VACUUMED)
+
+
+async def scrub(db: Database, vacuumed: Sequence[str]) -> bool:
+    """Leave no readable copy of what was deleted. SQLite: its writers zero what
+    they delete (``store.db.zeroed_deletes``), but the search index (FTS5) only marks a
+    forgotten message deleted in a newer segment, keeping its words in the old
+    one until the two are merged: so the index is merged into one segment, a few
+    hundred pages per transaction, and the WAL is checkpointed and truncated.
+    PostgreSQL: the ``vacuumed`` tables are vacuumed (see docs/operations.md).
+    Returns whether that completed."""
+    try:
+        if db.is_sqlite:
+            for _ in range(MAX_MERGE_STEPS):
+                if not await db.run_write(search_index.merge_step):
+                    break
+                await asyncio.sleep(PAUSE_SECONDS)
+        return await db.compact(vacuumed)
+    except Exception:
+        log.exception("compacting the database after a deletion failed")
+        return False

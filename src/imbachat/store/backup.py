@@ -29,7 +29,6 @@ from typing import Any
 
 import aiosqlite
 import orjson
-from alembic.config import Config
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Text, column, insert, table, text
@@ -40,7 +39,7 @@ from sqlalchemy.pool import NullPool
 from imbachat import __version__
 from imbachat.errors import Invalid
 from imbachat.store.copy import CHUNK_ROWS, AfterChunk, CopyReport, Progress, copy_database
-from imbachat.store.db import MIGRATIONS_DIR, Database
+from imbachat.store.db import Database, alembic_config
 
 # What the backup is (BackupInfo), as key and value rows; in backup files only.
 _info = table("backup_info", column("key", Text), column("value", Text))
@@ -153,7 +152,8 @@ async def restore_backup(
     unfinished restore of the same backup, which resumes) unless ``replace``."""
     info = await read_backup_info(path)
     path = await asyncio.to_thread(path.resolve)
-    label = f"the backup {path} (taken {info.taken_at.strftime(_TIME)} UTC)"
+    # By its id: the same backup moved or copied elsewhere resumes its restore.
+    label = f"the backup {info.backup_id} (taken {info.taken_at.strftime(_TIME)} UTC)"
     async with _opened(path, info) as source:
         report = await copy_database(
             source,
@@ -211,7 +211,7 @@ def _read_info(path: Path) -> BackupInfo:
 async def _opened(path: Path, info: BackupInfo) -> AsyncIterator[AsyncEngine]:
     """The backup (at an absolute ``path``) to read from: the file itself, read-only,
     when its schema is this imbachat's; else a migrated temporary copy of it."""
-    scripts = ScriptDirectory.from_config(_alembic_config())
+    scripts = ScriptDirectory.from_config(alembic_config())
     try:
         scripts.get_revision(info.schema_revision)
     except CommandError:
@@ -241,9 +241,3 @@ async def _opened(path: Path, info: BackupInfo) -> AsyncIterator[AsyncEngine]:
             yield db.engine
         finally:
             await db.close()
-
-
-def _alembic_config() -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return config

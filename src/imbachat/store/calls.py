@@ -12,9 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from imbachat.domain import Call
+from imbachat.errors import Conflict
 from imbachat.states import CallKind, CallOutcome, CallState
 from imbachat.store.schema import call_parties, calls, users
 
@@ -90,7 +92,11 @@ async def join(
 ) -> None:
     """The user is in the call (the primary key refuses a second call of theirs)."""
     values = {"user_id": user_id, "call_id": call_id, "socket": socket, "seen_at": now}
-    await conn.execute(insert(call_parties), values)
+    try:
+        await conn.execute(insert(call_parties), values)
+    except IntegrityError:
+        # Another node put them in a call since the service looked.
+        raise Conflict("One of you is in another call: try again.", field="room_id") from None
 
 
 async def answer(conn: AsyncConnection, call_id: int, now: datetime) -> bool:
@@ -114,18 +120,28 @@ async def set_socket(
     return (await conn.execute(statement)).rowcount == 1
 
 
-async def end(conn: AsyncConnection, call_id: int, outcome: CallOutcome, now: datetime) -> bool:
-    """Any state but ended -> ended; its parties are free again. False when it had
-    ended already (another node ended it first)."""
+async def end(
+    conn: AsyncConnection, call_id: int, expected: CallState, outcome: CallOutcome, now: datetime
+) -> bool:
+    """``expected`` -> ended; its parties are free again. False when the call is no
+    longer in ``expected`` (answered or ended meanwhile): the outcome was chosen for
+    that state, so the caller reads the call again and decides again."""
     statement = (
         update(calls)
-        .where(calls.c.id == call_id, calls.c.state != CallState.ENDED)
+        .where(calls.c.id == call_id, calls.c.state == expected)
         .values(state=CallState.ENDED, outcome=outcome, ended_at=now)
     )
     if (await conn.execute(statement)).rowcount != 1:
         return False
     await conn.execute(delete(call_parties).where(call_parties.c.call_id == call_id))
     return True
+
+
+async def author_of(conn: AsyncConnection, user_id: int) -> tuple[str, bool]:
+    """The name and bot flag a call's record is written under."""
+    query = select(users.c.name, users.c.is_bot).where(users.c.id == user_id)
+    name, is_bot = (await conn.execute(query)).one()
+    return str(name), bool(is_bot)
 
 
 async def seen(conn: AsyncConnection, sockets: Sequence[str], now: datetime) -> None:

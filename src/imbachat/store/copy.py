@@ -7,14 +7,19 @@ metadata does not declare is derived and is rebuilt, not copied: SQLite's search
 index (its indexer starts over from the first message) and ``alembic_version``.
 
 The source is read in one read-only transaction (REPEATABLE READ on PostgreSQL, a
-WAL read transaction on SQLite): the copy is one consistent snapshot, taken while
-writers go on. Each table is read in pages by primary key (keyset, never OFFSET);
-each page is written to the target in a transaction of its own together with how
-far the copy got (``copy_progress``), so a copy that is interrupted (killed, the
-network gone) resumes after the last page that was written. At the end the row
-counts of both sides are compared, PostgreSQL's id sequences are moved past the
-copied ids, and the copy is marked complete; until then
-:meth:`Database.migrate` refuses the target (``store.copy_state``).
+WAL read transaction on SQLite): a copy that runs through is one consistent
+snapshot, taken while writers go on. Each table is read in pages by primary key
+(keyset, never OFFSET); each page is written to the target in a transaction of its
+own together with how far the copy got (``copy_progress``), so a copy that is
+interrupted (killed, the network gone) resumes after the last page that was
+written. A resumed copy reads a new snapshot, so it is exact only if the source
+did not change between the runs (the server stopped): what it can tell, it
+refuses (:class:`SourceChanged`): a table copied already whose fingerprint (rows,
+highest key, latest ``updated_at``, ``edited_at`` or ``deleted_at``) differs from
+the first run's, a row that no longer fits, or row counts that differ at the end.
+At the end PostgreSQL's id sequences are moved past the copied ids, and the copy
+is marked complete; until then :meth:`Database.migrate` refuses the target
+(``store.copy_state``).
 
 Values are read and written as the columns store them (a JSON column's text, an
 enum's value), so every row arrives exactly as it left.
@@ -49,6 +54,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -86,6 +92,16 @@ class OtherSource(Conflict):
 
 class CountsDiffer(Conflict):
     """After the copy, some table has a different number of rows on each side."""
+
+
+class SourceChanged(Conflict):
+    """The source changed between two runs of one copy."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"The source changed since the copy started ({what}): stop the server on the"
+            " source, then copy into a new, empty database."
+        )
 
 
 class Progress(Protocol):
@@ -141,11 +157,17 @@ async def copy_database(
         snapshot_at = utcnow()
         if not complete:
             done = await _progress_rows(target)
-            for t in tables:
-                state, last_key, copied = done[t.name]
-                if state == CopyState.COPYING:
-                    copy = _TableCopy(t, reader, target, chunk_rows, progress, after_chunk)
-                    await copy.run(last_key, copied)
+            await _check_fingerprints(reader, target, tables, done)
+            try:
+                for t in tables:
+                    state, last_key, copied, _ = done[t.name]
+                    if state == CopyState.COPYING:
+                        copy = _TableCopy(t, reader, target, chunk_rows, progress, after_chunk)
+                        await copy.run(last_key, copied)
+            except IntegrityError as exc:
+                if not resumed:
+                    raise
+                raise SourceChanged(f"a row no longer fits the rows copied: {exc.orig}") from None
         source_counts = [await _count(reader, t) for t in tables]
     async with target.read() as conn:
         target_counts = [await _count(conn, t) for t in tables]
@@ -220,7 +242,9 @@ def _start(conn: Connection, tables: Sequence[Table], source_label: str) -> None
         )  # fmt: skip
 
 
-async def _progress_rows(target: Database) -> dict[str, tuple[CopyState, Any, int]]:
+async def _progress_rows(
+    target: Database,
+) -> dict[str, tuple[CopyState, Any, int, str | None]]:
     async with target.read() as conn:
         rows = await conn.execute(select(copy_progress))
         return {
@@ -228,9 +252,60 @@ async def _progress_rows(target: Database) -> dict[str, tuple[CopyState, Any, in
                 row.state,
                 None if row.last_key is None else orjson.loads(row.last_key),
                 row.rows_copied,
+                row.fingerprint,
             )
             for row in rows
         }
+
+
+_CHANGE_COLUMNS = ("updated_at", "edited_at", "deleted_at")
+
+
+async def _fingerprint(reader: AsyncConnection, t: Table) -> str:
+    """The table as this snapshot has it, in a few numbers: its rows, its highest
+    key, its latest change (where its rows say when they changed)."""
+    measured = list(t.primary_key.columns) + [t.c[name] for name in _CHANGE_COLUMNS if name in t.c]
+    values = (
+        await reader.execute(
+            select(
+                func.count(), *[func.max(type_coerce(c, _raw(c.type))) for c in measured]
+            ).select_from(t)
+        )
+    ).one()
+    return orjson.dumps(
+        dict(zip(["rows", *[str(c.name) for c in measured]], values, strict=True)), default=str
+    ).decode()
+
+
+async def _check_fingerprints(
+    reader: AsyncConnection,
+    target: Database,
+    tables: Sequence[Table],
+    done: dict[str, tuple[CopyState, Any, int, str | None]],
+) -> None:
+    """Record each table's fingerprint at the copy's first run; on a resumed run,
+    refuse to go on if a table copied already changed in the source since."""
+    first: dict[str, str] = {}
+    changed: list[str] = []
+    for t in tables:
+        state, _, _, recorded = done[t.name]
+        if recorded is None:
+            first[t.name] = await _fingerprint(reader, t)
+        elif state == CopyState.COPIED and await _fingerprint(reader, t) != recorded:
+            changed.append(t.name)
+    if changed:
+        raise SourceChanged(f"tables copied already have changed: {', '.join(changed)}")
+    if first:
+
+        def record(conn: Connection) -> None:
+            for name, fingerprint in first.items():
+                conn.execute(
+                    update(copy_progress)
+                    .where(copy_progress.c.table_name == name)
+                    .values(fingerprint=fingerprint)
+                )
+
+        await target.run_write(record)
 
 
 @asynccontextmanager

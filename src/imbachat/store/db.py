@@ -34,6 +34,8 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -186,6 +188,13 @@ class Database:
             if problem is not None:
                 raise problem
 
+    async def revision(self) -> str | None:
+        """The schema revision the database is at (None: no imbachat schema yet)."""
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(
+                lambda sync: MigrationContext.configure(sync).get_current_revision()
+            )
+
     async def compact(self, tables: Sequence[str]) -> bool:
         """After content was deleted for good, leave no old copy of it readable. On
         SQLite (erasures zero what they delete: :func:`zeroed_deletes`) the WAL is
@@ -222,9 +231,21 @@ class Database:
             self._read_engine.dispose()
 
 
-def _upgrade_to_head(connection: Connection) -> None:
+def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def head_revision() -> str:
+    """The newest schema revision this imbachat knows."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def _upgrade_to_head(connection: Connection) -> None:
+    config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
 

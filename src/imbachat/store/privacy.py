@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy import bindparam, case, delete, or_, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
 from imbachat.domain import StoredFile, erased_remote_id
@@ -21,9 +21,12 @@ from imbachat.render import ERASED_NAME
 from imbachat.states import EmailChoice, MemberState, ReportOutcome, ReportStatus
 from imbachat.store.db import zeroed_deletes
 from imbachat.store.reactions import summarize_now
+from imbachat.store.rooms import unpin_messages
 from imbachat.store.schema import (
     away_marks,
     blocks,
+    call_parties,
+    calls,
     files,
     members,
     mentions,
@@ -63,8 +66,23 @@ def messages_by_ids(conn: Connection, *, ids: Sequence[int]) -> list[RowMapping]
 
 
 def rows_of(conn: Connection, user_id: int, kind: str) -> list[RowMapping]:
-    """The user's reactions, mentions, blocks (with the blocked host ids), reports
-    or files: small rows, a few per message at most."""
+    """The user's reactions, mentions, blocks (with the blocked host ids), reports,
+    files or calls (with the other party's host id): small rows, a few per message
+    at most."""
+    if kind == "calls":
+        other = users.alias("other_party")
+        other_id = case((calls.c.caller_id == user_id, calls.c.callee_id), else_=calls.c.caller_id)
+        query = (
+            select(
+                calls,
+                case((calls.c.caller_id == user_id, "caller"), else_="callee").label("role"),
+                other.c.remote_user_id.label("other_remote_user_id"),
+            )
+            .join(other, other.c.id == other_id)
+            .where(or_(calls.c.caller_id == user_id, calls.c.callee_id == user_id))
+            .order_by(calls.c.id)
+        )
+        return list(conn.execute(query).mappings())
     if kind == "blocks":
         query = (
             select(blocks, users.c.remote_user_id.label("blocked_remote_user_id"))
@@ -125,18 +143,13 @@ def empty_messages(conn: Connection, ids: Sequence[int], now: datetime) -> Empti
             status=ReportStatus.RESOLVED, outcome=ReportOutcome.MESSAGE_DELETED, resolved_at=now
         )
     )
-    unpinned = conn.execute(
-        update(rooms)
-        .where(rooms.c.pinned_message_id.in_(ids))
-        .values(pinned_message_id=None)
-        .returning(rooms.c.imba_id, rooms.c.id)
-    ).all()
+    unpinned = unpin_messages(conn, ids)
     conn.execute(
         update(messages)
         .where(messages.c.id.in_(ids))
         .values(body="", deleted_at=now, attachments=None, reactions=None, mentions=None)
     )
-    return Emptied(found, [(row.imba_id, row.id) for row in unpinned])
+    return Emptied(found, unpinned)
 
 
 def remove_files(conn: Connection, which: Any) -> list[StoredFile]:
@@ -261,6 +274,32 @@ def _rename_rooms_named_after(conn: Connection, user_id: int, room_ids: list[int
         conn.execute(update(rooms).where(rooms.c.id == room_id).values(pipe=renamed))
 
 
+def remove_reactions(conn: Connection, user_id: int, after_id: int, limit: int) -> int | None:
+    """The user's reactions to the next ``limit`` messages they reacted to (by id,
+    after ``after_id``) removed, those messages' summaries rebuilt; returns the last
+    message id done, None when no reaction of theirs was left past ``after_id``."""
+    reacted = list(
+        conn.scalars(
+            select(reactions.c.message_id)
+            .where(reactions.c.user_id == user_id, reactions.c.message_id > after_id)
+            .group_by(reactions.c.message_id)
+            .order_by(reactions.c.message_id)
+            .limit(limit)
+        )
+    )
+    if not reacted:
+        return None
+    with zeroed_deletes(conn):
+        conn.execute(
+            delete(reactions).where(
+                reactions.c.user_id == user_id, reactions.c.message_id.in_(reacted)
+            )
+        )
+        for message_id in reacted:
+            summarize_now(conn, message_id)
+    return int(reacted[-1])
+
+
 @dataclass(frozen=True, slots=True)
 class Forgotten:
     room_ids: tuple[int, ...]  # the rooms they were a member of
@@ -269,7 +308,8 @@ class Forgotten:
 
 def forget_person(conn: Connection, user_id: int, now: datetime) -> Forgotten:
     """Everything of the user's but their emptied messages' rows: reactions (the
-    messages' summaries rebuilt), mentions of them, memberships and read marks (each
+    messages' summaries rebuilt; most went before, a batch at a time, by
+    :func:`remove_reactions`), mentions of them, memberships and read marks (each
     room's member count follows), blocks either way, reports they made, their away
     mark, files; the profile is emptied and the host id given up (the row stays so
     history still has an author: it shows as a deleted user)."""
@@ -298,6 +338,12 @@ def forget_person(conn: Connection, user_id: int, now: datetime) -> Forgotten:
     )
     conn.execute(delete(reports).where(reports.c.reporter_id == user_id))
     conn.execute(delete(away_marks).where(away_marks.c.user_id == user_id))
+    # Their calls (ended first by the service; one placed since ends here, unheard).
+    party = or_(calls.c.caller_id == user_id, calls.c.callee_id == user_id)
+    conn.execute(
+        delete(call_parties).where(call_parties.c.call_id.in_(select(calls.c.id).where(party)))
+    )
+    conn.execute(delete(calls).where(party))
     found = remove_files(conn, files.c.uploader_id == user_id)
     conn.execute(
         update(users)

@@ -7,20 +7,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
 from imbachat.domain import StoredFile
-from imbachat.states import DeliveryStatus
+from imbachat.states import CallState, DeliveryStatus
+from imbachat.store.db import zeroed_deletes
 from imbachat.store.privacy import remove_files
+from imbachat.store.rooms import unpin_messages
 from imbachat.store.schema import (
+    calls,
     files,
     mentions,
     messages,
     reactions,
     reports,
-    rooms,
     webhook_deliveries,
+    webhooks,
     widgets,
 )
 
@@ -65,32 +68,55 @@ def delete_messages(conn: Connection, ids: Sequence[int]) -> Deleted:
     conn.execute(delete(reactions).where(reactions.c.message_id.in_(ids)))
     conn.execute(delete(mentions).where(mentions.c.message_id.in_(ids)))
     conn.execute(delete(reports).where(reports.c.message_id.in_(ids)))
-    unpinned = conn.execute(
-        update(rooms)
-        .where(rooms.c.pinned_message_id.in_(ids))
-        .values(pinned_message_id=None)
-        .returning(rooms.c.imba_id, rooms.c.id)
-    ).all()
+    unpinned = unpin_messages(conn, ids)
     count = conn.execute(delete(messages).where(messages.c.id.in_(ids))).rowcount
-    return Deleted(int(count), found, [(row.imba_id, row.id) for row in unpinned])
+    return Deleted(int(count), found, unpinned)
 
 
-def delete_old_deliveries(conn: Connection, *, imba_id: int, cutoff: datetime, limit: int) -> int:
-    """Delivered or failed webhook deliveries older than ``cutoff`` (their bodies hold
-    the messages' text): up to ``limit`` of them. Pending ones stay to be sent."""
+def webhooks_of(conn: Connection, imba_id: int) -> list[int]:
+    """Ids of the widget's webhooks, active or not (their deliveries stay logged)."""
+    return list(conn.scalars(select(webhooks.c.id).where(webhooks.c.imba_id == imba_id)))
+
+
+def delete_old_deliveries(
+    conn: Connection, *, webhook_id: int, cutoff: datetime, after_id: int, limit: int
+) -> tuple[int, int | None]:
+    """One step through a webhook's deliveries, the oldest first: of the next
+    ``limit`` after ``after_id`` (by id, which grows with time: the index on
+    ``(webhook_id, id)`` bounds the step, however long the log), those delivered or
+    failed before ``cutoff`` are deleted (their bodies hold the messages' text);
+    pending ones stay to be sent. Returns how many were deleted and the id to go on
+    after, None once past the cutoff."""
     done = (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED)
+    log = webhook_deliveries.c
+    rows = conn.execute(
+        select(log.id, log.status, log.created_at)
+        .where(log.webhook_id == webhook_id, log.id > after_id)
+        .order_by(log.id)
+        .limit(limit)
+    ).all()
+    due = [row.id for row in rows if row.created_at < cutoff and row.status in done]
+    if due:
+        with zeroed_deletes(conn):
+            conn.execute(delete(webhook_deliveries).where(log.id.in_(due)))
+    past = len(rows) < limit or rows[-1].created_at >= cutoff
+    return len(due), None if past else int(rows[-1].id)
+
+
+def delete_old_calls(conn: Connection, *, imba_id: int, cutoff: datetime, limit: int) -> int:
+    """The widget's calls that ended before ``cutoff`` (who called whom, and when):
+    up to ``limit`` of them. Their records in the dialogs are messages, and go as
+    messages do; a call going on keeps its row."""
     oldest = (
-        select(webhook_deliveries.c.id)
+        select(calls.c.id)
         .where(
-            webhook_deliveries.c.status.in_(done),
-            webhook_deliveries.c.next_attempt_at < cutoff,
-            webhook_deliveries.c.imba_id == imba_id,
-            webhook_deliveries.c.created_at < cutoff,
+            calls.c.imba_id == imba_id,
+            calls.c.state == CallState.ENDED,
+            calls.c.ended_at < cutoff,
         )
         .limit(limit)
     )
     ids = list(conn.scalars(oldest))
     if not ids:
         return 0
-    result = conn.execute(delete(webhook_deliveries).where(webhook_deliveries.c.id.in_(ids)))
-    return int(result.rowcount)
+    return int(conn.execute(delete(calls).where(calls.c.id.in_(ids))).rowcount)

@@ -337,6 +337,18 @@ async def unpin_message(conn: AsyncConnection, room_id: int, message_id: int) ->
     return result.rowcount > 0
 
 
+def unpin_messages(conn: Connection, message_ids: Sequence[int]) -> list[tuple[int, int]]:
+    """Unpin these messages wherever they are pinned (they are going away); returns
+    the (imba_id, room_id) of each room that had one pinned."""
+    unpinned = conn.execute(
+        update(rooms)
+        .where(rooms.c.pinned_message_id.in_(message_ids))
+        .values(pinned_message_id=None)
+        .returning(rooms.c.imba_id, rooms.c.id)
+    ).all()
+    return [(row.imba_id, row.id) for row in unpinned]
+
+
 async def public(conn: AsyncConnection, imba_id: int, limit: int) -> list[Room]:
     """Open public conferences of the widget, most recently active first."""
     query = (

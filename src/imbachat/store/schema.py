@@ -555,5 +555,8 @@ copy_progress = Table(
     Column("state", StrState(CopyState), nullable=False),
     Column("last_key", Text),
     Column("rows_copied", BigInteger, nullable=False),
+    # The table in the source as the copy began (rows, highest key, latest change):
+    # a resumed copy checks that the tables it copied already did not change since.
+    Column("fingerprint", Text),
     Column("updated_at", DateTime, nullable=False),
 )

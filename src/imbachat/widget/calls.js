@@ -122,11 +122,23 @@
         if (!call.pc && call.ice && call.stream) {
           this.callPeer();
           if (!call.incoming) { this.offer(false); }
-        } else if (call.pc && frame.change === "resumed" && !call.incoming) {
-          this.offer(true);   // signals may have been lost meanwhile: new ICE, new offer
+        } else if (call.pc && frame.change === "resumed" && !call.incoming && !frame.ice_servers) {
+          // Signals may have been lost meanwhile: new ICE, new offer. Once: a caller
+          // back on a new socket also gets the answer to its call_resume (with the
+          // ICE servers), which is not a second reason to restart.
+          this.offer(true);
         }
       }
       this.callRender();
+    };
+
+    /* A refused invite or answer (busy, blocked, too many calls…): the call is over
+       here too, and the camera and microphone are let go. */
+    var onError = Chat.prototype.on_error;
+    Chat.prototype.on_error = function (frame) {
+      var call = this.call;
+      if (call && ((frame.ref === "call_invite" && !call.incoming && !call.id) || (frame.ref === "call_accept" && call.incoming))) { this.endCall(); }
+      return onError.apply(this, arguments);
     };
 
     Chat.prototype.on_call_signal = function (frame) {
@@ -199,6 +211,8 @@
       };
       var queued = call.queue.splice(0);
       queued.forEach(function (signal) { self.takeSignal(signal); });
+      // Browsers that never connect (no route, a TURN server missing) give up in time.
+      call.connecting = setTimeout(function () { if (self.call === call && !call.since) { self.hangUp("failed"); } }, 30000);
     };
 
     /* A call for the user: every tab of theirs rings until one answers. */
@@ -261,6 +275,7 @@
       this.stopRinging();
       clearInterval(call.timer);
       clearTimeout(call.failing);
+      clearTimeout(call.connecting);
       [call.stream, call.screen].forEach(function (stream) { if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); } });
       if (call.pc) { call.pc.close(); }
       var hadFocus = call.box && call.box.contains(this.host.shadowRoot.activeElement);
@@ -323,7 +338,8 @@
         h("div", { class: "ic-call-videos" }, [
           h("video", { class: "ic-call-remote", autoplay: true, playsinline: true }),
           h("video", { class: "ic-call-local", autoplay: true, playsinline: true, muted: true })]),
-        h("div", { class: "ic-call-info" }, [h("strong", { class: "ic-call-peer", text: call.peer }), h("span", { class: "ic-call-status", role: "status" })]),
+        h("div", { class: "ic-call-info" }, [h("strong", { class: "ic-call-peer", text: call.peer }), h("span", { class: "ic-call-status", role: "status" }),
+          h("span", { class: "ic-call-timer" })]),   // not in the live region: it would be read out every second
         h("div", { class: "ic-call-buttons ic-call-ringing" }, [
           h("button", { class: "ic-btn ic-call-accept", type: "button", text: this.t("callAccept"), onclick: function () { self.acceptCall(); } }),
           h("button", { class: "ic-btn ic-call-decline", type: "button", text: this.t("callDecline"), onclick: function () { self.declineCall(); } })]),
@@ -352,10 +368,11 @@
       box.setAttribute("data-state", pc ? pc.connectionState : call.state);
       box.querySelector(".ic-call-ringing").classList.toggle("ic-hidden", !ringing);
       box.querySelector(".ic-call-controls").classList.toggle("ic-hidden", ringing);
-      var status = ringing ? this.t("callIncoming") : call.since ? duration((Date.now() - call.since) / 1000)
+      var status = ringing ? this.t("callIncoming") : call.since ? this.t("callConnected")
         : call.state === "calling" ? this.t("callCalling") : this.t("callConnecting");
       var shown = box.querySelector(".ic-call-status");
       if (shown.textContent !== status) { shown.textContent = status; }
+      box.querySelector(".ic-call-timer").textContent = call.since ? duration((Date.now() - call.since) / 1000) : "";
       if (call.stream && !call.screen) { this.showLocal(call.stream); }
       [["ic-call-mic", call.muted], ["ic-call-cam", call.cameraOff], ["ic-call-share", !!call.screen]].forEach(function (pair) {
         var node = box.querySelector("." + pair[0]);

@@ -127,7 +127,7 @@
       this.popup(anchor, this.t("actions"), [
         this.canWrite(room) ? this.reactionItems(room, m, anchor) : null,
         this.canWrite(room) ? this.menuItem(this.t("reply"), function () { self.startReply(m); }) : null,
-        own ? this.menuItem(this.t("edit"), function () { self.startEdit(m); }) : null,
+        own && !m.call ? this.menuItem(this.t("edit"), function () { self.startEdit(m); }) : null,   // a call's record stays as it is
         own || staff(room) ? this.menuItem(this.t("del"), function () { self.remove(m); }) : null,
         own ? null : this.menuItem(this.t("report"), function () { self.report(m); }),
         room.type === lib.ROOM_TYPE.conference && room.role === "admin" ? this.menuItem(this.t(pinned ? "unpin" : "pin"), function () {

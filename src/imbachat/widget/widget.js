@@ -1457,7 +1457,7 @@
     var meta = this.clock(m.time) + (m.edited_at && !deleted ? " · " + this.t("edited") : "") + (own && !deleted ? (m.seq <= readUpTo ? " ✓✓" : " ✓") : "");
     var actions = deleted ? null : h("div", { class: "ic-actions" }, [
       h("button", { type: "button", text: this.t("reply"), onclick: function () { self.startReply(m); } }),
-      own ? h("button", { type: "button", text: this.t("edit"), onclick: function () { self.startEdit(m); } }) : null,
+      own && !m.call ? h("button", { type: "button", text: this.t("edit"), onclick: function () { self.startEdit(m); } }) : null,
       own ? h("button", { type: "button", text: this.t("del"), onclick: function () { self.remove(m); } }) : null,
       // A reaction, and the other actions (report, pin…): menus of everyday.js; a long press opens the menu too.
       this.canWrite(room) ? h("button", { class: "ic-add", type: "button", text: "☺+", "aria-label": this.t("addReaction"), title: this.t("addReaction"), onclick: function () { self.pickReaction(room, m, this); } }) : null,

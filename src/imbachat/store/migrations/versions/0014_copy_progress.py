@@ -21,6 +21,7 @@ def upgrade() -> None:
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("last_key", sa.Text()),
         sa.Column("rows_copied", sa.BigInteger(), nullable=False),
+        sa.Column("fingerprint", sa.Text()),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("table_name", name="pk_copy_progress"),
     )
