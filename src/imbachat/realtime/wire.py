@@ -23,6 +23,7 @@ from websockets.protocol import State
 from imbachat.realtime.protocol import CLOSE_GOING_AWAY, GOING_AWAY_REASON
 
 _TEXT_FIN = 0x81  # FIN bit and the text opcode
+SHUTDOWN_CLOSE_SECONDS = 1.0  # how long a stopping server waits for close echoes
 _SCOPE_KEY = "imbachat.ws_protocol"
 _last: tuple[str | None, bytes] = (None, b"")  # a fan-out writes one text to many sockets
 
@@ -145,7 +146,12 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         self.conn.send_close(CLOSE_GOING_AWAY, GOING_AWAY_REASON)
         self.transport.write(b"".join(self.conn.data_to_send()))
         self.close_sent = True
-        self.transport.close()
+        # Not closed at once: frames the client sent meanwhile would sit unread in the
+        # kernel, which then resets the connection instead of closing it, and the
+        # close frame could be lost with it (the client sees 1006, not 1001). Reading
+        # on, the client's echo of the close ends the connection (uvicorn's
+        # handle_close); a client that never echoes is dropped after a second.
+        self.close_timer = self.loop.call_later(SHUTDOWN_CLOSE_SECONDS, self.transport.close)
 
     def start_keepalive(self) -> None:
         """Called once the handshake's answer is sent: the request and response it
