@@ -75,8 +75,10 @@ class Connection:
         self._max_bytes = max_queue_bytes
         self._out: deque[str] = deque()
         self._queued = 0  # bytes of the frames in _out
-        self._wake = asyncio.Event()
-        self._space = asyncio.Event()
+        # Made when first needed, as the writer task is: an Event is about 700 bytes
+        # (its deque of waiters), and most sockets never wait on either.
+        self._wake: asyncio.Event | None = None
+        self._space: asyncio.Event | None = None
         self._window: dict[int, list[int]] = {}
         self._held: dict[int, list[tuple[int, str | None]]] = {}
         self._writer: asyncio.Task[None] | None = None  # started when first needed
@@ -102,12 +104,19 @@ class Connection:
         elif self._out:
             self._send_soon()
 
+    def _made_space(self) -> None:
+        """The queue shrank (or the socket closes): whoever waits in drained() goes on."""
+        if self._space is not None:
+            self._space.set()
+
     def _wake_writer(self) -> None:
         """Have the writer task send the queue: always through ASGI, else only while
         the peer pushes back. It starts when first needed, so an idle socket holds
         no task (a task, its coroutine and the future it waits on: about 1 KB)."""
+        if self._wake is None:
+            self._wake = asyncio.Event()
         if self._writer is None:
-            self._writer = asyncio.create_task(self._drain(), name=f"ws-writer-{self.id}")
+            self._writer = asyncio.create_task(self._drain(self._wake), name=f"ws-writer-{self.id}")
         self._wake.set()
 
     @property
@@ -142,6 +151,8 @@ class Connection:
     async def drained(self) -> None:
         """Wait until the queue is below half its limits (or the socket closes)."""
         while self._half_full and not self.closing:
+            if self._space is None:
+                self._space = asyncio.Event()
             self._space.clear()
             await self._space.wait()
 
@@ -171,21 +182,21 @@ class Connection:
         except Exception as exc:  # the peer went away; the reader sees it too
             log.debug("connection %s write failed: %r", self.id, exc)
             self.closing = True
-            self._space.set()
+            self._made_space()
             return
         if written:
             metrics.LIVE.frames_out += len(self._out)
             self._out.clear()
             self._queued = 0
-            self._space.set()
+            self._made_space()
         else:
             self._wake_writer()
 
-    async def _drain(self) -> None:
+    async def _drain(self, wake: asyncio.Event) -> None:
         try:
             while True:
-                await self._wake.wait()
-                self._wake.clear()
+                await wake.wait()
+                wake.clear()
                 while self._out:
                     if self._direct is not None and self._direct.open:
                         texts = list(self._out)
@@ -203,11 +214,11 @@ class Connection:
                         await self.ws.send_text(text)
                         metrics.LIVE.frames_out += 1
                     if not self._half_full:
-                        self._space.set()
+                        self._made_space()
         except Exception as exc:  # the peer went away mid-send; the reader sees it too
             log.debug("connection %s writer stopped: %r", self.id, exc)
             self.closing = True
-            self._space.set()
+            self._made_space()
 
     def close_soon(self, code: int, reason: str) -> None:
         """Close from anywhere (also from inside fan-out) without waiting."""
@@ -217,7 +228,7 @@ class Connection:
         self.close_code = code
         self._out.clear()
         self._queued = 0
-        self._space.set()
+        self._made_space()
         self._closer = asyncio.get_running_loop().create_task(self._close(code, reason))
 
     async def _close(self, code: int, reason: str) -> None:
