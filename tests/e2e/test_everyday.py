@@ -117,6 +117,7 @@ def test_the_message_menu_works_by_keyboard_and_a_long_press(
     open_room(alice, room)
     shadow = "document.querySelector('[data-imbachat]').shadowRoot"
 
+    alice.bring_to_front()  # the window focus, for the keyboard (see the report test)
     alice.locator(".ic-messages").focus()
     alice.keyboard.press("ArrowUp")
     expect(message(alice, "Chapter five tonight")).to_be_focused()
@@ -314,6 +315,9 @@ def test_a_report_reaches_the_rooms_admin_who_deletes_the_message(
     report.get_by_role("button", name="Send the report").click()
     expect(report).to_have_count(0)
     expect(alice.locator(".ic-toast")).to_have_text("Thank you: the moderators will look at it.")
+    # (Alice's window in front: another page of the one browser may hold the
+    # window focus, and a focused element would then read "inactive".)
+    alice.bring_to_front()
     expect(spam).to_be_focused()  # focus back on the message
 
     # Carol's open reports view gets it live.
