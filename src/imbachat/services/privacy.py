@@ -51,7 +51,7 @@ BATCH = 500  # messages emptied per transaction
 DELIVERIES_PAGE = 200  # webhook deliveries read per redaction step
 PAUSE_SECONDS = 0.01  # between batches: other writers take their turn
 MAX_MERGE_STEPS = 10_000
-VACUUMED = ("messages", "reactions", "reports", "users", "files", "webhook_deliveries")
+VACUUMED = ("messages", "reactions", "reports", "users", "files", "webhook_deliveries", "calls")
 
 
 @dataclass(frozen=True, slots=True)
