@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -45,7 +46,7 @@ from imbachat.realtime.calls import CallKeeper
 from imbachat.realtime.gateway import Gateway
 from imbachat.realtime.hub import Hub
 from imbachat.realtime.presence import MemoryPresence, OnlineStatus, Presence, RedisPresence
-from imbachat.realtime.wire import FindProtocol
+from imbachat.realtime.sockets import GATEWAY_STATE_KEY
 from imbachat.services import build_services, close_services
 from imbachat.services.away import AwayNotifier
 from imbachat.services.retention import RetentionWorker
@@ -70,7 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         db = Database(settings.database_url)
         await db.migrate()
         bus, presence = await _connect_bus(settings)
@@ -89,7 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if isinstance(bus, RedisBus):
             bus.on_reconnect(hub.resync)
         app.state.services = services
-        app.state.gateway = Gateway(services, hub, settings)
+        app.state.gateway = chat_gateway = Gateway(services, hub, settings)
         sweeper = asyncio.create_task(services.files.sweep_forever(), name="file-sweeper")
         indexer = asyncio.create_task(services.search.index.run_forever(), name="search-indexer")
         away = AwayNotifier(
@@ -115,7 +116,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             name="retention",
         )
         try:
-            yield
+            # In the lifespan's state, the server's socket layer finds the gateway.
+            yield {GATEWAY_STATE_KEY: chat_gateway}
         finally:
             sweeper.cancel()
             indexer.cancel()
@@ -150,8 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         upload_bytes=settings.max_upload_bytes,
     )
     app.add_middleware(NoSniff)
-    app.add_middleware(AccessLog)  # inside FindProtocol: it wraps send
-    app.add_middleware(FindProtocol)
+    app.add_middleware(AccessLog)
     app.add_middleware(metrics.RequestMetrics)
     _map_errors(app)
     app.include_router(health.router)

@@ -156,11 +156,45 @@ def configure_logging(log_format: str, level: str) -> None:
 def _request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", []):
         if name == b"x-request-id":
-            text = bytes(value).decode("latin-1")
-            if _SAFE_REQUEST_ID.fullmatch(text):
-                return text
-            break
+            return request_id_from(bytes(value).decode("latin-1"))
+    return request_id_from(None)
+
+
+def request_id_from(header: str | None) -> str:
+    """The request's ``X-Request-Id`` when it is a safe one, else a new id."""
+    if header is not None and _SAFE_REQUEST_ID.fullmatch(header):
+        return header
     return secrets.token_hex(8)
+
+
+def socket_opened(route: str | None, imba_id: str | None, request_id: str) -> None:
+    """The access log's line for a WebSocket accepted."""
+    info = {"request_id": request_id, "route": route, "imba_id": imba_id}
+    ACCESS.info("socket open %s imba_id=%s request_id=%s", route, imba_id, request_id, extra=info)
+
+
+def socket_closed(
+    route: str | None, imba_id: str | None, request_id: str, close_code: int | None, started: float
+) -> None:
+    """The access log's line for a WebSocket gone, with its close code (``started``
+    is its ``time.perf_counter()`` when it was opened)."""
+    duration = round((time.perf_counter() - started) * 1000, 1)
+    info = {
+        "request_id": request_id,
+        "route": route,
+        "imba_id": imba_id,
+        "close_code": close_code,
+        "duration_ms": duration,
+    }
+    ACCESS.info(
+        "socket closed %s imba_id=%s code=%s %.1fms request_id=%s",
+        route,
+        imba_id,
+        close_code,
+        duration,
+        request_id,
+        extra=info,
+    )
 
 
 def _route_of(scope: Scope) -> tuple[str | None, str | None]:
@@ -232,22 +266,11 @@ class AccessLog:
         started = time.perf_counter()
         close_code: int | None = None
 
-        def fields(**more: Any) -> dict[str, Any]:
-            route, imba_id = _route_of(scope)
-            return {"request_id": rid, "route": route, "imba_id": imba_id, **more}
-
         async def watching_send(message: Message) -> None:
             nonlocal close_code
             kind = message["type"]
             if kind == "websocket.accept":
-                info = fields()
-                ACCESS.info(
-                    "socket open %s imba_id=%s request_id=%s",
-                    info["route"],
-                    info["imba_id"],
-                    rid,
-                    extra=info,
-                )
+                socket_opened(*_route_of(scope), rid)
             elif kind == "websocket.close" and close_code is None:
                 close_code = int(message.get("code", 1000))
             await send(message)
@@ -262,15 +285,5 @@ class AccessLog:
         try:
             await self.app(scope, watching_receive, watching_send)
         finally:
-            duration = round((time.perf_counter() - started) * 1000, 1)
-            info = fields(close_code=close_code, duration_ms=duration)
-            ACCESS.info(
-                "socket closed %s imba_id=%s code=%s %.1fms request_id=%s",
-                info["route"],
-                info["imba_id"],
-                close_code,
-                duration,
-                rid,
-                extra=info,
-            )
+            socket_closed(*_route_of(scope), rid, close_code, started)
             request_id_var.reset(token)

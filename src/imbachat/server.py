@@ -1,7 +1,7 @@
 """Running the ASGI app under uvicorn: one process, or several on one port.
 
 Stopping (SIGTERM or Ctrl-C): uvicorn stops accepting, closes every socket with
-1001 (:class:`~imbachat.realtime.wire.WebSocketProtocol`), lets HTTP requests in
+1001 (:mod:`imbachat.realtime.sockets`), lets HTTP requests in
 flight finish (up to ``shutdown_grace_seconds``), then the app's shutdown commits
 every send the writer took and lets webhook attempts in flight finish (see
 :mod:`imbachat.app`); the process then exits 0.
@@ -28,7 +28,7 @@ from uvicorn.supervisors.multiprocess import Multiprocess
 from imbachat.app import create_app
 from imbachat.config import Settings
 from imbachat.logs import configure_logging, guard_library_loggers
-from imbachat.realtime.wire import WebSocketProtocol
+from imbachat.realtime.sockets import ChatSocketProtocol
 from imbachat.store.db import Database
 
 # What each worker process of `serve --workers N` builds its app with.
@@ -44,9 +44,9 @@ def uvicorn_config(settings: Settings, **overrides: Any) -> uvicorn.Config:
 
 def _options(settings: Settings) -> dict[str, Any]:
     """WebSocket pings drop dead sockets, frames are bounded, and compression is off
-    (it costs memory and CPU per socket). The websockets sans-I/O protocol lets
-    fan-out write ready frames (realtime.wire). On shutdown, requests in flight get
-    the grace period before they are cancelled."""
+    (it costs memory and CPU per socket). The chat's socket path is served by our
+    own WebSocket layer (realtime.sockets), any other by uvicorn's. On shutdown,
+    requests in flight get the grace period before they are cancelled."""
     return {
         "host": settings.host,
         "port": settings.port,
@@ -54,7 +54,7 @@ def _options(settings: Settings) -> dict[str, Any]:
         "ws_ping_interval": settings.ws_ping_interval_seconds,
         "ws_ping_timeout": settings.ws_ping_timeout_seconds,
         "ws_max_size": settings.ws_max_frame_bytes,
-        "ws": WebSocketProtocol,
+        "ws": ChatSocketProtocol,
         "ws_per_message_deflate": False,
         "server_header": False,
         # Our own line per request (imbachat.logs) replaces uvicorn's access log, and

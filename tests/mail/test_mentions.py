@@ -69,6 +69,8 @@ def test_only_mentions_are_mailed_and_they_pass_a_muted_room(
     wait_until(lambda: box.messages, DELAY + 10, "the mention's e-mail")
     [mail] = box.messages
     assert "Ann: @Bo can you look?" in mail.get_body(("plain",)).get_content()
+    # The e-mail and the webhook go out side by side: either may land first.
+    wait_until(lambda: len(fake.events("message.unread")) > 1, 10, "the second notice")
     second = fake.events("message.unread")[1].body["data"]
     assert second["mention_count"] == 1
     assert [m["message"] for m in second["messages"]][-1] == "@Bo can you look?"

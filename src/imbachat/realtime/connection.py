@@ -3,8 +3,8 @@ per-room window of messages already delivered on it.
 
 Fan-out only appends pre-encoded text to queues (no await per recipient). Once
 per turn of the event loop, the :class:`Flusher` writes each socket's queue in
-one write straight to its transport (see :mod:`wire`); the socket's own writer
-task steps in only while the peer pushes back (or without a direct transport).
+one write straight to its transport (see :mod:`sockets`); the connection's own
+writer task steps in only while the peer pushes back (or through ASGI).
 A socket whose queue overflows is closed with CLOSE_TOO_SLOW instead of slowing
 anyone else; the client reconnects and resumes.
 
@@ -22,19 +22,50 @@ import contextlib
 import itertools
 import logging
 from collections import deque
-
-from starlette.websockets import WebSocket, WebSocketState
+from collections.abc import Sequence
+from typing import Protocol
 
 from imbachat import metrics
 from imbachat.domain import User, Widget
 from imbachat.realtime import protocol
-from imbachat.realtime.wire import DirectWriter, size_of
+from imbachat.realtime.wire import size_of
 
 log = logging.getLogger(__name__)
 _ids = itertools.count(1)
-# Closes for abuse: the peer is not read from again (see DirectWriter.cut_off). A
+# Closes for abuse: the peer is not read from again (see Socket.cut_off). A
 # socket closed as too slow is not one of them: it may be reading its backlog still.
 _CUT_OFF = {protocol.CLOSE_PROTOCOL, protocol.CLOSE_TOO_MANY}
+
+
+class Socket(Protocol):
+    """The WebSocket under a connection: :class:`~imbachat.realtime.sockets.ChatSocket`
+    (imbachat's own server layer) or ``AsgiSocket`` (any ASGI server)."""
+
+    writes_directly: bool  # write_now can succeed (else every frame is awaited)
+    client_host: str
+    query: dict[str, str]  # the handshake's query and Origin, until forget_request()
+    origin: str | None
+
+    @property
+    def open(self) -> bool: ...
+
+    def forget_request(self) -> None: ...
+
+    async def first_message(self, within_seconds: float) -> str | bytes: ...
+
+    def write_now(self, texts: Sequence[str]) -> bool:
+        """Write the frames at once if the socket takes them now, else False."""
+        ...
+
+    async def write(self, texts: Sequence[str]) -> None:
+        """Write the frames once the peer reads; ConnectionError if it closed."""
+        ...
+
+    async def close(self, code: int, reason: str) -> None: ...
+
+    def cut_off(self, after_seconds: float = 1.0) -> None:
+        """Read nothing more, and drop the connection soon (abusers)."""
+        ...
 
 
 class Flusher:
@@ -57,9 +88,40 @@ class Flusher:
 
 
 class Connection:
+    # Slots, not a dict: one of these lives as long as each socket.
+    __slots__ = (
+        "_closer",
+        "_flush_due",
+        "_flusher",
+        "_held",
+        "_max_bytes",
+        "_max_queue",
+        "_out",
+        "_queued",
+        "_space",
+        "_started",
+        "_wake",
+        "_window",
+        "_writer",
+        "_writing",
+        "bad_frames",
+        "close_code",
+        "closing",
+        "expires_at",
+        "frame_tokens",
+        "frames_refilled",
+        "id",
+        "rooms",
+        "sending",
+        "socket",
+        "typing_sent",
+        "user",
+        "widget",
+    )
+
     def __init__(
         self,
-        ws: WebSocket,
+        socket: Socket,
         widget: Widget,
         user: User,
         flusher: Flusher,
@@ -67,7 +129,7 @@ class Connection:
         max_queue_bytes: int = 4 * 1024 * 1024,
     ) -> None:
         self.id = next(_ids)
-        self.ws = ws
+        self.socket = socket
         self.widget = widget
         self.user = user
         self.rooms: set[int] = set()
@@ -86,20 +148,23 @@ class Connection:
         self._writing = False  # the writer task holds frames taken from the queue
         self._flusher = flusher
         self._flush_due = False
-        self._direct = DirectWriter.of(ws)
         self._closer: asyncio.Task[None] | None = None
         self.closing = False
         self.close_code: int | None = None
         self.typing_sent: dict[int, float] = {}
         self.expires_at = float("inf")  # the token's exp (unix seconds, leeway included)
         self.sending: set[asyncio.Task[None]] = set()  # sends awaiting their commit
+        # The frame budget's token bucket (see Gateway.frame): full at the first frame.
+        self.frame_tokens = float("inf")
+        self.frames_refilled = 0.0
+        self.bad_frames = 0
 
     # ---- outbound ----------------------------------------------------------
 
     def start(self) -> None:
         """Send what was queued before the socket was ready, and all that follows."""
         self._started = True
-        if self._direct is None:
+        if not self.socket.writes_directly:
             self._wake_writer()  # through ASGI, every frame goes by the writer task
         elif self._out:
             self._send_soon()
@@ -121,8 +186,8 @@ class Connection:
 
     @property
     def writes_directly(self) -> bool:
-        """Frames go straight to the transport (see :mod:`wire`), not through ASGI."""
-        return self._direct is not None
+        """Frames go straight to the transport (see :mod:`sockets`), not through ASGI."""
+        return self.socket.writes_directly
 
     def push(self, text: str) -> None:
         """Queue a frame; never waits. Overflow closes the socket as too slow."""
@@ -164,7 +229,7 @@ class Connection:
     def _send_soon(self) -> None:
         if not self._started:
             return  # start() sends it
-        if self._direct is None:
+        if not self.socket.writes_directly:
             self._wake_writer()
         elif not self._flush_due and not self._writing:
             self._flush_due = True
@@ -175,10 +240,10 @@ class Connection:
         """Write everything queued in one go if the transport takes it now; else the
         writer task waits until it does."""
         self._flush_due = False
-        if not self._out or self._writing or self.closing or self._direct is None:
+        if not self._out or self._writing or self.closing:
             return
         try:
-            written = self._direct.write_now(self._out)
+            written = self.socket.write_now(self._out)
         except Exception as exc:  # the peer went away; the reader sees it too
             log.debug("connection %s write failed: %r", self.id, exc)
             self.closing = True
@@ -198,21 +263,15 @@ class Connection:
                 await wake.wait()
                 wake.clear()
                 while self._out:
-                    if self._direct is not None and self._direct.open:
-                        texts = list(self._out)
-                        self._out.clear()
-                        self._queued = 0
-                        self._writing = True
-                        try:
-                            await self._direct.write(texts)
-                        finally:
-                            self._writing = False
-                        metrics.LIVE.frames_out += len(texts)
-                    else:
-                        text = self._out.popleft()
-                        self._queued -= size_of(text)
-                        await self.ws.send_text(text)
-                        metrics.LIVE.frames_out += 1
+                    texts = list(self._out)
+                    self._out.clear()
+                    self._queued = 0
+                    self._writing = True
+                    try:
+                        await self.socket.write(texts)
+                    finally:
+                        self._writing = False
+                    metrics.LIVE.frames_out += len(texts)
                     if not self._half_full:
                         self._made_space()
         except Exception as exc:  # the peer went away mid-send; the reader sees it too
@@ -235,10 +294,9 @@ class Connection:
         if self._writer is not None:
             self._writer.cancel()
         with contextlib.suppress(Exception):
-            if self.ws.application_state != WebSocketState.DISCONNECTED:
-                await asyncio.wait_for(self.ws.close(code, reason), timeout=5)
-        if code in _CUT_OFF and self._direct is not None:
-            self._direct.cut_off()
+            await self.socket.close(code, reason)
+        if code in _CUT_OFF:
+            self.socket.cut_off()
 
     async def stop(self) -> None:
         """Finish a close in progress and stop the writer."""

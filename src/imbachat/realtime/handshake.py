@@ -7,8 +7,6 @@ import asyncio
 import logging
 from typing import Any
 
-from starlette.websockets import WebSocket
-
 from imbachat import origins
 from imbachat.api.deps import path_imba_id
 from imbachat.auth.tokens import verify_user_token
@@ -16,7 +14,7 @@ from imbachat.config import Settings
 from imbachat.domain import User, Widget
 from imbachat.errors import ImbaError, NotFound
 from imbachat.realtime import frames, protocol
-from imbachat.realtime.connection import Connection, Flusher
+from imbachat.realtime.connection import Connection, Flusher, Socket
 from imbachat.realtime.hub import Hub
 from imbachat.realtime.replay import replay_rooms
 from imbachat.services import Services
@@ -46,18 +44,18 @@ class Handshake:
         self._welcoming = asyncio.Semaphore(settings.ws_concurrent_welcomes)
         self._flusher = Flusher()
 
-    async def connect(self, ws: WebSocket, raw_imba_id: str) -> Connection:
+    async def connect(self, socket: Socket, raw_imba_id: str) -> Connection:
         """The authenticated socket, ``ready`` sent and its replay queued; raises
         AuthFailed for a refused one."""
         try:
             imba_id = path_imba_id(raw_imba_id)
         except NotFound as exc:
             raise AuthFailed(protocol.CLOSE_NOT_FOUND, exc.message) from None
-        token, resume_from, guest_token = await self._credentials(ws)
+        token, resume_from, guest_token = await self._credentials(socket)
         settings = self._settings
         async with self._welcoming:
             widget, user, expires_at = await self._identify(imba_id, token)
-            if not origins.allows(widget.allowed_origins, ws.headers.get("origin")):
+            if not origins.allows(widget.allowed_origins, socket.origin):
                 raise AuthFailed(
                     protocol.CLOSE_ORIGIN_REFUSED, "this page's origin may not use this widget"
                 )
@@ -69,24 +67,30 @@ class Handshake:
                     f"at most {settings.ws_max_sockets_per_user} sockets per user: close one",
                 )
             conn = Connection(
-                ws, widget, user, self._flusher, settings.ws_max_queue, settings.ws_max_queue_bytes
+                socket,
+                widget,
+                user,
+                self._flusher,
+                settings.ws_max_queue,
+                settings.ws_max_queue_bytes,
             )
             conn.expires_at = expires_at
             await self._welcome(conn, resume_from)
         return conn
 
-    async def _credentials(self, ws: WebSocket) -> tuple[str, dict[int, int], str | None]:
+    async def _credentials(self, socket: Socket) -> tuple[str, dict[int, int], str | None]:
         """The token, the positions to resume from (query ``resume=room:seq,…`` or the
         auth frame's ``resume``) and the token of the guest this browser was before
         logging in (``guest``); no database work, so waiting costs nothing."""
-        token = ws.query_params.get("token")
-        guest = ws.query_params.get("guest")
+        query = socket.query
+        token = query.get("token")
+        guest = query.get("guest")
         try:
-            resume_from = protocol.positions(ws.query_params.get("resume", ""))
+            resume_from = protocol.positions(query.get("resume", ""))
         except protocol.FrameError as exc:
             raise AuthFailed(protocol.CLOSE_PROTOCOL, exc.message) from None
         if token is None:
-            frame = await self._auth_frame(ws)
+            frame = await self._auth_frame(socket)
             token, guest = frame["token"], frame.get("guest")
             resume_from = frame.get("resume") or resume_from
         return token, resume_from, guest
@@ -122,13 +126,13 @@ class Handshake:
             raise AuthFailed(protocol.CLOSE_UNAUTHORIZED, exc.message) from None
         return widget, user, verified.expires_at
 
-    async def _auth_frame(self, ws: WebSocket) -> dict[str, Any]:
+    async def _auth_frame(self, socket: Socket) -> dict[str, Any]:
         try:
-            text = await asyncio.wait_for(ws.receive_text(), self._settings.ws_auth_timeout_seconds)
+            text = await socket.first_message(self._settings.ws_auth_timeout_seconds)
         except TimeoutError:
             raise AuthFailed(protocol.CLOSE_AUTH_TIMEOUT, "send an auth frame first") from None
-        except KeyError:  # a binary frame
-            raise AuthFailed(protocol.CLOSE_UNAUTHORIZED, "the first frame must be auth") from None
+        if isinstance(text, bytes):
+            raise AuthFailed(protocol.CLOSE_UNAUTHORIZED, "the first frame must be auth")
         try:
             frame = protocol.parse(text)
         except protocol.FrameError as exc:

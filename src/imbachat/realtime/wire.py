@@ -1,33 +1,50 @@
-"""Outgoing frames straight to the socket, encoded once for all recipients.
+"""WebSocket frames as bytes (RFC 6455): the server's own frames, and a reader of
+the client's.
 
-A server's WebSocket frames are not masked, so a message's frame is the same bytes
-for every recipient. Going through ASGI costs a chain of coroutines and a frame
-serialisation per recipient; instead, when the server is uvicorn's websockets
-(sans-I/O) protocol, ready frames are written to its transport directly, several
-queued frames in one write. Control frames (ping, pong, close) stay with uvicorn:
-they and these writes are whole frames on the same transport, so they interleave
-safely. Anything else (another server, a closing socket) uses plain ASGI sends.
+A server's frames are not masked, so a message's frame is the same bytes for every
+recipient: a fan-out encodes a text once for all its sockets.
 """
 
 from __future__ import annotations
 
-import asyncio
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable
+from enum import IntEnum
 
-from starlette.types import ASGIApp, Receive, Scope, Send
-from starlette.websockets import WebSocket
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-from websockets.protocol import State
+try:
+    from websockets.speedups import apply_mask  # C: unmasks at memory speed
+except ImportError:  # websockets built without its C extension
+    from websockets.utils import apply_mask
 
-from imbachat.realtime.protocol import CLOSE_GOING_AWAY, GOING_AWAY_REASON
+_FIN = 0x80
+_MASKED = 0x80
+MAX_CONTROL_PAYLOAD = 125
 
-_TEXT_FIN = 0x81  # FIN bit and the text opcode
-SHUTDOWN_CLOSE_SECONDS = 1.0  # how long a stopping server waits for close echoes
-_SCOPE_KEY = "imbachat.ws_protocol"
+
+class Opcode(IntEnum):
+    CONTINUATION = 0x0
+    TEXT = 0x1
+    BINARY = 0x2
+    CLOSE = 0x8
+    PING = 0x9
+    PONG = 0xA
+
+
+_OPCODES = frozenset(Opcode)
+_CONTROL = frozenset({Opcode.CLOSE, Opcode.PING, Opcode.PONG})
+
+# Close codes of the WebSocket protocol itself (the chat's own are in protocol.py).
+CLOSE_NORMAL = 1000
+CLOSE_NO_STATUS = 1005  # the peer's close frame carried no code
+CLOSE_ABNORMAL = 1006  # the connection ended without a close frame
+CLOSE_PROTOCOL_ERROR = 1002
+CLOSE_INVALID_DATA = 1007
+CLOSE_TOO_BIG = 1009
+CLOSE_INTERNAL_ERROR = 1011
+# Codes a peer may send (RFC 6455 §7.4): 1005, 1006 and 1015 are never on the wire.
+_VALID_CLOSE = frozenset({1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014})
+
 _last: tuple[str | None, bytes] = (None, b"")  # a fan-out writes one text to many sockets
-
-
 _sized: tuple[str | None, int] = (None, 0)
 
 
@@ -41,143 +58,143 @@ def size_of(text: str) -> int:
     return _sized[1]
 
 
+def frame(opcode: int, payload: bytes) -> bytes:
+    """The wire bytes of one unmasked, unfragmented frame."""
+    size = len(payload)
+    if size < 126:
+        header = bytes((_FIN | opcode, size))
+    elif size < 65_536:
+        header = struct.pack("!BBH", _FIN | opcode, 126, size)
+    else:
+        header = struct.pack("!BBQ", _FIN | opcode, 127, size)
+    return header + payload
+
+
 def text_frame(text: str) -> bytes:
     """The wire bytes of one unmasked text frame."""
     global _last
     if text is _last[0]:
         return _last[1]
-    payload = text.encode()
-    size = len(payload)
-    if size < 126:
-        header = bytes((_TEXT_FIN, size))
-    elif size < 65_536:
-        header = struct.pack("!BBH", _TEXT_FIN, 126, size)
-    else:
-        header = struct.pack("!BBQ", _TEXT_FIN, 127, size)
-    frame = header + payload
-    _last = (text, frame)
-    return frame
+    encoded = frame(Opcode.TEXT, text.encode())
+    _last = (text, encoded)
+    return encoded
 
 
-class DirectWriter:
-    """Writes ready frames to a uvicorn WebSocket's transport."""
+def close_frame(code: int, reason: str = "") -> bytes:
+    payload = struct.pack("!H", code) + reason.encode()[: MAX_CONTROL_PAYLOAD - 2]
+    return frame(Opcode.CLOSE, payload)
 
-    def __init__(self, protocol: WebSocketsSansIOProtocol) -> None:
-        self._protocol = protocol
 
-    @classmethod
-    def of(cls, ws: WebSocket) -> DirectWriter | None:
-        """A writer for the socket, or None when it is not served by uvicorn's
-        sans-I/O protocol (then frames go through ASGI)."""
-        protocol = ws.scope.get(_SCOPE_KEY)
-        if isinstance(protocol, WebSocketsSansIOProtocol):
-            return cls(protocol)
+def ping_frame(payload: bytes) -> bytes:
+    return frame(Opcode.PING, payload)
+
+
+def pong_frame(payload: bytes) -> bytes:
+    return frame(Opcode.PONG, payload)
+
+
+class ProtocolError(Exception):
+    """The peer broke the WebSocket protocol: close with ``code``."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+def parse_close(payload: bytes) -> tuple[int, str]:
+    """The code and reason of a peer's close frame."""
+    if not payload:
+        return CLOSE_NO_STATUS, ""
+    if len(payload) == 1:
+        raise ProtocolError(CLOSE_PROTOCOL_ERROR, "close frame too short")
+    (code,) = struct.unpack_from("!H", payload)
+    if code not in _VALID_CLOSE and not 3000 <= code < 5000:
+        raise ProtocolError(CLOSE_PROTOCOL_ERROR, f"invalid close code {code}")
+    try:
+        return code, payload[2:].decode()
+    except UnicodeDecodeError:
+        raise ProtocolError(CLOSE_INVALID_DATA, "invalid UTF-8 in the close reason") from None
+
+
+class FrameReader:
+    """Cuts a client's bytes into frames, unmasked, and joins fragmented messages.
+
+    Holds nothing between frames but the bytes of an incomplete one (an idle socket's
+    reader is three empty slots), and refuses a message over ``max_size`` as soon as
+    its header says so, before buffering it."""
+
+    __slots__ = ("_parts", "_parts_opcode", "_parts_size", "_pending")
+
+    def __init__(self) -> None:
+        self._pending = b""
+        self._parts: list[bytes] | None = None  # a fragmented message so far
+        self._parts_size = 0
+        self._parts_opcode = Opcode.TEXT
+
+    def feed(
+        self,
+        data: bytes,
+        max_size: int,
+        on_message: Callable[[Opcode, bytes], None],
+        on_control: Callable[[Opcode, bytes], None],
+    ) -> None:
+        """Hands every complete message and control frame in order; raises
+        ProtocolError at the first violation (the bytes after it are not read)."""
+        buffer = self._pending + data if self._pending else data
+        end = len(buffer)
+        at = 0
+        while end - at >= 2:
+            first, second = buffer[at], buffer[at + 1]
+            if first & 0x70:
+                raise ProtocolError(CLOSE_PROTOCOL_ERROR, "reserved bits must be 0")
+            if not second & _MASKED:
+                raise ProtocolError(CLOSE_PROTOCOL_ERROR, "a client's frames must be masked")
+            opcode, size, head = first & 0x0F, second & 0x7F, 2
+            if size == 126:
+                if end - at < 4:
+                    break
+                (size,) = struct.unpack_from("!H", buffer, at + 2)
+                head = 4
+            elif size == 127:
+                if end - at < 10:
+                    break
+                (size,) = struct.unpack_from("!Q", buffer, at + 2)
+                head = 10
+            if opcode not in _OPCODES:
+                raise ProtocolError(CLOSE_PROTOCOL_ERROR, f"invalid opcode {opcode}")
+            if opcode in _CONTROL:
+                if size > MAX_CONTROL_PAYLOAD or not first & _FIN:
+                    raise ProtocolError(CLOSE_PROTOCOL_ERROR, "invalid control frame")
+            elif size + self._parts_size > max_size:
+                raise ProtocolError(CLOSE_TOO_BIG, f"message over {max_size} bytes")
+            start = at + head + 4
+            if end - start < size:
+                break
+            payload = apply_mask(buffer[start : start + size], buffer[start - 4 : start])
+            at = start + size
+            if opcode in _CONTROL:
+                on_control(Opcode(opcode), payload)
+                continue
+            message = self._join(Opcode(opcode), bool(first & _FIN), payload)
+            if message is not None:
+                on_message(*message)
+        self._pending = buffer[at:] if at < end else b""
+
+    def _join(self, opcode: Opcode, fin: bool, payload: bytes) -> tuple[Opcode, bytes] | None:
+        if opcode == Opcode.CONTINUATION:
+            if self._parts is None:
+                raise ProtocolError(CLOSE_PROTOCOL_ERROR, "unexpected continuation frame")
+            self._parts.append(payload)
+            self._parts_size += len(payload)
+            if not fin:
+                return None
+            whole = b"".join(self._parts)
+            self._parts, self._parts_size = None, 0
+            return self._parts_opcode, whole
+        if self._parts is not None:
+            raise ProtocolError(CLOSE_PROTOCOL_ERROR, "expected a continuation frame")
+        if fin:
+            return opcode, payload
+        self._parts, self._parts_size, self._parts_opcode = [payload], len(payload), opcode
         return None
-
-    @property
-    def open(self) -> bool:
-        protocol = self._protocol
-        return (
-            protocol.handshake_complete
-            and not protocol.close_sent
-            and protocol.conn.state is State.OPEN
-            and not protocol.transport.is_closing()
-        )
-
-    def write_now(self, texts: Sequence[str]) -> bool:
-        """Write the frames in one go if the socket is open and not pushing back
-        (uvicorn pauses writing while the transport's buffer is full); else False.
-
-        This runs once per recipient of every frame, so it checks only what can
-        change once the handshake is done: uvicorn marks ``close_sent`` or closes the
-        transport whenever the connection leaves the OPEN state (a close either way,
-        a failed ping, a protocol error)."""
-        protocol = self._protocol
-        transport = protocol.transport
-        if protocol.close_sent or transport.is_closing() or not protocol.writable.is_set():
-            return False
-        if len(texts) == 1:
-            transport.write(text_frame(texts[0]))
-        else:
-            transport.write(b"".join([text_frame(text) for text in texts]))
-        return True
-
-    def cut_off(self, after_seconds: float = 1.0) -> None:
-        """After the close frame went out: read nothing more from the peer (whatever
-        it sends would only be parsed to be thrown away) and drop the connection
-        ``after_seconds`` later instead of waiting out the close handshake."""
-        protocol, transport = self._protocol, self._protocol.transport
-        if transport.is_closing():
-            return
-        transport.pause_reading()
-        if protocol.close_timer is not None:
-            protocol.close_timer.cancel()
-        protocol.close_timer = asyncio.get_running_loop().call_later(after_seconds, transport.close)
-
-    async def write(self, texts: list[str]) -> None:
-        """Write the frames in one go, after waiting while the peer reads too slowly
-        (uvicorn pauses writing when the transport's buffer is full)."""
-        await self._protocol.writable.wait()
-        if not self.open:
-            raise ConnectionError("the socket closed while its frames waited")
-        self._protocol.transport.write(b"".join([text_frame(text) for text in texts]))
-
-
-class WebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's sans-I/O WebSocket protocol, answering handshakes it cannot parse,
-    saying "going away" when the server stops, and keeping less of each socket.
-
-    For a request websockets refuses before it is a request (a request line over
-    8 KiB, a malformed header), websockets prepares the error answer (414, 400) but
-    uvicorn neither sends it nor closes the connection, which then stays open for
-    nothing; this sends the answer and closes."""
-
-    def shutdown(self) -> None:
-        """The server stops (SIGTERM): close with 1001, on which clients reconnect
-        (to another node, through the load balancer) and resume, instead of uvicorn's
-        1012. uvicorn calls this on every connection as soon as it stops accepting,
-        before it waits for requests to finish and before the app's own shutdown; the
-        app then sees the disconnect after the frames already received."""
-        if not self.handshake_complete or self.close_sent or self.transport.is_closing():
-            super().shutdown()
-            return
-        self.stop_keepalive()
-        self.queue.put_nowait({"type": "websocket.disconnect", "code": CLOSE_GOING_AWAY})
-        self.conn.send_close(CLOSE_GOING_AWAY, GOING_AWAY_REASON)
-        self.transport.write(b"".join(self.conn.data_to_send()))
-        self.close_sent = True
-        # Not closed at once: frames the client sent meanwhile would sit unread in the
-        # kernel, which then resets the connection instead of closing it, and the
-        # close frame could be lost with it (the client sees 1006, not 1001). Reading
-        # on, the client's echo of the close ends the connection (uvicorn's
-        # handle_close); a client that never echoes is dropped after a second.
-        self.close_timer = self.loop.call_later(SHUTDOWN_CLOSE_SECONDS, self.transport.close)
-
-    def start_keepalive(self) -> None:
-        """Called once the handshake's answer is sent: the request and response it
-        parsed (their headers: about 4 KB of each idle socket, by tracemalloc) are
-        not read again, so they are let go."""
-        self.request = None  # type: ignore[assignment]
-        self.response = None  # type: ignore[assignment]
-        super().start_keepalive()
-
-    def data_received(self, data: bytes) -> None:
-        super().data_received(data)
-        if not self.handshake_initiated and self.conn.handshake_exc is not None:
-            output = self.conn.data_to_send()
-            if output:
-                self.transport.write(b"".join(output))
-            self.transport.close()
-
-
-class FindProtocol:
-    """ASGI middleware: notes in a WebSocket's scope the server protocol behind its
-    ``send`` (the framework wraps ``send`` further in, so it is found out here)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
-            scope[_SCOPE_KEY] = getattr(send, "__self__", None)
-        await self.app(scope, receive, send)

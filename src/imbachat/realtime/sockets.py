@@ -1,0 +1,666 @@
+"""The chat socket's own WebSocket server layer, under uvicorn.
+
+Every open page holds a socket, so an idle socket's memory is what a busy site pays
+for. Served through ASGI, each socket kept a task running the whole middleware and
+routing stack (about 12 KB of coroutine frames), uvicorn's protocol object with
+websockets' parser and queue (about 13 KB) and two keepalive timers: 38.8 KiB per
+idle socket in all (``bench.run idle --quick``). Here a socket is one small object
+with slots: no task while it is idle (one runs only while frames wait to be
+handled), a frame reader that holds nothing between frames, and pings from one
+timer shared by every socket (:class:`Keepalive`).
+
+uvicorn still accepts the connection and parses the HTTP request; when the request
+asks to upgrade, it hands the connection to :class:`ChatSocketProtocol`, which
+answers the handshake itself for the chat's socket path and passes any other path
+to uvicorn's own protocol (the ASGI app then answers it as before). The chat's
+route stays in the ASGI app too, for other servers (:class:`AsgiSocket`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import functools
+import hashlib
+import logging
+import re
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import parse_qsl, unquote
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from uvicorn.config import Config
+from uvicorn.server import ServerState
+
+from imbachat import logs
+from imbachat.realtime import wire
+from imbachat.realtime.protocol import CLOSE_GOING_AWAY, GOING_AWAY_REASON
+from imbachat.realtime.uvicorn_ws import SHUTDOWN_CLOSE_SECONDS, WebSocketProtocol
+
+if TYPE_CHECKING:
+    from imbachat.realtime.gateway import Gateway
+
+log = logging.getLogger(__name__)
+_UVICORN_LOG = logging.getLogger("uvicorn.error")
+
+ROUTE = "/imbachat/v1/{imba_id}/ws"
+_PATH = re.compile(r"/imbachat/v1/([^/]+)/ws")
+GATEWAY_STATE_KEY = "imbachat.gateway"  # the lifespan state's entry for the Gateway
+_ACCEPT_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 §1.3
+MAX_REQUEST_LINE = 8192
+CLOSE_TIMEOUT_SECONDS = 10.0  # how long a close waits for the peer's echo
+# Frames waiting to be handled before the socket stops reading (and the kernel's
+# buffers push back on the client), and the count at which it reads again.
+INBOX_PAUSE = 32
+INBOX_RESUME = 8
+
+Handler = Callable[[str | bytes], Awaitable[None]]
+
+
+class Disconnected(Exception):
+    """The socket closed while its first frame was awaited."""
+
+
+class ChatSocketProtocol:
+    """uvicorn's ``ws`` protocol class: the chat's socket path is served by a
+    :class:`ChatSocket`, any other path by uvicorn's protocol (forwarded to)."""
+
+    __slots__ = ("_app_state", "_config", "_inner", "_server_state", "_transport")
+
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self._config = config
+        self._server_state = server_state
+        self._app_state = app_state
+        self._transport: asyncio.Transport | None = None
+        self._inner: asyncio.Protocol | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        if self._inner is None:
+            self._inner = self._choose(data)
+        else:
+            self._inner.data_received(data)
+
+    def _choose(self, request: bytes) -> asyncio.Protocol:
+        """uvicorn gives the upgrade request first, whole (rebuilt from what it
+        parsed), then the socket's bytes."""
+        transport = self._transport
+        assert transport is not None
+        gateway = self._app_state.get(GATEWAY_STATE_KEY)
+        path = _request_path(request)
+        inner: asyncio.Protocol
+        if gateway is not None and path is not None and _PATH.fullmatch(path):
+            inner = ChatSocket(gateway, self._server_state, self._config)
+        else:
+            inner = WebSocketProtocol(
+                config=self._config, server_state=self._server_state, app_state=self._app_state
+            )
+        inner.connection_made(transport)
+        inner.data_received(request)
+        # uvicorn sets this object as the transport's protocol once this returns; the
+        # socket's own protocol takes over right after, so its bytes skip this hop.
+        asyncio.get_running_loop().call_soon(transport.set_protocol, inner)
+        return inner
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._inner is not None:
+            self._inner.connection_lost(exc)
+
+    def eof_received(self) -> bool | None:
+        return None
+
+    def pause_writing(self) -> None:
+        if self._inner is not None:
+            self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        if self._inner is not None:
+            self._inner.resume_writing()
+
+
+def _request_path(request: bytes) -> str | None:
+    line = request[: request.find(b"\r\n")]
+    parts = line.split(b" ")
+    if len(parts) != 3 or len(line) > MAX_REQUEST_LINE:
+        return None
+    return unquote(parts[1].partition(b"?")[0].decode("latin-1"))
+
+
+class HandshakeRefused(Exception):
+    def __init__(self, status: int, phrase: str, body: str, headers: bytes = b"") -> None:
+        super().__init__(body)
+        self.response = (
+            f"HTTP/1.1 {status} {phrase}\r\n".encode()
+            + headers
+            + b"Content-Type: text/plain; charset=utf-8\r\n"
+            + f"Content-Length: {len(body.encode())}\r\nConnection: close\r\n\r\n{body}".encode()
+        )
+
+
+def _read_request(request: bytes) -> tuple[str, dict[str, str], dict[str, str], bytes]:
+    """The target (path and query, as sent), the query, the headers (lower-case
+    names; repeats joined with ", ") and the socket's bytes after the request.
+    Raises HandshakeRefused."""
+    head, found, rest = request.partition(b"\r\n\r\n")
+    if not found:
+        raise HandshakeRefused(400, "Bad Request", "Incomplete request.")
+    lines = head.decode("latin-1").split("\r\n")
+    if len(lines[0]) > MAX_REQUEST_LINE:
+        raise HandshakeRefused(414, "URI Too Long", "The request line is too long.")
+    method, _, target = lines[0].partition(" ")
+    target = target.rpartition(" ")[0]
+    if method != "GET":
+        raise HandshakeRefused(400, "Bad Request", "A WebSocket handshake is a GET request.")
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        name, value = name.strip().lower(), value.strip()
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    query = dict(parse_qsl(target.partition("?")[2], keep_blank_values=True))
+    return target, query, headers, rest
+
+
+def _accept_key(headers: dict[str, str]) -> bytes:
+    """The Sec-WebSocket-Accept of a valid handshake; raises HandshakeRefused."""
+    upgrade = {token.strip().lower() for token in headers.get("upgrade", "").split(",")}
+    connection = {token.strip().lower() for token in headers.get("connection", "").split(",")}
+    if "websocket" not in upgrade or "upgrade" not in connection:
+        raise HandshakeRefused(426, "Upgrade Required", "Upgrade to a WebSocket.")
+    if headers.get("sec-websocket-version") != "13":
+        raise HandshakeRefused(
+            426, "Upgrade Required", "WebSocket version 13 only.", b"Sec-WebSocket-Version: 13\r\n"
+        )
+    key = headers.get("sec-websocket-key", "")
+    try:
+        valid = len(base64.b64decode(key, validate=True)) == 16
+    except binascii.Error:
+        valid = False
+    if not valid:
+        raise HandshakeRefused(400, "Bad Request", "Invalid Sec-WebSocket-Key header.")
+    return base64.b64encode(
+        hashlib.sha1(key.encode() + _ACCEPT_GUID, usedforsecurity=False).digest()
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _trusted_proxies(allowed: str) -> Any:
+    from uvicorn.middleware.proxy_headers import _TrustedHosts
+
+    return _TrustedHosts(allowed)
+
+
+def _client_host(config: Config, peer: str, headers: dict[str, str]) -> str:
+    """The client's address, from X-Forwarded-For when a trusted proxy sent it, as
+    uvicorn's proxy-headers middleware finds it for HTTP requests."""
+    forwarded = headers.get("x-forwarded-for")
+    if not config.proxy_headers or not forwarded:
+        return peer
+    allowed = config.forwarded_allow_ips
+    trusted = _trusted_proxies(allowed if isinstance(allowed, str) else ",".join(allowed))
+    if peer not in trusted:
+        return peer
+    return str(trusted.get_trusted_client_address(forwarded)[0])
+
+
+class ChatSocket(asyncio.Protocol):
+    """One client socket on the chat's path: the handshake, frames in (handed to the
+    gateway one at a time, in order), frames out, pings and the close."""
+
+    __slots__ = (
+        "_close_timer",
+        "_closed",
+        "_config",
+        "_cut_off",
+        "_drained",
+        "_first",
+        "_handler",
+        "_inbox",
+        "_on_closed",
+        "_open",
+        "_opened_at",
+        "_read_paused",
+        "_reader",
+        "_server_state",
+        "_serving",
+        "_writable",
+        "client_host",
+        "close_code",
+        "close_sent",
+        "gateway",
+        "heard",
+        "imba_id",
+        "keepalive_slot",
+        "origin",
+        "ping_sent_at",
+        "query",
+        "request_id",
+        "transport",
+    )
+    writes_directly = True
+
+    def __init__(self, gateway: Gateway, server_state: ServerState, config: Config) -> None:
+        self.gateway = gateway
+        self._server_state = server_state
+        self._config: Config | None = config  # until the handshake is answered
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]
+        self._reader = wire.FrameReader()
+        self.query: dict[str, str] = {}  # the handshake's: let go once it is served
+        self.origin: str | None = None
+        self.client_host = ""
+        self.request_id = ""
+        self.imba_id = ""
+        self._opened_at = 0.0
+        self._open = False  # the handshake was answered
+        self._closed = False  # the connection is gone
+        self.close_sent = False
+        self.close_code: int | None = None  # for the log: ours, else the peer's
+        self._writable = True  # False while the transport's buffer is full
+        self._drained: asyncio.Future[None] | None = None  # writes waiting for room
+        self._close_timer: asyncio.TimerHandle | None = None
+        self._read_paused = False
+        self._cut_off = False
+        self._inbox: deque[str | bytes] | None = None  # frames not handled yet
+        self._first: asyncio.Future[None] | None = None  # the handshake awaits a frame
+        self._handler: Handler | None = None
+        self._on_closed: Callable[[], None] | None = None
+        self._serving: asyncio.Task[None] | None = None
+        self.heard = False  # bytes came since the keepalive's last look
+        self.ping_sent_at = 0.0
+        self.keepalive_slot = -1
+
+    # ---- the handshake -------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+
+    def _handshake(self, request: bytes) -> None:
+        config = self._config
+        assert config is not None
+        self._config = None
+        try:
+            target, self.query, headers, rest = _read_request(request)
+            accept = _accept_key(headers)
+        except HandshakeRefused as refused:
+            self.close_sent = True
+            self.transport.write(refused.response)
+            self.transport.close()
+            return
+        peer = self.transport.get_extra_info("peername")
+        self.client_host = _client_host(config, str(peer[0]) if peer else "", headers)
+        # uvicorn's own line for an accepted socket, as for any other path (our log
+        # filter blanks the query, which carries the token).
+        _UVICORN_LOG.info(
+            '%s:%s - "WebSocket %s" [accepted]', self.client_host, peer[1] if peer else 0, target
+        )
+        self.origin = headers.get("origin")
+        self.request_id = logs.request_id_from(headers.get("x-request-id"))
+        match = _PATH.fullmatch(unquote(target.partition("?")[0]))
+        assert match is not None
+        self.imba_id = match[1]
+        extra = b"".join(
+            name + b": " + value + b"\r\n" for name, value in self._server_state.default_headers
+        )
+        self.transport.write(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: " + accept + b"\r\n" + extra + b"\r\n"
+        )
+        self._open = True
+        self._opened_at = time.perf_counter()
+        self._server_state.connections.add(cast(Any, self))
+        logs.socket_opened(ROUTE, self.imba_id, self.request_id)
+        self.gateway.keepalive.add(self)
+        self.spawn(self.gateway.open(self, self.imba_id))
+        if rest:
+            self.data_received(rest)
+
+    def forget_request(self) -> None:
+        """The handshake's query and headers are not read again."""
+        self.query = {}
+        self.origin = None
+
+    def spawn(self, coroutine: Awaitable[Any]) -> asyncio.Task[Any]:
+        """A task the server waits for when it stops (as it waits for requests)."""
+        task = asyncio.ensure_future(coroutine)
+        tasks = self._server_state.tasks
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        return task
+
+    # ---- frames in -----------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        if not self._open:
+            if not self.close_sent:
+                self._handshake(data)
+            return
+        self.heard = True
+        try:
+            self._reader.feed(data, self.gateway.max_frame_bytes, self._message, self._control)
+        except wire.ProtocolError as error:
+            self.fail(error.code, error.reason)
+
+    def _message(self, opcode: wire.Opcode, payload: bytes) -> None:
+        if self.close_sent:
+            return  # past our close: only the peer's echo matters now
+        data: str | bytes = payload
+        if opcode == wire.Opcode.TEXT:
+            try:
+                data = payload.decode()
+            except UnicodeDecodeError:
+                raise wire.ProtocolError(wire.CLOSE_INVALID_DATA, "invalid UTF-8") from None
+        inbox = self._inbox
+        if inbox is None:
+            inbox = self._inbox = deque()
+        inbox.append(data)
+        if self._first is not None:
+            if not self._first.done():
+                self._first.set_result(None)
+        elif self._handler is not None and self._serving is None:
+            self._serving = self.spawn(self._serve())
+        if len(inbox) >= INBOX_PAUSE and not self._read_paused:
+            self._read_paused = True
+            self.transport.pause_reading()
+
+    def _control(self, opcode: wire.Opcode, payload: bytes) -> None:
+        if opcode == wire.Opcode.PING:
+            if not self.close_sent:
+                self.transport.write(wire.pong_frame(payload))
+        elif opcode == wire.Opcode.CLOSE:
+            code, _reason = wire.parse_close(payload)
+            if not self.close_sent:
+                # Echo the peer's close, then end the connection: the closing handshake.
+                self.close_code = code
+                echo = payload[:2] if code != wire.CLOSE_NO_STATUS else b""
+                self.transport.write(wire.frame(wire.Opcode.CLOSE, echo))
+                self.close_sent = True
+            self.transport.close()
+        # A pong needs nothing: any bytes heard show the peer is there.
+
+    async def first_message(self, within_seconds: float) -> str | bytes:
+        """The first frame (the auth frame, when the URL carries no token)."""
+        if not self._inbox:
+            if self._closed:
+                raise Disconnected
+            self._first = asyncio.get_running_loop().create_future()
+            try:
+                await asyncio.wait_for(self._first, within_seconds)
+            finally:
+                self._first = None
+        assert self._inbox
+        return self._inbox.popleft()
+
+    def serve(self, handler: Handler, on_closed: Callable[[], None]) -> None:
+        """From now on each frame goes to ``handler``, one at a time and in order;
+        ``on_closed`` runs once the socket is gone and its last frame handled."""
+        self._handler, self._on_closed = handler, on_closed
+        if self._inbox and self._serving is None:
+            self._serving = self.spawn(self._serve())
+        elif self._closed:
+            self._finish()
+
+    async def _serve(self) -> None:
+        """Runs only while frames wait: an idle socket holds no task (a task with its
+        coroutine and the future it waits on is about 1 KB)."""
+        logs.request_id_var.set(self.request_id)
+        inbox, handler = self._inbox, self._handler
+        assert inbox is not None and handler is not None
+        try:
+            while inbox:
+                await handler(inbox.popleft())
+                if self._read_paused and len(inbox) <= INBOX_RESUME and not self._cut_off:
+                    self._read_paused = False
+                    self.transport.resume_reading()
+                # Frames that arrived together would otherwise be served in one turn
+                # of the event loop: one socket's burst must not hold up the others.
+                await asyncio.sleep(0)
+        finally:
+            self._serving = None
+            if not inbox:
+                self._inbox = None
+            if self._closed:
+                self._finish()
+
+    # ---- frames out ----------------------------------------------------------
+
+    @property
+    def open(self) -> bool:
+        return self._open and not self.close_sent and not self._closed
+
+    def write_now(self, texts: Sequence[str]) -> bool:
+        """Write the frames in one go if the socket is open and not pushing back;
+        else False. This runs once per recipient of every frame, so it is kept to
+        the flags that change after the handshake."""
+        if self.close_sent or self._closed or not self._writable:
+            return False
+        if len(texts) == 1:
+            self.transport.write(wire.text_frame(texts[0]))
+        else:
+            self.transport.write(b"".join([wire.text_frame(text) for text in texts]))
+        return True
+
+    async def write(self, texts: Sequence[str]) -> None:
+        """Write the frames in one go, after waiting while the peer reads too slowly."""
+        while not self._writable and not self._closed:
+            if self._drained is None:
+                self._drained = asyncio.get_running_loop().create_future()
+            await asyncio.shield(self._drained)
+        if not self.open:
+            raise ConnectionError("the socket closed while its frames waited")
+        self.transport.write(b"".join([wire.text_frame(text) for text in texts]))
+
+    def pause_writing(self) -> None:
+        self._writable = False
+
+    def resume_writing(self) -> None:
+        self._writable = True
+        self._wake_writers()
+
+    def _wake_writers(self) -> None:
+        if self._drained is not None:
+            if not self._drained.done():
+                self._drained.set_result(None)
+            self._drained = None
+
+    # ---- closing -------------------------------------------------------------
+
+    async def close(self, code: int, reason: str) -> None:
+        self.close_now(code, reason, CLOSE_TIMEOUT_SECONDS)
+
+    def close_now(self, code: int, reason: str, wait_for_echo: float) -> None:
+        """Send the close frame; the connection ends when the peer echoes it, or
+        after ``wait_for_echo`` seconds."""
+        if self.close_sent or self._closed:
+            return
+        self.close_sent = True
+        self.close_code = code
+        self.transport.write(wire.close_frame(code, reason))
+        if self._read_paused and not self._cut_off:
+            self._read_paused = False
+            self.transport.resume_reading()  # to read the echo
+        self._close_after(wait_for_echo)
+
+    def _close_after(self, seconds: float) -> None:
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+        self._close_timer = asyncio.get_running_loop().call_later(seconds, self.transport.close)
+
+    def cut_off(self, after_seconds: float = 1.0) -> None:
+        """After the close frame went out: read nothing more from the peer (whatever
+        it sends would only be parsed to be thrown away) and drop the connection
+        ``after_seconds`` later instead of waiting out the close handshake."""
+        if self._closed:
+            return
+        self._cut_off = True
+        if not self._read_paused:
+            self._read_paused = True
+            self.transport.pause_reading()
+        self._close_after(after_seconds)
+
+    def fail(self, code: int, reason: str) -> None:
+        """The peer broke the protocol (or stopped answering pings): say why, and
+        end the connection at once."""
+        if not self.close_sent and not self._closed:
+            self.close_sent = True
+            self.close_code = code
+            self.transport.write(wire.close_frame(code, reason))
+        self.transport.close()
+
+    def shutdown(self) -> None:
+        """The server stops (SIGTERM): close with 1001, on which clients reconnect
+        (to another node, through the load balancer) and resume. uvicorn calls this
+        on every connection as soon as it stops accepting.
+
+        Not closed at once: frames the client sent meanwhile would sit unread in the
+        kernel, which then resets the connection instead of closing it, and the
+        close frame could be lost with it (the client sees 1006, not 1001). Reading
+        on, the client's echo ends the connection; a silent one goes after a second."""
+        self.close_now(CLOSE_GOING_AWAY, GOING_AWAY_REASON, SHUTDOWN_CLOSE_SECONDS)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+            self._close_timer = None
+        self._wake_writers()
+        if self._first is not None and not self._first.done():
+            self._first.set_exception(Disconnected())
+        if not self._open:
+            return
+        self._server_state.connections.discard(cast(Any, self))
+        self.gateway.keepalive.remove(self)
+        if self.close_code is None:
+            self.close_code = wire.CLOSE_ABNORMAL
+        logs.socket_closed(ROUTE, self.imba_id, self.request_id, self.close_code, self._opened_at)
+        if self._serving is None:
+            self._finish()
+
+    def _finish(self) -> None:
+        on_closed, self._on_closed = self._on_closed, None
+        if on_closed is not None:
+            on_closed()
+
+    def eof_received(self) -> bool | None:
+        return None  # the transport closes, and connection_lost follows
+
+
+class Keepalive:
+    """Pings for every socket from one timer: a socket silent for a whole interval
+    is pinged, and one still silent ``timeout`` after its ping is closed with 1011.
+
+    uvicorn keeps two timers per socket; here sockets sit in ``SLOTS`` groups, one
+    group looked at per tick, so each socket is looked at once per interval and a
+    tick costs a sixteenth of the sockets, not all of them at once. Bytes of any
+    kind count as an answer, so a socket that talks is never pinged."""
+
+    SLOTS = 16
+
+    def __init__(self, interval: float, timeout: float) -> None:
+        self._interval = interval
+        self._timeout = timeout
+        self._slots: list[set[ChatSocket]] = [set() for _ in range(self.SLOTS)]
+        self._next_slot = 0
+        self._turn = 0
+        self._timer: asyncio.TimerHandle | None = None
+        self._count = 0
+
+    def add(self, socket: ChatSocket) -> None:
+        if self._interval <= 0:
+            return
+        socket.keepalive_slot = self._next_slot
+        self._slots[self._next_slot].add(socket)
+        self._next_slot = (self._next_slot + 1) % self.SLOTS
+        self._count += 1
+        if self._timer is None:
+            self._schedule()
+
+    def remove(self, socket: ChatSocket) -> None:
+        if socket.keepalive_slot >= 0:
+            self._slots[socket.keepalive_slot].discard(socket)
+            socket.keepalive_slot = -1
+            self._count -= 1
+
+    def _schedule(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(self._interval / self.SLOTS, self._tick)
+
+    def _tick(self) -> None:
+        self._timer = None
+        now = time.monotonic()
+        for socket in list(self._slots[self._turn]):
+            if socket.heard:
+                socket.heard = False
+                socket.ping_sent_at = 0.0
+            elif not socket.ping_sent_at:
+                if not socket.close_sent:
+                    socket.ping_sent_at = now
+                    socket.transport.write(wire.ping_frame(b""))
+            elif now - socket.ping_sent_at >= self._timeout:
+                socket.fail(wire.CLOSE_INTERNAL_ERROR, "keepalive ping timeout")
+        self._turn = (self._turn + 1) % self.SLOTS
+        if self._count > 0:
+            self._schedule()
+
+
+class AsgiSocket:
+    """The chat socket served through ASGI (a server other than ours under uvicorn):
+    the same surface as :class:`ChatSocket`, over Starlette's WebSocket."""
+
+    writes_directly = False
+
+    def __init__(self, ws: WebSocket) -> None:
+        self.ws = ws
+        self.query = dict(ws.query_params)
+        self.origin = ws.headers.get("origin")
+        self.client_host = ws.client.host if ws.client else ""
+        self.request_id = logs.request_id_var.get() or ""
+
+    def forget_request(self) -> None:
+        pass
+
+    async def first_message(self, within_seconds: float) -> str | bytes:
+        message = await asyncio.wait_for(self.ws.receive(), within_seconds)
+        if message["type"] == "websocket.disconnect":
+            raise Disconnected
+        return cast(str | bytes, message.get("text") or message.get("bytes") or b"")
+
+    async def frames(self) -> Any:
+        """Each frame until the peer closes."""
+        while True:
+            message = await self.ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            yield message.get("text") or message.get("bytes") or b""
+
+    @property
+    def open(self) -> bool:
+        return self.ws.application_state == WebSocketState.CONNECTED
+
+    def write_now(self, texts: Sequence[str]) -> bool:
+        return False  # through ASGI every frame is an await: the writer task sends
+
+    async def write(self, texts: Sequence[str]) -> None:
+        try:
+            for text in texts:
+                await self.ws.send_text(text)
+        except WebSocketDisconnect as exc:
+            raise ConnectionError("the socket closed") from exc
+
+    async def close(self, code: int, reason: str) -> None:
+        if self.ws.application_state != WebSocketState.DISCONNECTED:
+            await asyncio.wait_for(self.ws.close(code, reason), timeout=5)
+
+    def cut_off(self, after_seconds: float = 1.0) -> None:
+        pass
