@@ -21,11 +21,12 @@ from imbachat import metrics
 from imbachat.config import Settings
 from imbachat.errors import ImbaError
 from imbachat.realtime import frames, protocol
+from imbachat.realtime.asgi_socket import AsgiSocket
 from imbachat.realtime.connection import Connection, Socket
 from imbachat.realtime.handshake import AuthFailed, Handshake
 from imbachat.realtime.hub import Hub
 from imbachat.realtime.requests import Requests
-from imbachat.realtime.sockets import ROUTE, AsgiSocket, ChatSocket, Disconnected, Keepalive
+from imbachat.realtime.sockets import ROUTE, ChatSocket, Disconnected, Keepalive
 from imbachat.services import Services
 
 log = logging.getLogger(__name__)

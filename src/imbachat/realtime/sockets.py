@@ -13,30 +13,25 @@ uvicorn still accepts the connection and parses the HTTP request; when the reque
 asks to upgrade, it hands the connection to :class:`ChatSocketProtocol`, which
 answers the handshake itself for the chat's socket path and passes any other path
 to uvicorn's own protocol (the ASGI app then answers it as before). The chat's
-route stays in the ASGI app too, for other servers (:class:`AsgiSocket`).
+route stays in the ASGI app too, for other servers (:mod:`asgi_socket`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import functools
-import hashlib
 import logging
 import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import unquote
 
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
 from imbachat import logs
-from imbachat.realtime import wire
+from imbachat.realtime import upgrade, wire
 from imbachat.realtime.protocol import CLOSE_GOING_AWAY, GOING_AWAY_REASON
 from imbachat.realtime.uvicorn_ws import SHUTDOWN_CLOSE_SECONDS, WebSocketProtocol
 
@@ -49,8 +44,6 @@ _UVICORN_LOG = logging.getLogger("uvicorn.error")
 ROUTE = "/imbachat/v1/{imba_id}/ws"
 _PATH = re.compile(r"/imbachat/v1/([^/]+)/ws")
 GATEWAY_STATE_KEY = "imbachat.gateway"  # the lifespan state's entry for the Gateway
-_ACCEPT_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 §1.3
-MAX_REQUEST_LINE = 8192
 CLOSE_TIMEOUT_SECONDS = 10.0  # how long a close waits for the peer's echo
 # Frames waiting to be handled before the socket stops reading (and the kernel's
 # buffers push back on the client), and the count at which it reads again.
@@ -98,7 +91,7 @@ class ChatSocketProtocol:
         transport = self._transport
         assert transport is not None
         gateway = self._app_state.get(GATEWAY_STATE_KEY)
-        path = _request_path(request)
+        path = upgrade.request_path(request)
         inner: asyncio.Protocol
         if gateway is not None and path is not None and _PATH.fullmatch(path):
             inner = ChatSocket(gateway, self._server_state, self._config)
@@ -127,90 +120,6 @@ class ChatSocketProtocol:
     def resume_writing(self) -> None:
         if self._inner is not None:
             self._inner.resume_writing()
-
-
-def _request_path(request: bytes) -> str | None:
-    line = request[: request.find(b"\r\n")]
-    parts = line.split(b" ")
-    if len(parts) != 3 or len(line) > MAX_REQUEST_LINE:
-        return None
-    return unquote(parts[1].partition(b"?")[0].decode("latin-1"))
-
-
-class HandshakeRefused(Exception):
-    def __init__(self, status: int, phrase: str, body: str, headers: bytes = b"") -> None:
-        super().__init__(body)
-        self.response = (
-            f"HTTP/1.1 {status} {phrase}\r\n".encode()
-            + headers
-            + b"Content-Type: text/plain; charset=utf-8\r\n"
-            + f"Content-Length: {len(body.encode())}\r\nConnection: close\r\n\r\n{body}".encode()
-        )
-
-
-def _read_request(request: bytes) -> tuple[str, dict[str, str], dict[str, str], bytes]:
-    """The target (path and query, as sent), the query, the headers (lower-case
-    names; repeats joined with ", ") and the socket's bytes after the request.
-    Raises HandshakeRefused."""
-    head, found, rest = request.partition(b"\r\n\r\n")
-    if not found:
-        raise HandshakeRefused(400, "Bad Request", "Incomplete request.")
-    lines = head.decode("latin-1").split("\r\n")
-    if len(lines[0]) > MAX_REQUEST_LINE:
-        raise HandshakeRefused(414, "URI Too Long", "The request line is too long.")
-    method, _, target = lines[0].partition(" ")
-    target = target.rpartition(" ")[0]
-    if method != "GET":
-        raise HandshakeRefused(400, "Bad Request", "A WebSocket handshake is a GET request.")
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        name, value = name.strip().lower(), value.strip()
-        headers[name] = f"{headers[name]}, {value}" if name in headers else value
-    query = dict(parse_qsl(target.partition("?")[2], keep_blank_values=True))
-    return target, query, headers, rest
-
-
-def _accept_key(headers: dict[str, str]) -> bytes:
-    """The Sec-WebSocket-Accept of a valid handshake; raises HandshakeRefused."""
-    upgrade = {token.strip().lower() for token in headers.get("upgrade", "").split(",")}
-    connection = {token.strip().lower() for token in headers.get("connection", "").split(",")}
-    if "websocket" not in upgrade or "upgrade" not in connection:
-        raise HandshakeRefused(426, "Upgrade Required", "Upgrade to a WebSocket.")
-    if headers.get("sec-websocket-version") != "13":
-        raise HandshakeRefused(
-            426, "Upgrade Required", "WebSocket version 13 only.", b"Sec-WebSocket-Version: 13\r\n"
-        )
-    key = headers.get("sec-websocket-key", "")
-    try:
-        valid = len(base64.b64decode(key, validate=True)) == 16
-    except binascii.Error:
-        valid = False
-    if not valid:
-        raise HandshakeRefused(400, "Bad Request", "Invalid Sec-WebSocket-Key header.")
-    return base64.b64encode(
-        hashlib.sha1(key.encode() + _ACCEPT_GUID, usedforsecurity=False).digest()
-    )
-
-
-@functools.lru_cache(maxsize=8)
-def _trusted_proxies(allowed: str) -> Any:
-    from uvicorn.middleware.proxy_headers import _TrustedHosts
-
-    return _TrustedHosts(allowed)
-
-
-def _client_host(config: Config, peer: str, headers: dict[str, str]) -> str:
-    """The client's address, from X-Forwarded-For when a trusted proxy sent it, as
-    uvicorn's proxy-headers middleware finds it for HTTP requests."""
-    forwarded = headers.get("x-forwarded-for")
-    if not config.proxy_headers or not forwarded:
-        return peer
-    allowed = config.forwarded_allow_ips
-    trusted = _trusted_proxies(allowed if isinstance(allowed, str) else ",".join(allowed))
-    if peer not in trusted:
-        return peer
-    return str(trusted.get_trusted_client_address(forwarded)[0])
 
 
 class ChatSocket(asyncio.Protocol):
@@ -275,7 +184,7 @@ class ChatSocket(asyncio.Protocol):
         self._handler: Handler | None = None
         self._on_closed: Callable[[], None] | None = None
         self._serving: asyncio.Task[None] | None = None
-        self.heard = False  # bytes came since the keepalive's last look
+        self.heard = False  # bytes came since the keepalive's last ping
         self.ping_sent_at = 0.0
         self.keepalive_slot = -1
 
@@ -289,15 +198,15 @@ class ChatSocket(asyncio.Protocol):
         assert config is not None
         self._config = None
         try:
-            target, self.query, headers, rest = _read_request(request)
-            accept = _accept_key(headers)
-        except HandshakeRefused as refused:
+            target, self.query, headers, rest = upgrade.read_request(request)
+            accept = upgrade.accept_key(headers)
+        except upgrade.HandshakeRefused as refused:
             self.close_sent = True
             self.transport.write(refused.response)
             self.transport.close()
             return
         peer = self.transport.get_extra_info("peername")
-        self.client_host = _client_host(config, str(peer[0]) if peer else "", headers)
+        self.client_host = upgrade.client_host_of(config, str(peer[0]) if peer else "", headers)
         # uvicorn's own line for an accepted socket, as for any other path (our log
         # filter blanks the query, which carries the token).
         _UVICORN_LOG.info(
@@ -557,13 +466,13 @@ class ChatSocket(asyncio.Protocol):
 
 
 class Keepalive:
-    """Pings for every socket from one timer: a socket silent for a whole interval
-    is pinged, and one still silent ``timeout`` after its ping is closed with 1011.
+    """Pings for every socket from one timer: each socket is pinged once an
+    interval, and one that sent nothing back ``timeout`` after its ping is closed
+    with 1011 (any bytes count as the answer, a pong or a frame).
 
-    uvicorn keeps two timers per socket; here sockets sit in ``SLOTS`` groups, one
-    group looked at per tick, so each socket is looked at once per interval and a
-    tick costs a sixteenth of the sockets, not all of them at once. Bytes of any
-    kind count as an answer, so a socket that talks is never pinged."""
+    uvicorn keeps two timers per socket (about 400 bytes of each idle one); here
+    sockets sit in ``SLOTS`` groups and one group is looked at per tick, so a tick
+    costs a sixteenth of the sockets rather than all of them at once."""
 
     SLOTS = 16
 
@@ -600,67 +509,15 @@ class Keepalive:
         self._timer = None
         now = time.monotonic()
         for socket in list(self._slots[self._turn]):
-            if socket.heard:
-                socket.heard = False
-                socket.ping_sent_at = 0.0
-            elif not socket.ping_sent_at:
-                if not socket.close_sent:
-                    socket.ping_sent_at = now
-                    socket.transport.write(wire.ping_frame(b""))
-            elif now - socket.ping_sent_at >= self._timeout:
-                socket.fail(wire.CLOSE_INTERNAL_ERROR, "keepalive ping timeout")
+            if socket.close_sent:
+                continue
+            if socket.ping_sent_at and not socket.heard:
+                if now - socket.ping_sent_at >= self._timeout:
+                    socket.fail(wire.CLOSE_INTERNAL_ERROR, "keepalive ping timeout")
+                continue
+            socket.heard = False
+            socket.ping_sent_at = now
+            socket.transport.write(wire.ping_frame(b""))
         self._turn = (self._turn + 1) % self.SLOTS
         if self._count > 0:
             self._schedule()
-
-
-class AsgiSocket:
-    """The chat socket served through ASGI (a server other than ours under uvicorn):
-    the same surface as :class:`ChatSocket`, over Starlette's WebSocket."""
-
-    writes_directly = False
-
-    def __init__(self, ws: WebSocket) -> None:
-        self.ws = ws
-        self.query = dict(ws.query_params)
-        self.origin = ws.headers.get("origin")
-        self.client_host = ws.client.host if ws.client else ""
-        self.request_id = logs.request_id_var.get() or ""
-
-    def forget_request(self) -> None:
-        pass
-
-    async def first_message(self, within_seconds: float) -> str | bytes:
-        message = await asyncio.wait_for(self.ws.receive(), within_seconds)
-        if message["type"] == "websocket.disconnect":
-            raise Disconnected
-        return cast(str | bytes, message.get("text") or message.get("bytes") or b"")
-
-    async def frames(self) -> Any:
-        """Each frame until the peer closes."""
-        while True:
-            message = await self.ws.receive()
-            if message["type"] == "websocket.disconnect":
-                return
-            yield message.get("text") or message.get("bytes") or b""
-
-    @property
-    def open(self) -> bool:
-        return self.ws.application_state == WebSocketState.CONNECTED
-
-    def write_now(self, texts: Sequence[str]) -> bool:
-        return False  # through ASGI every frame is an await: the writer task sends
-
-    async def write(self, texts: Sequence[str]) -> None:
-        try:
-            for text in texts:
-                await self.ws.send_text(text)
-        except WebSocketDisconnect as exc:
-            raise ConnectionError("the socket closed") from exc
-
-    async def close(self, code: int, reason: str) -> None:
-        if self.ws.application_state != WebSocketState.DISCONNECTED:
-            await asyncio.wait_for(self.ws.close(code, reason), timeout=5)
-
-    def cut_off(self, after_seconds: float = 1.0) -> None:
-        pass
