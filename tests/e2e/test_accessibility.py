@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import axe_playwright_python
 import pytest
@@ -197,10 +198,23 @@ def test_arabic_reads_right_to_left_with_the_chat_on_the_mirrored_side(arranged,
     page.click(".ic-tab:nth-child(2)")
     page.click(f'.ic-room[data-room="{conference}"]')
     expect(page.locator(".ic-msg")).to_have_count(3)
-    panel = page.locator(".ic-panel").bounding_box()
-    own = page.locator(".ic-msg.ic-own .ic-bubble").bounding_box()
-    other = page.locator(".ic-msg:not(.ic-own) .ic-bubble").first.bounding_box()
-    back = page.locator(".ic-back").bounding_box()
+    # The list may be drawn again as the socket's news comes in (a bubble measured
+    # while it is replaced has no box), so the four boxes are read until all are there.
+    boxes: list[Any] = []
+    for _ in range(50):
+        boxes = [
+            page.locator(selector).first.bounding_box()
+            for selector in (
+                ".ic-panel",
+                ".ic-msg.ic-own .ic-bubble",
+                ".ic-msg:not(.ic-own) .ic-bubble",
+                ".ic-back",
+            )
+        ]
+        if all(boxes):
+            break
+        page.wait_for_timeout(100)
+    panel, own, other, back = boxes
     assert panel and own and other and back
     middle = panel["x"] + panel["width"] / 2
     assert own["x"] + own["width"] / 2 < middle < other["x"] + other["width"] / 2
