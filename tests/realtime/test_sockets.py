@@ -128,6 +128,21 @@ def test_a_handshake_the_protocol_refuses_is_answered_and_closed(
             pass
 
 
+def test_a_key_that_is_not_ascii_is_refused_with_400_not_a_traceback(server, widgets) -> None:
+    widget = widgets()
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    with sock:
+        sock.sendall(
+            f"GET {chat_path(widget, 1)} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n".encode()
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==é\r\n\r\n".encode("latin-1")
+        )
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 400"), answer
+
+
 def test_other_socket_paths_are_still_answered_by_the_app(server) -> None:
     with pytest.raises(InvalidStatus) as refused:
         connect(f"{server.ws_url}/imbachat/v1/1/nope", open_timeout=5)
@@ -202,6 +217,14 @@ def test_a_message_is_refused_as_too_big_from_its_header_alone(server, widgets) 
     with ready_socket(server, widget, 1) as sock:
         # Only the header: a 10 MB frame is refused before any of it is buffered.
         sock.sendall(struct.pack("!BBQ", 0x81, 0x80 | 127, 10_000_000) + os.urandom(4))
+        assert close_code_of(sock) == 1009
+
+
+def test_a_message_in_endless_empty_pieces_is_refused(server, widgets) -> None:
+    """Empty fragments add nothing to a message's size; their number is capped."""
+    widget = widgets()
+    with ready_socket(server, widget, 1) as sock:
+        sock.sendall(masked(0x1, b"{", fin=False) + masked(0x0, b"", fin=False) * 2_000)
         assert close_code_of(sock) == 1009
 
 

@@ -9,7 +9,7 @@ import pytest
 from websockets.frames import Frame, Opcode
 from websockets.streams import StreamReader
 
-from imbachat.realtime.wire import text_frame
+from imbachat.realtime.wire import FrameReader, close_frame, text_frame
 from tests.realtime.client import ChatClient
 
 
@@ -31,6 +31,48 @@ def test_a_text_frame_of_any_length_parses_back_to_its_text(size: int) -> None:
     frame = parse(text_frame(text))
     assert (frame.opcode, frame.fin) == (Opcode.TEXT, True)
     assert frame.data.decode() == text
+
+
+def test_a_long_close_reason_is_cut_between_characters() -> None:
+    frame = parse(close_frame(4001, "Unknown frame type '" + "🙂" * 40 + "'"))
+    assert len(frame.data) <= 125
+    assert frame.data[2:].decode().startswith("Unknown frame type '🙂")  # valid UTF-8
+
+
+@pytest.mark.parametrize("cut", [1, 2, 3, 7, 64])
+def test_frames_read_the_same_however_the_bytes_are_cut(cut: int) -> None:
+    """A client's bytes arrive in any pieces: the reader gives the same messages."""
+    mask = b"\x01\x02\x03\x04"
+
+    def masked(opcode: int, payload: bytes, fin: bool = True) -> bytes:
+        unmasked = bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload))
+        size = len(payload)
+        head = (
+            bytes((0x80 * fin | opcode, 0x80 | size))
+            if size < 126
+            else (bytes((0x80 * fin | opcode, 0x80 | 126)) + size.to_bytes(2, "big"))
+        )
+        return head + mask + unmasked
+
+    wire_bytes = (
+        masked(0x1, b"hello")
+        + masked(0x1, b"x" * 300, fin=False)
+        + masked(0x9, b"ping")
+        + masked(0x0, b"y" * 10)
+        + masked(0x2, b"\x00\xff")
+    )
+    messages: list[tuple[int, bytes]] = []
+    controls: list[tuple[int, bytes]] = []
+    reader = FrameReader()
+    for at in range(0, len(wire_bytes), cut):
+        reader.feed(
+            wire_bytes[at : at + cut],
+            64 * 1024,
+            lambda op, data: messages.append((op, data)),
+            lambda op, data: controls.append((op, data)),
+        )
+    assert messages == [(0x1, b"hello"), (0x1, b"x" * 300 + b"y" * 10), (0x2, b"\x00\xff")]
+    assert controls == [(0x9, b"ping")]
 
 
 def test_the_same_text_is_encoded_once_for_every_recipient() -> None:

@@ -19,11 +19,12 @@ route stays in the ASGI app too, for other servers (:mod:`asgi_socket`).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import re
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote
 
@@ -45,10 +46,15 @@ ROUTE = "/imbachat/v1/{imba_id}/ws"
 _PATH = re.compile(r"/imbachat/v1/([^/]+)/ws")
 GATEWAY_STATE_KEY = "imbachat.gateway"  # the lifespan state's entry for the Gateway
 CLOSE_TIMEOUT_SECONDS = 10.0  # how long a close waits for the peer's echo
-# Frames waiting to be handled before the socket stops reading (and the kernel's
-# buffers push back on the client), and the count at which it reads again.
-INBOX_PAUSE = 32
-INBOX_RESUME = 8
+# Frames (or bytes) waiting to be handled at which the socket stops reading, so
+# the kernel's buffers push back on the client, and reads again once below the
+# RESUME marks. Until the socket is let in, one frame is all it may queue (its auth
+# frame): a reconnect storm may keep it waiting.
+INBOX_PAUSE = 16
+INBOX_PAUSE_BYTES = 128 * 1024
+INBOX_RESUME = 4
+INBOX_RESUME_BYTES = 32 * 1024
+ABORT_AFTER_CLOSE_SECONDS = 1.0  # a peer that never reads keeps a closing socket open
 
 Handler = Callable[[str | bytes], Awaitable[None]]
 
@@ -135,6 +141,7 @@ class ChatSocket(asyncio.Protocol):
         "_first",
         "_handler",
         "_inbox",
+        "_inbox_bytes",
         "_on_closed",
         "_open",
         "_opened_at",
@@ -180,6 +187,7 @@ class ChatSocket(asyncio.Protocol):
         self._read_paused = False
         self._cut_off = False
         self._inbox: deque[str | bytes] | None = None  # frames not handled yet
+        self._inbox_bytes = 0
         self._first: asyncio.Future[None] | None = None  # the handshake awaits a frame
         self._handler: Handler | None = None
         self._on_closed: Callable[[], None] | None = None
@@ -203,7 +211,7 @@ class ChatSocket(asyncio.Protocol):
         except upgrade.HandshakeRefused as refused:
             self.close_sent = True
             self.transport.write(refused.response)
-            self.transport.close()
+            self._end()
             return
         peer = self.transport.get_extra_info("peername")
         self.client_host = upgrade.client_host_of(config, str(peer[0]) if peer else "", headers)
@@ -238,9 +246,12 @@ class ChatSocket(asyncio.Protocol):
         self.query = {}
         self.origin = None
 
-    def spawn(self, coroutine: Awaitable[Any]) -> asyncio.Task[Any]:
-        """A task the server waits for when it stops (as it waits for requests)."""
-        task = asyncio.ensure_future(coroutine)
+    def spawn(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """A task the server waits for when it stops (as it waits for requests), its
+        log lines marked with the socket's request id."""
+        context = contextvars.copy_context()
+        context.run(logs.request_id_var.set, self.request_id)
+        task = asyncio.get_running_loop().create_task(coroutine, context=context)
         tasks = self._server_state.tasks
         tasks.add(task)
         task.add_done_callback(tasks.discard)
@@ -272,18 +283,40 @@ class ChatSocket(asyncio.Protocol):
         if inbox is None:
             inbox = self._inbox = deque()
         inbox.append(data)
+        self._inbox_bytes += len(payload)
         if self._first is not None:
             if not self._first.done():
                 self._first.set_result(None)
         elif self._handler is not None and self._serving is None:
             self._serving = self.spawn(self._serve())
-        if len(inbox) >= INBOX_PAUSE and not self._read_paused:
+        if not self._read_paused and (
+            self._handler is None
+            or len(inbox) >= INBOX_PAUSE
+            or self._inbox_bytes >= INBOX_PAUSE_BYTES
+        ):
             self._read_paused = True
             self.transport.pause_reading()
 
+    def _took(self, data: str | bytes) -> None:
+        """A frame left the inbox: read again once it is short enough."""
+        self._inbox_bytes = self._inbox_bytes - len(data) if self._inbox else 0
+        self._maybe_resume()
+
+    def _maybe_resume(self) -> None:
+        inbox = self._inbox
+        if (
+            self._read_paused
+            and not self._cut_off
+            and self._handler is not None
+            and (not inbox or len(inbox) <= INBOX_RESUME)
+            and self._inbox_bytes < INBOX_RESUME_BYTES
+        ):
+            self._read_paused = False
+            self.transport.resume_reading()
+
     def _control(self, opcode: wire.Opcode, payload: bytes) -> None:
         if opcode == wire.Opcode.PING:
-            if not self.close_sent:
+            if not self.close_sent and self._writable:  # a peer that reads no more gets none
                 self.transport.write(wire.pong_frame(payload))
         elif opcode == wire.Opcode.CLOSE:
             code, _reason = wire.parse_close(payload)
@@ -293,7 +326,7 @@ class ChatSocket(asyncio.Protocol):
                 echo = payload[:2] if code != wire.CLOSE_NO_STATUS else b""
                 self.transport.write(wire.frame(wire.Opcode.CLOSE, echo))
                 self.close_sent = True
-            self.transport.close()
+            self._end()
         # A pong needs nothing: any bytes heard show the peer is there.
 
     async def first_message(self, within_seconds: float) -> str | bytes:
@@ -307,12 +340,15 @@ class ChatSocket(asyncio.Protocol):
             finally:
                 self._first = None
         assert self._inbox
-        return self._inbox.popleft()
+        data = self._inbox.popleft()
+        self._took(data)
+        return data
 
     def serve(self, handler: Handler, on_closed: Callable[[], None]) -> None:
         """From now on each frame goes to ``handler``, one at a time and in order;
         ``on_closed`` runs once the socket is gone and its last frame handled."""
         self._handler, self._on_closed = handler, on_closed
+        self._maybe_resume()
         if self._inbox and self._serving is None:
             self._serving = self.spawn(self._serve())
         elif self._closed:
@@ -321,15 +357,13 @@ class ChatSocket(asyncio.Protocol):
     async def _serve(self) -> None:
         """Runs only while frames wait: an idle socket holds no task (a task with its
         coroutine and the future it waits on is about 1 KB)."""
-        logs.request_id_var.set(self.request_id)
         inbox, handler = self._inbox, self._handler
         assert inbox is not None and handler is not None
         try:
             while inbox:
-                await handler(inbox.popleft())
-                if self._read_paused and len(inbox) <= INBOX_RESUME and not self._cut_off:
-                    self._read_paused = False
-                    self.transport.resume_reading()
+                data = inbox.popleft()
+                self._took(data)
+                await handler(data)
                 # Frames that arrived together would otherwise be served in one turn
                 # of the event loop: one socket's burst must not hold up the others.
                 await asyncio.sleep(0)
@@ -400,9 +434,12 @@ class ChatSocket(asyncio.Protocol):
         self._close_after(wait_for_echo)
 
     def _close_after(self, seconds: float) -> None:
+        """End the connection in ``seconds`` if it has not ended by then: aborted,
+        since a peer that reads nothing would keep a closing transport (and its
+        buffer, and the server's shutdown) waiting for ever."""
         if self._close_timer is not None:
             self._close_timer.cancel()
-        self._close_timer = asyncio.get_running_loop().call_later(seconds, self.transport.close)
+        self._close_timer = asyncio.get_running_loop().call_later(seconds, self.transport.abort)
 
     def cut_off(self, after_seconds: float = 1.0) -> None:
         """After the close frame went out: read nothing more from the peer (whatever
@@ -423,7 +460,13 @@ class ChatSocket(asyncio.Protocol):
             self.close_sent = True
             self.close_code = code
             self.transport.write(wire.close_frame(code, reason))
+        self._end()
+
+    def _end(self) -> None:
+        """Close the transport once what was written is sent (at most a second)."""
         self.transport.close()
+        if not self._closed:
+            self._close_after(ABORT_AFTER_CLOSE_SECONDS)
 
     def shutdown(self) -> None:
         """The server stops (SIGTERM): close with 1001, on which clients reconnect

@@ -70,8 +70,8 @@ def accept_key(headers: dict[str, str]) -> bytes:
         )
     key = headers.get("sec-websocket-key", "")
     try:
-        valid = len(base64.b64decode(key, validate=True)) == 16
-    except binascii.Error:
+        valid = key.isascii() and len(base64.b64decode(key, validate=True)) == 16
+    except (binascii.Error, ValueError):
         valid = False
     if not valid:
         raise HandshakeRefused(400, "Bad Request", "Invalid Sec-WebSocket-Key header.")
@@ -97,4 +97,8 @@ def client_host_of(config: Config, peer: str, headers: dict[str, str]) -> str:
     trusted = _trusted_proxies(allowed if isinstance(allowed, str) else ",".join(allowed))
     if peer not in trusted:
         return peer
-    return str(trusted.get_trusted_client_address(forwarded)[0])
+    try:
+        host = trusted.get_trusted_client_address(forwarded)[0]
+    except ValueError:  # not a list of addresses
+        return peer
+    return str(host) if host else peer  # as uvicorn: an empty entry changes nothing

@@ -81,7 +81,10 @@ def text_frame(text: str) -> bytes:
 
 
 def close_frame(code: int, reason: str = "") -> bytes:
-    payload = struct.pack("!H", code) + reason.encode()[: MAX_CONTROL_PAYLOAD - 2]
+    # Cut to fit a control frame, never inside a character (a browser would refuse
+    # the reason as invalid UTF-8 and report 1006 instead of the code).
+    said = reason.encode()[: MAX_CONTROL_PAYLOAD - 2].decode(errors="ignore").encode()
+    payload = struct.pack("!H", code) + said
     return frame(Opcode.CLOSE, payload)
 
 
@@ -121,15 +124,18 @@ class FrameReader:
     """Cuts a client's bytes into frames, unmasked, and joins fragmented messages.
 
     Holds nothing between frames but the bytes of an incomplete one (an idle socket's
-    reader is three empty slots), and refuses a message over ``max_size`` as soon as
-    its header says so, before buffering it."""
+    reader is four empty slots). A message over ``max_size`` is refused as soon as
+    a header says so, before it is buffered, and a message in more than
+    ``MAX_FRAGMENTS`` pieces is refused too (empty fragments would cost nothing
+    against the size, and could come forever)."""
 
-    __slots__ = ("_parts", "_parts_opcode", "_parts_size", "_pending")
+    __slots__ = ("_fragments", "_parts", "_parts_opcode", "_pending")
+    MAX_FRAGMENTS = 1024
 
     def __init__(self) -> None:
-        self._pending = b""
-        self._parts: list[bytes] | None = None  # a fragmented message so far
-        self._parts_size = 0
+        self._pending: bytearray | None = None  # an incomplete frame's bytes so far
+        self._parts: bytearray | None = None  # a fragmented message so far
+        self._fragments = 0
         self._parts_opcode = Opcode.TEXT
 
     def feed(
@@ -141,7 +147,12 @@ class FrameReader:
     ) -> None:
         """Hands every complete message and control frame in order; raises
         ProtocolError at the first violation (the bytes after it are not read)."""
-        buffer = self._pending + data if self._pending else data
+        pending = self._pending
+        buffer: bytes | bytearray = data
+        if pending is not None:
+            pending += data  # in place: a frame arriving in pieces is copied once
+            buffer = pending
+        parts_size = len(self._parts) if self._parts is not None else 0
         end = len(buffer)
         at = 0
         while end - at >= 2:
@@ -166,7 +177,7 @@ class FrameReader:
             if opcode in _CONTROL:
                 if size > MAX_CONTROL_PAYLOAD or not first & _FIN:
                     raise ProtocolError(CLOSE_PROTOCOL_ERROR, "invalid control frame")
-            elif size + self._parts_size > max_size:
+            elif size + parts_size > max_size:
                 raise ProtocolError(CLOSE_TOO_BIG, f"message over {max_size} bytes")
             start = at + head + 4
             if end - start < size:
@@ -177,24 +188,32 @@ class FrameReader:
                 on_control(Opcode(opcode), payload)
                 continue
             message = self._join(Opcode(opcode), bool(first & _FIN), payload)
+            parts_size = len(self._parts) if self._parts is not None else 0
             if message is not None:
                 on_message(*message)
-        self._pending = buffer[at:] if at < end else b""
+        if at >= end:
+            self._pending = None
+        elif pending is not None:
+            del pending[:at]
+        else:
+            self._pending = bytearray(memoryview(data)[at:])
 
     def _join(self, opcode: Opcode, fin: bool, payload: bytes) -> tuple[Opcode, bytes] | None:
         if opcode == Opcode.CONTINUATION:
             if self._parts is None:
                 raise ProtocolError(CLOSE_PROTOCOL_ERROR, "unexpected continuation frame")
-            self._parts.append(payload)
-            self._parts_size += len(payload)
+            self._fragments += 1
+            if self._fragments > self.MAX_FRAGMENTS:
+                raise ProtocolError(CLOSE_TOO_BIG, f"message in over {self.MAX_FRAGMENTS} pieces")
+            self._parts += payload
             if not fin:
                 return None
-            whole = b"".join(self._parts)
-            self._parts, self._parts_size = None, 0
+            whole = bytes(self._parts)
+            self._parts = None
             return self._parts_opcode, whole
         if self._parts is not None:
             raise ProtocolError(CLOSE_PROTOCOL_ERROR, "expected a continuation frame")
         if fin:
             return opcode, payload
-        self._parts, self._parts_size, self._parts_opcode = [payload], len(payload), opcode
+        self._parts, self._fragments, self._parts_opcode = bytearray(payload), 1, opcode
         return None
