@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from functools import partial
 from typing import Any
 
 from fastapi import APIRouter
@@ -100,7 +99,7 @@ class Gateway:
             return None
         metrics.LIVE.sockets_open += 1
         if isinstance(socket, ChatSocket):
-            socket.serve(partial(self.frame, conn), partial(self._closed_soon, socket, conn))
+            socket.serve(conn)
         return conn
 
     async def frame(self, conn: Connection, data: str | bytes) -> None:
@@ -136,9 +135,6 @@ class Gateway:
             log.exception("a %s frame on socket %s failed", _ref(frame), conn.id)
             conn.push(frames.error(500, "The server could not do that; try again.", _ref(frame)))
         metrics.frame_in(frame["type"] if frame else None)
-
-    def _closed_soon(self, socket: ChatSocket, conn: Connection) -> None:
-        socket.spawn(self.closed(conn))
 
     async def closed(self, conn: Connection) -> None:
         """The socket is gone: it leaves its rooms (and maybe goes offline)."""

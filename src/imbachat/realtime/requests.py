@@ -62,6 +62,9 @@ class Requests:
     def __init__(self, services: Services, hub: Hub) -> None:
         self.services = services
         self.hub = hub
+        # Acks waiting for their batch's commit (held here: the loop keeps only weak
+        # references to tasks; one set for all sockets costs an idle one nothing).
+        self._acknowledging: set[asyncio.Task[None]] = set()
         settings = services.settings
         self._reads = UserRateLimiter(
             settings.ws_reads_per_second,
@@ -127,8 +130,8 @@ class Requests:
         messages = self.services.messages
         stored = messages.enqueue(await messages.prepare(conn.widget, command))
         task = asyncio.create_task(self._acknowledge(conn, command, stored))
-        conn.sending.add(task)
-        task.add_done_callback(conn.sending.discard)
+        self._acknowledging.add(task)
+        task.add_done_callback(self._acknowledging.discard)
 
     async def _acknowledge(
         self, conn: Connection, command: SendCommand, stored: Awaitable[tuple[Message, bool]]
