@@ -1,9 +1,10 @@
-"""The WebSocket endpoint: the handshake, then frames until the socket closes.
+"""What happens on a chat socket: let in, each frame answered, let go.
 
-The parts, each in its own module: :mod:`handshake` (who the socket is, ``ready``,
-replay at connect), :mod:`requests` (what it asks for), :mod:`hub` (routing events
-to sockets), :mod:`ordering` (messages in seq order), :mod:`connection` and
-:mod:`wire` (writing frames out), :mod:`presence` (who is online).
+The parts, each in its own module: :mod:`sockets` (the WebSocket layer, frames in
+and out), :mod:`handshake` (who the socket is, ``ready``, replay at connect),
+:mod:`requests` (what it asks for), :mod:`hub` (routing events to sockets),
+:mod:`ordering` (messages in seq order), :mod:`connection` (writing frames out),
+:mod:`presence` (who is online).
 """
 
 from __future__ import annotations
