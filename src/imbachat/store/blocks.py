@@ -51,16 +51,19 @@ def in_rooms(conn: Connection, room_ids: Sequence[int]) -> set[tuple[int, int, i
     return {(r, a, b) for r, a, b in conn.execute(_IN_ROOMS, {"rooms": sorted(set(room_ids))})}
 
 
+# Built once: every socket's `ready` runs it (see mentions._UNREAD_COUNTS).
+_BLOCKED_REMOTE_IDS = (
+    select(users.c.remote_user_id)
+    .join(blocks, blocks.c.blocked_id == users.c.id)
+    .where(blocks.c.blocker_id == bindparam("blocker_id"))
+    .order_by(blocks.c.created_at.desc(), blocks.c.blocked_id.desc())
+    .limit(MAX_LISTED)
+)
+
+
 def blocked_remote_ids(conn: Connection, blocker_id: int) -> list[int]:
     """Host ids of whom the user blocked, the most recent first (at most MAX_LISTED)."""
-    query = (
-        select(users.c.remote_user_id)
-        .join(blocks, blocks.c.blocked_id == users.c.id)
-        .where(blocks.c.blocker_id == blocker_id)
-        .order_by(blocks.c.created_at.desc(), blocks.c.blocked_id.desc())
-        .limit(MAX_LISTED)
-    )
-    return list(conn.scalars(query))
+    return list(conn.scalars(_BLOCKED_REMOTE_IDS, {"blocker_id": blocker_id}))
 
 
 async def page(
