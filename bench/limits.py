@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import hashlib
 import json
 import multiprocessing
 import os
@@ -31,8 +29,7 @@ from typing import Any
 import psutil
 
 from bench.load import histogram
-
-_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+from imbachat.realtime.upgrade import accept_key, read_request
 
 
 class _BareSocket(asyncio.Protocol):
@@ -47,12 +44,8 @@ class _BareSocket(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.open:
             return
-        key = next(
-            line.split(b":", 1)[1].strip()
-            for line in data.split(b"\r\n")
-            if line.lower().startswith(b"sec-websocket-key:")
-        )
-        accept = base64.b64encode(hashlib.sha1(key + _GUID, usedforsecurity=False).digest())
+        _, _, headers, _ = read_request(data)  # the server's own handshake reading
+        accept = accept_key(headers)
         self.transport.write(  # type: ignore[attr-defined]
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
             b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n"

@@ -27,7 +27,6 @@ import time
 from collections import deque
 from collections.abc import Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import unquote
 
 from uvicorn.config import Config
 from uvicorn.server import ServerState
@@ -98,9 +97,10 @@ class ChatSocketProtocol:
         assert transport is not None
         gateway = self._app_state.get(GATEWAY_STATE_KEY)
         path = upgrade.request_path(request)
+        match = _PATH.fullmatch(path) if path is not None else None
         inner: asyncio.Protocol
-        if gateway is not None and path is not None and _PATH.fullmatch(path):
-            inner = ChatSocket(gateway, self._server_state, self._config)
+        if gateway is not None and match is not None:
+            inner = ChatSocket(gateway, self._server_state, self._config, match[1])
         else:
             inner = WebSocketProtocol(
                 config=self._config, server_state=self._server_state, app_state=self._app_state
@@ -165,7 +165,9 @@ class ChatSocket(asyncio.Protocol):
     )
     writes_directly = True
 
-    def __init__(self, gateway: Gateway, server_state: ServerState, config: Config) -> None:
+    def __init__(
+        self, gateway: Gateway, server_state: ServerState, config: Config, imba_id: str
+    ) -> None:
         self.gateway = gateway
         self._server_state = server_state
         self._config: Config | None = config  # until the handshake is answered
@@ -175,7 +177,7 @@ class ChatSocket(asyncio.Protocol):
         self.origin: str | None = None
         self.client_host = ""
         self.request_id = ""
-        self.imba_id = ""
+        self.imba_id = imba_id  # as the path gives it: the gateway checks it
         self._opened_at = 0.0
         self._open = False  # the handshake was answered
         self._closed = False  # the connection is gone
@@ -222,9 +224,6 @@ class ChatSocket(asyncio.Protocol):
         )
         self.origin = headers.get("origin")
         self.request_id = logs.request_id_from(headers.get("x-request-id"))
-        match = _PATH.fullmatch(unquote(target.partition("?")[0]))
-        assert match is not None
-        self.imba_id = match[1]
         extra = b"".join(
             name + b": " + value + b"\r\n" for name, value in self._server_state.default_headers
         )
