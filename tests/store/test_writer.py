@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+
+from sqlalchemy import event
 
 from imbachat.domain import SendRequest
 
@@ -29,6 +32,42 @@ def test_a_hundred_concurrent_sends_cost_a_few_commits(server, widgets) -> None:
     assert [m.body for m, _ in stored] == [f"m{i}" for i in range(1, 101)]  # each gets its own
     assert [m.author_remote_id for m, _ in stored] == list(range(1, 101))
     assert widget.listed("get_rooms", room_id=str(room))[0]["last_seq"] == 100
+
+
+def test_a_batch_of_a_hundred_is_stored_with_one_insert(server, widgets) -> None:
+    widget = widgets()
+    room = widget.room(list(range(1, 101)))
+    inserts: list[str] = []
+    lock = threading.Lock()
+
+    def count(_conn, _cursor, statement, _params, _context, _many) -> None:
+        if statement.startswith("INSERT INTO messages"):
+            with lock:
+                inserts.append(statement)
+
+    async def burst(services):
+        engine = services.db.write_engine
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            before = services.writer.stats.batches
+            requests = [
+                SendRequest(imba_id=widget.imba_id, room_id=room, author_remote_id=i, body=f"m{i}")
+                for i in range(1, 101)
+            ]
+            stored = await asyncio.gather(*(services.writer.submit(r) for r in requests))
+            return stored, services.writer.stats.batches - before
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+
+    stored, batches = server.run(burst)
+
+    assert len(inserts) == batches  # not one per message
+    assert len({message.id for message, _ in stored}) == 100
+    # each sender got the id of their own message (ids were matched back, not guessed)
+    bodies = {message.id: message.body for message, _ in stored}
+    listed = widget.listed("get_messages", room_id=str(room))
+    assert listed
+    assert all(bodies[int(m["id"])] == m["message"] for m in listed)
 
 
 def test_a_bad_draft_fails_alone_and_the_rest_of_its_batch_is_stored(server, widgets) -> None:

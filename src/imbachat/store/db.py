@@ -138,6 +138,11 @@ class Database:
         if self._checkpointer is not None:
             self._checkpointer.soon()
 
+    @property
+    def write_engine(self) -> Engine:
+        """The engine :meth:`run_write` runs on (to watch its statements)."""
+        return self._sync_engine or self.engine.sync_engine
+
     async def run_write(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in one write transaction (committed on success, rolled back
         on any error) and return its result. ``work`` is synchronous: on SQLite it
