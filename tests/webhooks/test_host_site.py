@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 
@@ -159,8 +160,9 @@ def test_users_asked_together_go_in_one_request(server, widgets, host_site) -> N
 
     async def two_lookups(services) -> None:
         owner = await services.widgets.get(widget.imba_id)
-        await services.users.ensure(owner, [6])  # e.g. one user connecting …
-        await services.users.ensure(owner, [7])  # … and another, moments later
+        # e.g. two users connecting at once (one after the other could fall outside
+        # the window on a loaded machine, each ensure being a write)
+        await asyncio.gather(services.users.ensure(owner, [6]), services.users.ensure(owner, [7]))
 
     server.run(two_lookups)
     wait_for_users(widget, lambda users: len(users) == 2 and named(users))
